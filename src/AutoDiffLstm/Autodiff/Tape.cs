@@ -1,0 +1,92 @@
+namespace AutoDiffLstm;
+
+/// <summary>
+/// The list of recorded operations of the current thread, in execution order. Recording order is already a topological
+/// order, so backward is a single loop from the end: no sort, no recursion (a 10,000-step unrolled LSTM is fine).
+/// </summary>
+/// <remarks>
+/// Each thread has its own tape (<see cref="Current"/>). <c>Backward</c> consumes the tape: it is reset afterwards unless
+/// <c>retainGraph</c> is passed, and a second backward through a freed tape throws. Forward passes that are not followed by
+/// backward (evaluation) should run under <see cref="Autograd.NoGrad"/>, or call <see cref="Reset"/>, so that the tape
+/// does not grow without bound.
+/// </remarks>
+public sealed class Tape
+{
+    [ThreadStatic] private static Tape? current;
+
+    private TapeEntry[] entries = new TapeEntry[256];
+    private int count;
+
+    /// <summary>The tape of the calling thread.</summary>
+    public static Tape Current => current ??= new Tape();
+
+    /// <summary>Number of recorded operations.</summary>
+    public int Count => count;
+
+    /// <summary>Incremented by every reset; tensors recorded in an earlier generation can no longer be differentiated.</summary>
+    public long Generation { get; private set; }
+
+    /// <summary>Forgets every recorded operation (call between training iterations if you did not call backward).</summary>
+    public void Reset()
+    {
+        Array.Clear(entries, 0, count);
+        count = 0;
+        Generation++;
+    }
+
+    /// <summary>Names of the recorded operations in order, for inspection in notebooks.</summary>
+    public IReadOnlyList<string> OperationNames()
+    {
+        var names = new string[count];
+        for (int i = 0; i < count; i++) names[i] = entries[i].Rule.Name;
+        return names;
+    }
+
+    internal static bool ShouldRecord(TensorBase a) => Autograd.IsGradEnabled && a.RequiresGrad;
+    internal static bool ShouldRecord(TensorBase a, TensorBase b) => Autograd.IsGradEnabled && (a.RequiresGrad || b.RequiresGrad);
+    internal static bool ShouldRecord(TensorBase a, TensorBase b, TensorBase c) => Autograd.IsGradEnabled && (a.RequiresGrad || b.RequiresGrad || c.RequiresGrad);
+
+    /// <summary>
+    /// Records <paramref name="output"/> = rule(inputs) when gradients are enabled and any input requires one, and in
+    /// anomaly mode checks the output for NaN/Inf. Every primitive ends with one call to this.
+    /// </summary>
+    internal static void Record(IBackwardRule rule, TensorBase output, TensorBase? a, TensorBase? b = null, TensorBase? c = null,
+        object? aux = null, int i0 = 0, int i1 = 0, int i2 = 0, double d0 = 0, double d1 = 0)
+    {
+        if (Autograd.AnomalyDetectionEnabled) Autograd.CheckForward(rule.Name, output, a, b, c);
+        if (!Autograd.IsGradEnabled) return;
+        bool any = (a?.RequiresGrad ?? false) || (b?.RequiresGrad ?? false) || (c?.RequiresGrad ?? false);
+        if (!any && aux is TensorBase[] many)
+            foreach (var t in many) any |= t.RequiresGrad;
+        if (!any) return;
+        var tape = Current;
+        if (tape.count == tape.entries.Length) Array.Resize(ref tape.entries, tape.count * 2);
+        int index = tape.count++;
+        tape.entries[index] = new TapeEntry { Rule = rule, Output = output, A = a, B = b, C = c, Aux = aux, I0 = i0, I1 = i1, I2 = i2, D0 = d0, D1 = d1 };
+        output.OwnerTape = tape;
+        output.TapeGeneration = tape.Generation;
+        output.TapeIndex = index;
+        output.MarkRequiresGrad();
+    }
+
+    internal static void BackwardFrom<T>(Tensor<T> root, Tensor<T> seed, bool retainGraph)
+        where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
+    {
+        var tape = root.OwnerTape!;
+        if (tape != current || root.TapeGeneration != tape.Generation)
+            throw new InvalidOperationException(
+                "Backward: the tape that recorded this tensor has already been freed (by an earlier Backward or Tape.Reset). " +
+                "Pass retainGraph: true to the first Backward to call it twice, or recompute the forward pass.");
+        root.AccumulateGrad(seed.AsSpan());
+        var entries = tape.entries;
+        for (int i = root.TapeIndex; i >= 0; i--)
+        {
+            ref readonly var e = ref entries[i];
+            if (!e.Output.HasGrad) continue; // nothing flowed into this op's output
+            e.Rule.Backward(in e);
+            if (Autograd.AnomalyDetectionEnabled) Autograd.CheckBackward(e, i);
+            e.Output.DropIntermediateGrad(); // consumed: every reader of this output came later on the tape
+        }
+        if (!retainGraph) tape.Reset();
+    }
+}

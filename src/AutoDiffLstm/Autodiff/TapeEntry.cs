@@ -1,0 +1,53 @@
+namespace AutoDiffLstm;
+
+/// <summary>
+/// One recorded operation: its backward rule, its output, up to three tensor inputs and a few scalar arguments.
+/// A struct in a flat list, so recording allocates nothing beyond the output tensor.
+/// </summary>
+internal struct TapeEntry
+{
+    public IBackwardRule Rule;
+    public TensorBase Output;
+    public TensorBase? A, B, C;
+    /// <summary>Operation-specific data that is not a tensor (integer targets, a list of inputs).</summary>
+    public object? Aux;
+    public int I0, I1, I2;
+    public double D0, D1;
+
+    public readonly Tensor<T> Out<T>() where T : unmanaged, System.Numerics.IFloatingPointIeee754<T> => (Tensor<T>)Output;
+    public readonly Tensor<T> InA<T>() where T : unmanaged, System.Numerics.IFloatingPointIeee754<T> => (Tensor<T>)A!;
+    public readonly Tensor<T> InB<T>() where T : unmanaged, System.Numerics.IFloatingPointIeee754<T> => (Tensor<T>)B!;
+    public readonly Tensor<T> InC<T>() where T : unmanaged, System.Numerics.IFloatingPointIeee754<T> => (Tensor<T>)C!;
+
+    public readonly IEnumerable<TensorBase> Inputs()
+    {
+        if (A is not null) yield return A;
+        if (B is not null) yield return B;
+        if (C is not null) yield return C;
+        if (Aux is TensorBase[] many) foreach (var t in many) yield return t;
+    }
+}
+
+/// <summary>The backward rule of one primitive: given dL/dy in the entry's output, accumulate dL/d(input) into every input that requires it.</summary>
+internal interface IBackwardRule
+{
+    /// <summary>Short operation name used in error and anomaly messages (e.g. "tanh").</summary>
+    string Name { get; }
+
+    void Backward(in TapeEntry e);
+}
+
+/// <summary>Typed base for backward rules: unpacks the output and its gradient.</summary>
+internal abstract class BackwardRule<T> : IBackwardRule where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
+{
+    public abstract string Name { get; }
+
+    public void Backward(in TapeEntry e)
+    {
+        var y = e.Out<T>();
+        Backward(e, y, y.Grad!.Data);
+    }
+
+    /// <summary>Accumulates into the inputs' gradients given <paramref name="dy"/> = dL/dy.</summary>
+    protected abstract void Backward(in TapeEntry e, Tensor<T> y, ReadOnlySpan<T> dy);
+}

@@ -1,0 +1,76 @@
+using System.Numerics;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+
+namespace AutoDiffLstm;
+
+/// <summary>An elementwise function of two arguments with a scalar and a SIMD form (the JIT specialises each driver per struct).</summary>
+internal interface IFused2<T> where T : unmanaged, IFloatingPointIeee754<T>
+{
+    static abstract T Invoke(T x, T y);
+    static abstract Vector<T> Invoke(Vector<T> x, Vector<T> y);
+}
+
+/// <summary>An elementwise function of three arguments with a scalar and a SIMD form.</summary>
+internal interface IFused3<T> where T : unmanaged, IFloatingPointIeee754<T>
+{
+    static abstract T Invoke(T x, T y, T z);
+    static abstract Vector<T> Invoke(Vector<T> x, Vector<T> y, Vector<T> z);
+}
+
+/// <summary>SIMD drivers shared by every primitive: one loop per arity, generic over the element type and the operator.</summary>
+internal static partial class Kernels
+{
+    /// <summary>dst[i] = F(x[i], y[i]).</summary>
+    public static void Map<T, TOp>(ReadOnlySpan<T> x, ReadOnlySpan<T> y, Span<T> dst)
+        where T : unmanaged, IFloatingPointIeee754<T> where TOp : struct, IFused2<T>
+    {
+        int n = dst.Length, i = 0;
+        ref T rx = ref MemoryMarshal.GetReference(x), ry = ref MemoryMarshal.GetReference(y), rd = ref MemoryMarshal.GetReference(dst);
+        if (Vector.IsHardwareAccelerated)
+            for (; i <= n - Vector<T>.Count; i += Vector<T>.Count)
+                TOp.Invoke(Vector.LoadUnsafe(ref rx, (nuint)i), Vector.LoadUnsafe(ref ry, (nuint)i)).StoreUnsafe(ref rd, (nuint)i);
+        for (; i < n; i++) Unsafe.Add(ref rd, i) = TOp.Invoke(Unsafe.Add(ref rx, i), Unsafe.Add(ref ry, i));
+    }
+
+    /// <summary>acc[i] += F(x[i], y[i]): the shape of almost every backward rule (dx += dy * f'(..)).</summary>
+    public static void Accumulate<T, TOp>(ReadOnlySpan<T> x, ReadOnlySpan<T> y, Span<T> acc)
+        where T : unmanaged, IFloatingPointIeee754<T> where TOp : struct, IFused2<T>
+    {
+        int n = acc.Length, i = 0;
+        ref T rx = ref MemoryMarshal.GetReference(x), ry = ref MemoryMarshal.GetReference(y), ra = ref MemoryMarshal.GetReference(acc);
+        if (Vector.IsHardwareAccelerated)
+            for (; i <= n - Vector<T>.Count; i += Vector<T>.Count)
+                (Vector.LoadUnsafe(ref ra, (nuint)i) + TOp.Invoke(Vector.LoadUnsafe(ref rx, (nuint)i), Vector.LoadUnsafe(ref ry, (nuint)i))).StoreUnsafe(ref ra, (nuint)i);
+        for (; i < n; i++) Unsafe.Add(ref ra, i) += TOp.Invoke(Unsafe.Add(ref rx, i), Unsafe.Add(ref ry, i));
+    }
+
+    /// <summary>acc[i] += F(x[i], y[i], z[i]).</summary>
+    public static void Accumulate<T, TOp>(ReadOnlySpan<T> x, ReadOnlySpan<T> y, ReadOnlySpan<T> z, Span<T> acc)
+        where T : unmanaged, IFloatingPointIeee754<T> where TOp : struct, IFused3<T>
+    {
+        int n = acc.Length, i = 0;
+        ref T rx = ref MemoryMarshal.GetReference(x), ry = ref MemoryMarshal.GetReference(y), rz = ref MemoryMarshal.GetReference(z), ra = ref MemoryMarshal.GetReference(acc);
+        if (Vector.IsHardwareAccelerated)
+            for (; i <= n - Vector<T>.Count; i += Vector<T>.Count)
+                (Vector.LoadUnsafe(ref ra, (nuint)i) + TOp.Invoke(Vector.LoadUnsafe(ref rx, (nuint)i), Vector.LoadUnsafe(ref ry, (nuint)i), Vector.LoadUnsafe(ref rz, (nuint)i))).StoreUnsafe(ref ra, (nuint)i);
+        for (; i < n; i++) Unsafe.Add(ref ra, i) += TOp.Invoke(Unsafe.Add(ref rx, i), Unsafe.Add(ref ry, i), Unsafe.Add(ref rz, i));
+    }
+
+    /// <summary>Index of the first NaN or infinity, or -1.</summary>
+    public static int FirstNonFinite<T>(ReadOnlySpan<T> x) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        // x - x is 0 for finite values and NaN for NaN/Inf, so one vector compare finds both.
+        int n = x.Length, i = 0;
+        ref T r = ref MemoryMarshal.GetReference(x);
+        if (Vector.IsHardwareAccelerated)
+            for (; i <= n - Vector<T>.Count; i += Vector<T>.Count)
+            {
+                var v = Vector.LoadUnsafe(ref r, (nuint)i);
+                if (!Vector.EqualsAll(v - v, Vector<T>.Zero)) break;
+            }
+        for (; i < n; i++)
+            if (!T.IsFinite(Unsafe.Add(ref r, i))) return i;
+        return -1;
+    }
+}

@@ -1,0 +1,56 @@
+using System.Numerics;
+using TP = System.Numerics.Tensors.TensorPrimitives;
+
+namespace AutoDiffLstm;
+
+public sealed partial class Tensor<T>
+{
+    /// <summary>
+    /// Mean cross-entropy of logits [N, C] (or [..., C], flattened to rows) against integer class targets (one per row):
+    /// mean over rows of logsumexp(x_row) - x_row[target]. Computed through log-sum-exp, so logits of magnitude 1000 are fine.
+    /// </summary>
+    public Tensor<T> CrossEntropy(int[] targets)
+    {
+        if (Rank < 1 || Dims[^1] == 0) throw new ArgumentException($"CrossEntropy: logits must have shape [..., C] with C >= 1, got {ShapeText}.");
+        int c = Dims[^1], rows = Size / c;
+        if (targets.Length != rows)
+            throw new ArgumentException($"CrossEntropy: logits {ShapeText} have {rows} rows but {targets.Length} targets were given; expected one target per row.");
+        T total = T.Zero;
+        for (int r = 0; r < rows; r++)
+        {
+            int t = targets[r];
+            if ((uint)t >= (uint)c) throw new ArgumentOutOfRangeException(nameof(targets), $"CrossEntropy: target {t} at row {r} is outside [0, {c}) for logits {ShapeText}.");
+            var row = Data.AsSpan(r * c, c);
+            total += LogSumExp(row) - row[t];
+        }
+        var y = new Tensor<T>([], [rows == 0 ? T.Zero : total / T.CreateChecked(rows)]);
+        Tape.Record(CrossEntropyRule<T>.Instance, y, this, aux: targets.Clone());
+        return y;
+    }
+}
+
+internal sealed class CrossEntropyRule<T> : BackwardRule<T> where T : unmanaged, IFloatingPointIeee754<T>
+{
+    public static readonly CrossEntropyRule<T> Instance = new();
+    public override string Name => "CrossEntropy";
+
+    // dx[r] += dy / N * (softmax(x[r]) - onehot(target[r]))
+    protected override void Backward(in TapeEntry e, Tensor<T> y, ReadOnlySpan<T> dy)
+    {
+        var x = e.InA<T>();
+        var targets = (int[])e.Aux!;
+        int c = x.Dims[^1], rows = targets.Length;
+        T scale = dy[0] / T.CreateChecked(rows);
+        var g = x.GradBuffer();
+        var p = new T[c];
+        for (int r = 0; r < rows; r++)
+        {
+            var row = x.AsSpan().Slice(r * c, c);
+            TP.Subtract(row, Tensor<T>.LogSumExp(row), p);
+            TP.Exp(p, p);
+            p[targets[r]] -= T.One;
+            var gr = g.Slice(r * c, c);
+            TP.MultiplyAdd(p, scale, gr, gr);
+        }
+    }
+}

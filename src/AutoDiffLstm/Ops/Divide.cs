@@ -1,0 +1,44 @@
+using System.Numerics;
+
+namespace AutoDiffLstm;
+
+public sealed partial class Tensor<T>
+{
+    /// <summary>Elementwise a / b with NumPy broadcasting.</summary>
+    public static Tensor<T> operator /(Tensor<T> a, Tensor<T> b) => a.Divide(b);
+    /// <summary>Divides every element by a constant.</summary>
+    public static Tensor<T> operator /(Tensor<T> a, T b) => a.Divide(Tensor.Scalar(b));
+    /// <summary>A constant divided by every element.</summary>
+    public static Tensor<T> operator /(T a, Tensor<T> b) => Tensor.Scalar(a).Divide(b);
+
+    /// <summary>Elementwise this / other with NumPy broadcasting.</summary>
+    public Tensor<T> Divide(Tensor<T> other)
+    {
+        var y = Elementwise.Binary<T, DivideSpans<T>>("Divide", this, other);
+        Tape.Record(DivideRule<T>.Instance, y, this, other);
+        return y;
+    }
+}
+
+internal sealed class DivideRule<T> : BackwardRule<T> where T : unmanaged, IFloatingPointIeee754<T>
+{
+    public static readonly DivideRule<T> Instance = new();
+    public override string Name => "Divide";
+
+    // y = a / b:  da += dy / b,  db -= dy * y / b  (reduced over broadcast dimensions).
+    protected override void Backward(in TapeEntry e, Tensor<T> y, ReadOnlySpan<T> dy)
+    {
+        var (a, b) = (e.InA<T>(), e.InB<T>());
+        if (a.RequiresGrad) Elementwise.AccumulateBroadcast<T, DivideSpans<T>>(y.Grad!, b, a);
+        if (!b.RequiresGrad) return;
+        var minusDyY = Tensor<T>.Uninitialized(y.Dims);
+        Kernels.Map<T, NegProduct>(dy, y.AsSpan(), minusDyY.AsWritableSpan());
+        Elementwise.AccumulateBroadcast<T, DivideSpans<T>>(minusDyY, b, b);
+    }
+
+    private struct NegProduct : IFused2<T>
+    {
+        public static T Invoke(T dy, T y) => -(dy * y);
+        public static Vector<T> Invoke(Vector<T> dy, Vector<T> y) => -(dy * y);
+    }
+}

@@ -1,0 +1,48 @@
+using System.Numerics;
+
+namespace AutoDiffLstm;
+
+public sealed partial class Tensor<T>
+{
+    /// <summary>
+    /// Fused affine map x @ W^T + b, the layout of PyTorch's nn.Linear and of every RNN input/recurrent projection:
+    /// x is [..., In], W is [Out, In], b (optional) is [Out]; the result is [..., Out].
+    /// </summary>
+    public Tensor<T> Linear(Tensor<T> weight, Tensor<T>? bias = null)
+    {
+        int inF = Dims.Length == 0 ? -1 : Dims[^1];
+        if (weight.Rank != 2 || weight.Dims[1] != inF || (bias is not null && (bias.Rank != 1 || bias.Dims[0] != weight.Dims[0])))
+            throw new ArgumentException(
+                $"Linear: input {ShapeText}, weight {weight.ShapeText}{(bias is null ? "" : $", bias {bias.ShapeText}")} do not fit; expected input [..., In], weight [Out, In], bias [Out].");
+        int outF = weight.Dims[0], rows = ShapeMath.Size(Dims[..^1]);
+        var y = Uninitialized([.. Dims[..^1], outF]);
+        Gemm.Run(Data, 0, false, weight.Data, 0, true, y.Data, 0, rows, outF, inF, accumulate: false);
+        if (bias is not null)
+            for (int r = 0; r < rows; r++)
+                System.Numerics.Tensors.TensorPrimitives.Add(y.Data.AsSpan(r * outF, outF), bias.Data, y.Data.AsSpan(r * outF, outF));
+        Tape.Record(LinearRule<T>.Instance, y, this, weight, bias, i0: rows);
+        return y;
+    }
+}
+
+internal sealed class LinearRule<T> : BackwardRule<T> where T : unmanaged, IFloatingPointIeee754<T>
+{
+    public static readonly LinearRule<T> Instance = new();
+    public override string Name => "Linear";
+
+    // y = x W^T + b:  dx += dy W,  dW += dy^T x,  db += sum over rows of dy.
+    protected override void Backward(in TapeEntry e, Tensor<T> y, ReadOnlySpan<T> dy)
+    {
+        var (x, w) = (e.InA<T>(), e.InB<T>());
+        var b = (Tensor<T>?)e.C;
+        int rows = e.I0, outF = w.Dims[0], inF = w.Dims[1];
+        var g = y.Grad!.Data;
+        if (x.RequiresGrad) Gemm.Run(g, 0, false, w.Data, 0, false, x.GradArray(), 0, rows, inF, outF, accumulate: true);
+        if (w.RequiresGrad) Gemm.Run(g, 0, true, x.Data, 0, false, w.GradArray(), 0, outF, inF, rows, accumulate: true);
+        if (b is not null && b.RequiresGrad)
+        {
+            var gb = b.GradBuffer();
+            for (int r = 0; r < rows; r++) System.Numerics.Tensors.TensorPrimitives.Add(gb, dy.Slice(r * outF, outF), gb);
+        }
+    }
+}

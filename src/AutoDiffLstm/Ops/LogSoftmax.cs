@@ -1,0 +1,52 @@
+using System.Numerics;
+using TP = System.Numerics.Tensors.TensorPrimitives;
+
+namespace AutoDiffLstm;
+
+public sealed partial class Tensor<T>
+{
+    /// <summary>log(softmax(x)) along <paramref name="axis"/>, computed as x - max - log(sum(exp(x - max))) so it never overflows.</summary>
+    public Tensor<T> LogSoftmax(int axis = -1)
+    {
+        int ax = ShapeMath.NormalizeAxis("LogSoftmax", axis, Rank);
+        var y = Uninitialized(Dims);
+        AlongAxis.Map(Data, y.Data, Dims, ax, static (src, dst) =>
+        {
+            TP.Subtract(src, LogSumExp(src), dst);
+        });
+        Tape.Record(LogSoftmaxRule<T>.Instance, y, this, i0: ax);
+        return y;
+    }
+
+    /// <summary>log(sum(exp(x))) of a line, shifted by its maximum.</summary>
+    internal static T LogSumExp(ReadOnlySpan<T> x)
+    {
+        T max = TP.Max(x);
+        if (T.IsInfinity(max)) return max;
+        T sum = T.Zero;
+        foreach (T v in x) sum += T.Exp(v - max);
+        return max + T.Log(sum);
+    }
+}
+
+internal sealed class LogSoftmaxRule<T> : BackwardRule<T> where T : unmanaged, IFloatingPointIeee754<T>
+{
+    public static readonly LogSoftmaxRule<T> Instance = new();
+    public override string Name => "LogSoftmax";
+
+    // dx += dy - exp(y) * sum(dy) along the axis
+    protected override void Backward(in TapeEntry e, Tensor<T> y, ReadOnlySpan<T> dy)
+    {
+        var x = e.InA<T>();
+        var dx = new T[y.Size];
+        AlongAxis.Map2(y.Data, y.Grad!.Data, dx, y.Dims, e.I0, static (yl, gl, dst) =>
+        {
+            T total = TP.Sum(gl);
+            TP.Exp(yl, dst);
+            TP.Multiply(dst, -total, dst);
+            TP.Add(dst, gl, dst);
+        });
+        var g = x.GradBuffer();
+        TP.Add(g, dx, g);
+    }
+}

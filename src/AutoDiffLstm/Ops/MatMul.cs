@@ -1,0 +1,78 @@
+using System.Numerics;
+
+namespace AutoDiffLstm;
+
+public sealed partial class Tensor<T>
+{
+    /// <summary>
+    /// Matrix product op(this) @ op(other), where op transposes the last two dimensions when asked (without copying).
+    /// Shapes: [M,K] @ [K,N] -> [M,N]; [..., M, K] @ [K,N] -> [..., M, N] (leading dimensions flattened);
+    /// [B, M, K] @ [B, K, N] -> [B, M, N] (batched).
+    /// </summary>
+    public Tensor<T> MatMul(Tensor<T> other, bool transposeThis = false, bool transposeOther = false)
+    {
+        var p = MatMulPlan.Of("MatMul", Dims, other.Dims, transposeThis, transposeOther);
+        var y = Uninitialized(p.OutShape);
+        for (int s = 0; s < p.Batch; s++)
+            Gemm.Run(Data, s * p.M * p.K, transposeThis, other.Data, p.BatchedB ? s * p.K * p.N : 0, transposeOther, y.Data, s * p.M * p.N, p.M, p.N, p.K, accumulate: false);
+        Tape.Record(MatMulRule<T>.Instance, y, this, other, aux: p);
+        return y;
+    }
+}
+
+/// <summary>The sizes of a (possibly batched) matrix product, resolved once in forward and reused by backward.</summary>
+internal sealed record MatMulPlan(int Batch, int M, int N, int K, bool TransA, bool TransB, bool BatchedB, int[] OutShape)
+{
+    public static MatMulPlan Of(string op, int[] a, int[] b, bool ta, bool tb)
+    {
+        string Shapes() => $"{op}: shapes {ShapeMath.Format(a)}{(ta ? "^T" : "")} and {ShapeMath.Format(b)}{(tb ? "^T" : "")}";
+        if (a.Length < 2 || b.Length < 2 || b.Length > 3 || (b.Length == 3 && a.Length != 3))
+            throw new ArgumentException($"{Shapes()} are not supported: expected [M,K]@[K,N], [...,M,K]@[K,N] or [B,M,K]@[B,K,N].");
+        int ar = a.Length;
+        int m = ta ? a[ar - 1] : a[ar - 2], ka = ta ? a[ar - 2] : a[ar - 1];
+        int br = b.Length;
+        int kb = tb ? b[br - 1] : b[br - 2], n = tb ? b[br - 2] : b[br - 1];
+        if (ka != kb) throw new ArgumentException($"{Shapes()} do not fit: inner dimensions {ka} and {kb} differ.");
+        if (br == 3)
+        {
+            if (a[0] != b[0]) throw new ArgumentException($"{Shapes()} do not fit: batch sizes {a[0]} and {b[0]} differ.");
+            return new(a[0], m, n, ka, ta, tb, true, [a[0], m, n]);
+        }
+        int batch = 1;
+        for (int i = 0; i < ar - 2; i++) batch *= a[i];
+        var outShape = a[..^2].Append(m).Append(n).ToArray();
+        if (ta || batch == 1) return new(batch, m, n, ka, ta, tb, false, outShape);
+        // Leading dimensions of a non-transposed A fold into M: one big product instead of many small ones.
+        return new(1, batch * m, n, ka, false, tb, false, outShape);
+    }
+}
+
+internal sealed class MatMulRule<T> : BackwardRule<T> where T : unmanaged, IFloatingPointIeee754<T>
+{
+    public static readonly MatMulRule<T> Instance = new();
+    public override string Name => "MatMul";
+
+    // C = op(A) op(B):  dop(A) = dC op(B)^T,  dop(B) = op(A)^T dC; the transposes become Gemm flags, never copies.
+    protected override void Backward(in TapeEntry e, Tensor<T> y, ReadOnlySpan<T> dy)
+    {
+        var (a, b, p) = (e.InA<T>(), e.InB<T>(), (MatMulPlan)e.Aux!);
+        var dc = y.Grad!.Data;
+        int m = p.M, n = p.N, k = p.K;
+        for (int s = 0; s < p.Batch; s++)
+        {
+            int ao = s * m * k, bo = p.BatchedB ? s * k * n : 0, co = s * m * n;
+            if (a.RequiresGrad)
+            {
+                var ga = a.GradArray();
+                if (!p.TransA) Gemm.Run(dc, co, false, b.Data, bo, !p.TransB, ga, ao, m, k, n, accumulate: true);
+                else Gemm.Run(b.Data, bo, p.TransB, dc, co, true, ga, ao, k, m, n, accumulate: true);
+            }
+            if (b.RequiresGrad)
+            {
+                var gb = b.GradArray();
+                if (!p.TransB) Gemm.Run(a.Data, ao, !p.TransA, dc, co, false, gb, bo, k, n, m, accumulate: true);
+                else Gemm.Run(dc, co, true, a.Data, ao, p.TransA, gb, bo, n, k, m, accumulate: true);
+            }
+        }
+    }
+}

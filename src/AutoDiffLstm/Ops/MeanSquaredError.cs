@@ -1,0 +1,41 @@
+using System.Numerics;
+using TP = System.Numerics.Tensors.TensorPrimitives;
+
+namespace AutoDiffLstm;
+
+public sealed partial class Tensor<T>
+{
+    /// <summary>Mean squared error mean((this - target)^2) over all elements; the shapes must be equal.</summary>
+    public Tensor<T> MeanSquaredError(Tensor<T> target)
+    {
+        if (!ShapeMath.Equal(Dims, target.Dims))
+            throw new ArgumentException($"MeanSquaredError: prediction {ShapeText} and target {target.ShapeText} must have the same shape.");
+        var y = new Tensor<T>([], [Size == 0 ? T.Zero : TP.SumOfSquares<T>(Sub(Data, target.Data)) / T.CreateChecked(Size)]);
+        Tape.Record(MeanSquaredErrorRule<T>.Instance, y, this, target);
+        return y;
+    }
+
+    private static T[] Sub(T[] a, T[] b)
+    {
+        var d = new T[a.Length];
+        TP.Subtract(a, b, d);
+        return d;
+    }
+}
+
+internal sealed class MeanSquaredErrorRule<T> : BackwardRule<T> where T : unmanaged, IFloatingPointIeee754<T>
+{
+    public static readonly MeanSquaredErrorRule<T> Instance = new();
+    public override string Name => "MeanSquaredError";
+
+    // dp += dy * 2 (p - t) / n,  dt -= the same
+    protected override void Backward(in TapeEntry e, Tensor<T> y, ReadOnlySpan<T> dy)
+    {
+        var (p, t) = (e.InA<T>(), e.InB<T>());
+        var r = new T[p.Size];
+        TP.Subtract(p.AsSpan(), t.AsSpan(), r);
+        TP.Multiply(r, dy[0] * T.CreateChecked(2.0 / p.Size), r);
+        if (p.RequiresGrad) { var g = p.GradBuffer(); TP.Add(g, r, g); }
+        if (t.RequiresGrad) { var g = t.GradBuffer(); TP.Subtract(g, r, g); }
+    }
+}

@@ -1,0 +1,46 @@
+using System.Numerics;
+using TP = System.Numerics.Tensors.TensorPrimitives;
+
+namespace AutoDiffLstm;
+
+public sealed partial class Tensor<T>
+{
+    /// <summary>Elementwise a * b with NumPy broadcasting.</summary>
+    public static Tensor<T> operator *(Tensor<T> a, Tensor<T> b) => a.Multiply(b);
+    /// <summary>Scales every element.</summary>
+    public static Tensor<T> operator *(Tensor<T> a, T b) => a.Multiply(Tensor.Scalar(b));
+    /// <summary>Scales every element.</summary>
+    public static Tensor<T> operator *(T a, Tensor<T> b) => b.Multiply(Tensor.Scalar(a));
+
+    /// <summary>Elementwise this * other with NumPy broadcasting.</summary>
+    public Tensor<T> Multiply(Tensor<T> other)
+    {
+        var y = Elementwise.Binary<T, MultiplySpans<T>>("Multiply", this, other);
+        Tape.Record(MultiplyRule<T>.Instance, y, this, other);
+        return y;
+    }
+}
+
+internal sealed class MultiplyRule<T> : BackwardRule<T> where T : unmanaged, IFloatingPointIeee754<T>
+{
+    public static readonly MultiplyRule<T> Instance = new();
+    public override string Name => "Multiply";
+
+    // da += dy * b, db += dy * a (reduced over broadcast dimensions).
+    protected override void Backward(in TapeEntry e, Tensor<T> y, ReadOnlySpan<T> dy)
+    {
+        var (a, b) = (e.InA<T>(), e.InB<T>());
+        if (a.RequiresGrad) Accumulate(y, b, a);
+        if (b.RequiresGrad) Accumulate(y, a, b);
+    }
+
+    private static void Accumulate(Tensor<T> y, Tensor<T> other, Tensor<T> target)
+    {
+        if (other.Size == y.Size && target.Size == y.Size)
+        {
+            var g = target.GradBuffer();
+            TP.MultiplyAdd(y.Grad!.AsSpan(), other.AsSpan(), g, g);
+        }
+        else Elementwise.AccumulateBroadcast<T, MultiplySpans<T>>(y.Grad!, other, target);
+    }
+}

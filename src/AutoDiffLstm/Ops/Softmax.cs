@@ -1,0 +1,43 @@
+using System.Numerics;
+using TP = System.Numerics.Tensors.TensorPrimitives;
+
+namespace AutoDiffLstm;
+
+public sealed partial class Tensor<T>
+{
+    /// <summary>Softmax along <paramref name="axis"/>: exp(x - max) / sum(exp(x - max)), stable for any magnitude.</summary>
+    public Tensor<T> Softmax(int axis = -1)
+    {
+        int ax = ShapeMath.NormalizeAxis("Softmax", axis, Rank);
+        var y = Uninitialized(Dims);
+        AlongAxis.Map(Data, y.Data, Dims, ax, static (src, dst) =>
+        {
+            TP.Subtract(src, TP.Max(src), dst);
+            TP.Exp(dst, dst);
+            TP.Divide(dst, TP.Sum<T>(dst), dst);
+        });
+        Tape.Record(SoftmaxRule<T>.Instance, y, this, i0: ax);
+        return y;
+    }
+}
+
+internal sealed class SoftmaxRule<T> : BackwardRule<T> where T : unmanaged, IFloatingPointIeee754<T>
+{
+    public static readonly SoftmaxRule<T> Instance = new();
+    public override string Name => "Softmax";
+
+    // dx += y * (dy - sum(dy * y)) along the axis
+    protected override void Backward(in TapeEntry e, Tensor<T> y, ReadOnlySpan<T> dy)
+    {
+        var x = e.InA<T>();
+        var dx = new T[y.Size];
+        AlongAxis.Map2(y.Data, y.Grad!.Data, dx, y.Dims, e.I0, static (yl, gl, dst) =>
+        {
+            T dot = TP.Dot(yl, gl);
+            TP.Subtract(gl, dot, dst);
+            TP.Multiply(dst, yl, dst);
+        });
+        var g = x.GradBuffer();
+        TP.Add(g, dx, g);
+    }
+}

@@ -1,0 +1,39 @@
+using System.Numerics;
+using TP = System.Numerics.Tensors.TensorPrimitives;
+
+namespace AutoDiffLstm;
+
+public sealed partial class Tensor<T>
+{
+    /// <summary>Elementwise a - b with NumPy broadcasting.</summary>
+    public static Tensor<T> operator -(Tensor<T> a, Tensor<T> b) => a.Subtract(b);
+    /// <summary>Subtracts a constant from every element.</summary>
+    public static Tensor<T> operator -(Tensor<T> a, T b) => a.Subtract(Tensor.Scalar(b));
+    /// <summary>A constant minus every element.</summary>
+    public static Tensor<T> operator -(T a, Tensor<T> b) => Tensor.Scalar(a).Subtract(b);
+
+    /// <summary>Elementwise this - other with NumPy broadcasting.</summary>
+    public Tensor<T> Subtract(Tensor<T> other)
+    {
+        var y = Elementwise.Binary<T, SubtractSpans<T>>("Subtract", this, other);
+        Tape.Record(SubtractRule<T>.Instance, y, this, other);
+        return y;
+    }
+}
+
+internal sealed class SubtractRule<T> : BackwardRule<T> where T : unmanaged, IFloatingPointIeee754<T>
+{
+    public static readonly SubtractRule<T> Instance = new();
+    public override string Name => "Subtract";
+
+    // da += dy, db -= dy (reduced over broadcast dimensions).
+    protected override void Backward(in TapeEntry e, Tensor<T> y, ReadOnlySpan<T> dy)
+    {
+        var (a, b) = (e.InA<T>(), e.InB<T>());
+        if (a.RequiresGrad) Kernels.ReduceToShape(dy, y.Dims, a.GradBuffer(), a.Dims);
+        if (!b.RequiresGrad) return;
+        var negated = new T[dy.Length];
+        TP.Negate(dy, negated);
+        Kernels.ReduceToShape<T>(negated, y.Dims, b.GradBuffer(), b.Dims);
+    }
+}

@@ -1,0 +1,65 @@
+using System.Numerics;
+using TP = System.Numerics.Tensors.TensorPrimitives;
+
+namespace AutoDiffLstm;
+
+public sealed partial class Tensor<T>
+{
+    /// <summary>Sum of all elements (a scalar).</summary>
+    public Tensor<T> Sum()
+    {
+        var y = new Tensor<T>([], [TP.Sum<T>(Data)]);
+        Tape.Record(SumRule<T>.Instance, y, this, i0: -1);
+        return y;
+    }
+
+    /// <summary>Sum along <paramref name="axis"/>; the dimension is removed unless <paramref name="keepDim"/>.</summary>
+    public Tensor<T> Sum(int axis, bool keepDim = false)
+    {
+        int ax = ShapeMath.NormalizeAxis("Sum", axis, Rank);
+        var dims = keepDim ? Dims.Select((d, i) => i == ax ? 1 : d).ToArray() : Dims.Where((_, i) => i != ax).ToArray();
+        var y = Uninitialized(dims);
+        var (outer, n, inner) = ShapeMath.AroundAxis(Dims, ax);
+        for (int o = 0; o < outer; o++)
+        {
+            var dst = y.Data.AsSpan(o * inner, inner);
+            if (inner == 1) { dst[0] = TP.Sum<T>(Data.AsSpan(o * n, n)); continue; }
+            dst.Clear();
+            for (int j = 0; j < n; j++) TP.Add(dst, Data.AsSpan((o * n + j) * inner, inner), dst);
+        }
+        Tape.Record(SumRule<T>.Instance, y, this, i0: ax);
+        return y;
+    }
+
+    /// <summary>Mean of all elements (a scalar).</summary>
+    public Tensor<T> Mean() => Sum() * T.CreateChecked(1.0 / Math.Max(1, Size));
+
+    /// <summary>Mean along <paramref name="axis"/>.</summary>
+    public Tensor<T> Mean(int axis, bool keepDim = false) =>
+        Sum(axis, keepDim) * T.CreateChecked(1.0 / Dims[ShapeMath.NormalizeAxis("Mean", axis, Rank)]);
+}
+
+internal sealed class SumRule<T> : BackwardRule<T> where T : unmanaged, IFloatingPointIeee754<T>
+{
+    public static readonly SumRule<T> Instance = new();
+    public override string Name => "Sum";
+
+    // dx[o, j, i] += dy[o, i]  (every summed element receives the gradient of its sum)
+    protected override void Backward(in TapeEntry e, Tensor<T> y, ReadOnlySpan<T> dy)
+    {
+        var x = e.InA<T>();
+        var g = x.GradBuffer();
+        if (e.I0 < 0) { TP.Add(g, dy[0], g); return; }
+        var (outer, n, inner) = ShapeMath.AroundAxis(x.Dims, e.I0);
+        for (int o = 0; o < outer; o++)
+        {
+            var src = dy.Slice(o * inner, inner);
+            for (int j = 0; j < n; j++)
+            {
+                var dst = g.Slice((o * n + j) * inner, inner);
+                if (inner == 1) dst[0] += src[0];
+                else TP.Add(dst, src, dst);
+            }
+        }
+    }
+}

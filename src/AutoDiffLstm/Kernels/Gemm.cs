@@ -2,21 +2,28 @@ using System.Buffers;
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 
 namespace AutoDiffLstm;
 
 /// <summary>
 /// General matrix product C (+)= op(A) op(B) with op(X) = X or X^T, row-major, generic over float and double.
-/// Transposed operands are packed into row-major scratch (as BLAS packs panels), so one register-tiled kernel serves all
-/// four cases and backward never records a transpose. Large products split their output rows over cores; every output
-/// element is reduced in the same order whatever the thread count, so results are bit-identical.
 /// </summary>
+/// <remarks>
+/// The classic packed-panel design (Goto and van de Geijn, "Anatomy of high-performance matrix multiplication", 2008):
+/// a KC x NC panel of op(B) and an MC x KC block of op(A) are copied into contiguous slivers, transposing on the way (so
+/// the four transpose cases cost the same and backward never materialises a transpose), and a register-tiled micro-kernel
+/// accumulates an MR x NR tile of C with fused multiply-adds. Large products split their rows of C over threads. Every
+/// element of C is computed by the same sequence of FMAs whatever the split, so results are bit-identical for any thread
+/// count.
+/// </remarks>
 internal static class Gemm
 {
-    private const int RowTile = 4;      // rows of C per micro-kernel
-    private const int KBlock = 256;     // depth of a B panel kept in cache
-    private const int NBlock = 512;     // width of a B panel kept in cache
-    private const long ParallelMacs = 1 << 18;
+    private const int MR = 6;          // rows of the register tile: 12 accumulators + 2 B vectors + 1 broadcast fit 16 AVX2 registers
+    private const int KC = 256;        // depth of the packed panels
+    private const int MC = 72;         // rows of A packed at once (a multiple of MR), sized for L2 together with a B sliver
+    private const int NC = 4096;       // columns of B packed at once
+    private const long ParallelMacs = 1 << 20;
 
     /// <summary>Number of worker threads large products use (default: all cores). Results do not depend on it.</summary>
     public static int MaxThreads { get; set; } = Environment.ProcessorCount;
@@ -30,128 +37,160 @@ internal static class Gemm
         if (m == 0 || n == 0) return;
         if (!accumulate) Array.Clear(c, cOff, m * n);
         if (k == 0) return;
-        T[]? packedA = null, packedB = null;
+        var p = new Problem<T>(a, aOff, transA, b, bOff, transB, c, cOff, m, n, k);
+        int threads = Math.Min(MaxThreads, (m + MR - 1) / MR);
+        if (threads > 1 && (long)m * n * k >= ParallelMacs)
+        {
+            int rowsPer = ((m + threads - 1) / threads + MR - 1) / MR * MR;
+            Parallel.For(0, threads, new ParallelOptions { MaxDegreeOfParallelism = threads }, t =>
+            {
+                int r0 = t * rowsPer, r1 = Math.Min(m, r0 + rowsPer);
+                if (r0 < r1) Dispatch(p, r0, r1);
+            });
+        }
+        else Dispatch(p, 0, m);
+    }
+
+    private static void Dispatch<T>(Problem<T> p, int r0, int r1) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (Vector512.IsHardwareAccelerated) Rows<T, Simd512<T>, Vector512<T>>(p, r0, r1);
+        else if (Vector256.IsHardwareAccelerated) Rows<T, Simd256<T>, Vector256<T>>(p, r0, r1);
+        else Rows<T, Simd128<T>, Vector128<T>>(p, r0, r1);
+    }
+
+    private readonly record struct Problem<T>(T[] A, int AOff, bool TransA, T[] B, int BOff, bool TransB, T[] C, int COff, int M, int N, int K);
+
+    /// <summary>C[r0..r1, :] += op(A)[r0..r1, :] op(B), by packed panels.</summary>
+    private static void Rows<T, TS, TV>(Problem<T> p, int r0, int r1)
+        where T : unmanaged, IFloatingPointIeee754<T> where TS : struct, ISimd<T, TV> where TV : struct
+    {
+        int nr = 2 * TS.Width;
+        int ncMax = Math.Min(NC, RoundUp(p.N, nr));
+        T[] bPack = ArrayPool<T>.Shared.Rent(KC * ncMax);
+        T[] aPack = ArrayPool<T>.Shared.Rent(KC * MC);
+        T[] edge = ArrayPool<T>.Shared.Rent(MR * nr);
         try
         {
-            if (transA) { packedA = ArrayPool<T>.Shared.Rent(m * k); Transpose(a, aOff, k, m, packedA); a = packedA; aOff = 0; }
-            if (transB) { packedB = ArrayPool<T>.Shared.Rent(k * n); Transpose(b, bOff, n, k, packedB); b = packedB; bOff = 0; }
-            int threads = Math.Min(MaxThreads, m / RowTile);
-            if (threads > 1 && (long)m * n * k >= ParallelMacs)
+            for (int jc = 0; jc < p.N; jc += NC)
             {
-                int rowsPer = (m / threads + RowTile - 1) / RowTile * RowTile;
-                var (pa, pb, ao, bo) = (a, b, aOff, bOff);
-                Parallel.For(0, threads, new ParallelOptions { MaxDegreeOfParallelism = threads }, t =>
+                int nc = Math.Min(NC, p.N - jc);
+                for (int pc = 0; pc < p.K; pc += KC)
                 {
-                    int r0 = t * rowsPer, r1 = Math.Min(m, r0 + rowsPer);
-                    if (r0 < r1) Rows(pa, ao, pb, bo, c, cOff, r0, r1, n, k);
-                });
-            }
-            else Rows(a, aOff, b, bOff, c, cOff, 0, m, n, k);
-        }
-        finally
-        {
-            if (packedA is not null) ArrayPool<T>.Shared.Return(packedA);
-            if (packedB is not null) ArrayPool<T>.Shared.Return(packedB);
-        }
-    }
-
-    /// <summary>dst[c, r] = src[r, c] for a rows x cols source, in cache-sized tiles.</summary>
-    internal static void Transpose<T>(T[] src, int off, int rows, int cols, T[] dst) where T : unmanaged
-    {
-        const int tile = 32;
-        for (int r0 = 0; r0 < rows; r0 += tile)
-            for (int c0 = 0; c0 < cols; c0 += tile)
-            {
-                int r1 = Math.Min(rows, r0 + tile), c1 = Math.Min(cols, c0 + tile);
-                for (int r = r0; r < r1; r++)
-                    for (int col = c0; col < c1; col++)
-                        dst[col * rows + r] = src[off + r * cols + col];
-            }
-    }
-
-    /// <summary>C[r0..r1, :] += A[r0..r1, :] B, blocked over k and n so that the B panel stays in cache.</summary>
-    private static void Rows<T>(T[] a, int aOff, T[] b, int bOff, T[] c, int cOff, int r0, int r1, int n, int k)
-        where T : unmanaged, IFloatingPointIeee754<T>
-    {
-        for (int j0 = 0; j0 < n; j0 += NBlock)
-        {
-            int j1 = Math.Min(n, j0 + NBlock);
-            for (int k0 = 0; k0 < k; k0 += KBlock)
-            {
-                int k1 = Math.Min(k, k0 + KBlock);
-                for (int i = r0; i < r1; i += RowTile)
-                {
-                    int rows = Math.Min(RowTile, r1 - i);
-                    if (rows == RowTile) Tile4(a, aOff, b, bOff, c, cOff, i, j0, j1, k0, k1, n, k);
-                    else
-                        for (int r = i; r < i + rows; r++) Tile1(a, aOff, b, bOff, c, cOff, r, j0, j1, k0, k1, n, k);
+                    int kc = Math.Min(KC, p.K - pc);
+                    PackB(p, pc, kc, jc, nc, nr, bPack);
+                    for (int ic = r0; ic < r1; ic += MC)
+                    {
+                        int mc = Math.Min(MC, r1 - ic);
+                        PackA(p, ic, mc, pc, kc, aPack);
+                        for (int jr = 0; jr < nc; jr += nr)
+                            for (int ir = 0; ir < mc; ir += MR)
+                            {
+                                int rows = Math.Min(MR, mc - ir), cols = Math.Min(nr, nc - jr);
+                                ref T ap = ref aPack[ir * kc];
+                                ref T bp = ref bPack[jr * kc];
+                                int cIndex = p.COff + (ic + ir) * p.N + jc + jr;
+                                if (rows == MR && cols == nr)
+                                    MicroKernel<T, TS, TV>(kc, ref ap, ref bp, ref p.C[cIndex], p.N);
+                                else
+                                {
+                                    // Edge tile: compute a full tile into scratch, add back only the valid part.
+                                    Array.Clear(edge, 0, MR * nr);
+                                    MicroKernel<T, TS, TV>(kc, ref ap, ref bp, ref edge[0], nr);
+                                    for (int r = 0; r < rows; r++)
+                                        for (int j = 0; j < cols; j++) p.C[cIndex + r * p.N + j] += edge[r * nr + j];
+                                }
+                            }
+                    }
                 }
             }
         }
+        finally
+        {
+            ArrayPool<T>.Shared.Return(bPack);
+            ArrayPool<T>.Shared.Return(aPack);
+            ArrayPool<T>.Shared.Return(edge);
+        }
     }
 
-    /// <summary>Four rows of C: each loaded B vector feeds four FMAs (C[i+r, j..] += A[i+r, p] * B[p, j..]).</summary>
-    private static void Tile4<T>(T[] a, int aOff, T[] b, int bOff, T[] c, int cOff, int i, int j0, int j1, int k0, int k1, int n, int k)
-        where T : unmanaged, IFloatingPointIeee754<T>
+    private static int RoundUp(int x, int m) => (x + m - 1) / m * m;
+
+    /// <summary>Packs op(B)[pc..pc+kc, jc..jc+nc] as slivers of nr columns, each stored k-major (bp[p*nr + j]), zero-padded.</summary>
+    private static void PackB<T>(Problem<T> p, int pc, int kc, int jc, int nc, int nr, T[] dst) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        int w = Vector<T>.Count;
-        ref T ra = ref MemoryMarshal.GetArrayDataReference(a);
-        ref T rb = ref MemoryMarshal.GetArrayDataReference(b);
-        ref T rc = ref MemoryMarshal.GetArrayDataReference(c);
-        nuint a0 = (nuint)(aOff + i * k), a1 = a0 + (nuint)k, a2 = a1 + (nuint)k, a3 = a2 + (nuint)k;
-        nuint c0 = (nuint)(cOff + i * n), c1 = c0 + (nuint)n, c2 = c1 + (nuint)n, c3 = c2 + (nuint)n;
-        int j = j0;
-        for (; j + 2 * w <= j1; j += 2 * w)
+        for (int jr = 0; jr < nc; jr += nr)
         {
-            nuint jj = (nuint)j, jw = (nuint)(j + w);
-            Vector<T> x00 = Vector.LoadUnsafe(ref rc, c0 + jj), x01 = Vector.LoadUnsafe(ref rc, c0 + jw);
-            Vector<T> x10 = Vector.LoadUnsafe(ref rc, c1 + jj), x11 = Vector.LoadUnsafe(ref rc, c1 + jw);
-            Vector<T> x20 = Vector.LoadUnsafe(ref rc, c2 + jj), x21 = Vector.LoadUnsafe(ref rc, c2 + jw);
-            Vector<T> x30 = Vector.LoadUnsafe(ref rc, c3 + jj), x31 = Vector.LoadUnsafe(ref rc, c3 + jw);
-            for (int p = k0; p < k1; p++)
-            {
-                nuint bp = (nuint)(bOff + p * n);
-                Vector<T> b0 = Vector.LoadUnsafe(ref rb, bp + jj), b1 = Vector.LoadUnsafe(ref rb, bp + jw);
-                nuint pp = (nuint)p;
-                var v0 = new Vector<T>(Unsafe.Add(ref ra, a0 + pp));
-                var v1 = new Vector<T>(Unsafe.Add(ref ra, a1 + pp));
-                var v2 = new Vector<T>(Unsafe.Add(ref ra, a2 + pp));
-                var v3 = new Vector<T>(Unsafe.Add(ref ra, a3 + pp));
-                x00 += v0 * b0; x01 += v0 * b1;
-                x10 += v1 * b0; x11 += v1 * b1;
-                x20 += v2 * b0; x21 += v2 * b1;
-                x30 += v3 * b0; x31 += v3 * b1;
-            }
-            x00.StoreUnsafe(ref rc, c0 + jj); x01.StoreUnsafe(ref rc, c0 + jw);
-            x10.StoreUnsafe(ref rc, c1 + jj); x11.StoreUnsafe(ref rc, c1 + jw);
-            x20.StoreUnsafe(ref rc, c2 + jj); x21.StoreUnsafe(ref rc, c2 + jw);
-            x30.StoreUnsafe(ref rc, c3 + jj); x31.StoreUnsafe(ref rc, c3 + jw);
+            int cols = Math.Min(nr, nc - jr);
+            var sliver = dst.AsSpan(jr * kc, kc * nr);
+            if (cols < nr) sliver.Clear();
+            if (!p.TransB)
+                for (int q = 0; q < kc; q++)                                    // B[k, n]: rows copy straight in
+                    p.B.AsSpan(p.BOff + (pc + q) * p.N + jc + jr, cols).CopyTo(sliver.Slice(q * nr, cols));
+            else
+                for (int j = 0; j < cols; j++)                                  // B stored [n, k]: read each row contiguously
+                {
+                    var src = p.B.AsSpan(p.BOff + (jc + jr + j) * p.K + pc, kc);
+                    for (int q = 0; q < kc; q++) sliver[q * nr + j] = src[q];
+                }
         }
-        if (j < j1)
-            for (int r = 0; r < RowTile; r++) Tile1(a, aOff, b, bOff, c, cOff, i + r, j, j1, k0, k1, n, k);
     }
 
-    /// <summary>One row of C over columns [j0, j1): vector body, scalar tail.</summary>
-    private static void Tile1<T>(T[] a, int aOff, T[] b, int bOff, T[] c, int cOff, int i, int j0, int j1, int k0, int k1, int n, int k)
-        where T : unmanaged, IFloatingPointIeee754<T>
+    /// <summary>Packs op(A)[ic..ic+mc, pc..pc+kc] as slivers of MR rows, each stored k-major (ap[p*MR + r]), zero-padded.</summary>
+    private static void PackA<T>(Problem<T> p, int ic, int mc, int pc, int kc, T[] dst) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        int w = Vector<T>.Count;
-        ref T rb = ref MemoryMarshal.GetArrayDataReference(b);
-        ref T rc = ref MemoryMarshal.GetArrayDataReference(c);
-        int ci = cOff + i * n, ai = aOff + i * k;
-        int j = j0;
-        for (; j + w <= j1; j += w)
+        for (int ir = 0; ir < mc; ir += MR)
         {
-            var acc = Vector.LoadUnsafe(ref rc, (nuint)(ci + j));
-            for (int p = k0; p < k1; p++)
-                acc += new Vector<T>(a[ai + p]) * Vector.LoadUnsafe(ref rb, (nuint)(bOff + p * n + j));
-            acc.StoreUnsafe(ref rc, (nuint)(ci + j));
+            int rows = Math.Min(MR, mc - ir);
+            var sliver = dst.AsSpan(ir * kc, kc * MR);
+            if (rows < MR) sliver.Clear();
+            if (!p.TransA)
+                for (int r = 0; r < rows; r++)                                  // A[m, k]: read each row contiguously
+                {
+                    var src = p.A.AsSpan(p.AOff + (ic + ir + r) * p.K + pc, kc);
+                    for (int q = 0; q < kc; q++) sliver[q * MR + r] = src[q];
+                }
+            else
+                for (int q = 0; q < kc; q++)                                    // A stored [k, m]: rows of A^T are contiguous
+                    p.A.AsSpan(p.AOff + (pc + q) * p.M + ic + ir, rows).CopyTo(sliver.Slice(q * MR, rows));
         }
-        for (; j < j1; j++)
+    }
+
+    /// <summary>C[0..MR, 0..2W] += Apack (kc x MR) times Bpack (kc x 2W): twelve accumulators stay in registers across the k loop.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void MicroKernel<T, TS, TV>(int kc, ref T ap, ref T bp, ref T c, int ldc)
+        where T : unmanaged, IFloatingPointIeee754<T> where TS : struct, ISimd<T, TV> where TV : struct
+    {
+        int w = TS.Width;
+        ref T c0 = ref c, c1 = ref Unsafe.Add(ref c, ldc), c2 = ref Unsafe.Add(ref c, 2 * ldc);
+        ref T c3 = ref Unsafe.Add(ref c, 3 * ldc), c4 = ref Unsafe.Add(ref c, 4 * ldc), c5 = ref Unsafe.Add(ref c, 5 * ldc);
+        TV x00 = TS.Load(ref c0), x01 = TS.Load(ref Unsafe.Add(ref c0, w));
+        TV x10 = TS.Load(ref c1), x11 = TS.Load(ref Unsafe.Add(ref c1, w));
+        TV x20 = TS.Load(ref c2), x21 = TS.Load(ref Unsafe.Add(ref c2, w));
+        TV x30 = TS.Load(ref c3), x31 = TS.Load(ref Unsafe.Add(ref c3, w));
+        TV x40 = TS.Load(ref c4), x41 = TS.Load(ref Unsafe.Add(ref c4, w));
+        TV x50 = TS.Load(ref c5), x51 = TS.Load(ref Unsafe.Add(ref c5, w));
+        for (int q = 0; q < kc; q++)
         {
-            T acc = c[ci + j];
-            for (int p = k0; p < k1; p++) acc += a[ai + p] * b[bOff + p * n + j];
-            c[ci + j] = acc;
+            TV b0 = TS.Load(ref bp), b1 = TS.Load(ref Unsafe.Add(ref bp, w));
+            TV a = TS.Broadcast(ap);
+            x00 = TS.Fma(a, b0, x00); x01 = TS.Fma(a, b1, x01);
+            a = TS.Broadcast(Unsafe.Add(ref ap, 1));
+            x10 = TS.Fma(a, b0, x10); x11 = TS.Fma(a, b1, x11);
+            a = TS.Broadcast(Unsafe.Add(ref ap, 2));
+            x20 = TS.Fma(a, b0, x20); x21 = TS.Fma(a, b1, x21);
+            a = TS.Broadcast(Unsafe.Add(ref ap, 3));
+            x30 = TS.Fma(a, b0, x30); x31 = TS.Fma(a, b1, x31);
+            a = TS.Broadcast(Unsafe.Add(ref ap, 4));
+            x40 = TS.Fma(a, b0, x40); x41 = TS.Fma(a, b1, x41);
+            a = TS.Broadcast(Unsafe.Add(ref ap, 5));
+            x50 = TS.Fma(a, b0, x50); x51 = TS.Fma(a, b1, x51);
+            ap = ref Unsafe.Add(ref ap, MR);
+            bp = ref Unsafe.Add(ref bp, 2 * w);
         }
+        TS.Store(x00, ref c0); TS.Store(x01, ref Unsafe.Add(ref c0, w));
+        TS.Store(x10, ref c1); TS.Store(x11, ref Unsafe.Add(ref c1, w));
+        TS.Store(x20, ref c2); TS.Store(x21, ref Unsafe.Add(ref c2, w));
+        TS.Store(x30, ref c3); TS.Store(x31, ref Unsafe.Add(ref c3, w));
+        TS.Store(x40, ref c4); TS.Store(x41, ref Unsafe.Add(ref c4, w));
+        TS.Store(x50, ref c5); TS.Store(x51, ref Unsafe.Add(ref c5, w));
     }
 }

@@ -20,6 +20,7 @@ public sealed record LineFigure(string Title, string XLabel, string YLabel, bool
     {
         var plot = Render();
         string png = basePath + ".png", svg = basePath + ".svg";
+        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(png))!);
         AtomicFile.WriteAllBytes(png, plot.GetImageBytes(Size.Width, Size.Height, ScottPlot.ImageFormat.Png));
         AtomicFile.WriteAllText(svg, plot.GetSvgXml(Size.Width, Size.Height));
         return [png, svg];

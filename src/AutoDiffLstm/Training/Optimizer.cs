@@ -13,6 +13,7 @@ public abstract class Optimizer<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
     private readonly Tensor<T>[] parameters;
     private readonly int[] stepCounts;
+    private readonly List<T[][]> stateBuffers = [];
     private double learningRate;
 
     /// <param name="name">The optimizer's name, used in error messages.</param>
@@ -103,7 +104,40 @@ public abstract class Optimizer<T> where T : unmanaged, IFloatingPointIeee754<T>
     {
         var state = new T[parameters.Length][];
         for (int i = 0; i < state.Length; i++) state[i] = new T[parameters[i].Size];
+        stateBuffers.Add(state);
         return state;
+    }
+
+    /// <summary>
+    /// The optimizer's state buffers as tensors that SHARE their storage (writing into them restores the state), named
+    /// "state{k}.{i}" for buffer kind k (in allocation order, e.g. Adam's first then second moment) of parameter i,
+    /// each shaped like its parameter. Used by checkpoints.
+    /// </summary>
+    public IReadOnlyList<KeyValuePair<string, Tensor<T>>> StateTensors()
+    {
+        var result = new List<KeyValuePair<string, Tensor<T>>>();
+        for (int k = 0; k < stateBuffers.Count; k++)
+            for (int i = 0; i < parameters.Length; i++)
+                result.Add(new($"state{k}.{i}", new Tensor<T>(parameters[i].Dims, stateBuffers[k][i])));
+        return result;
+    }
+
+    /// <summary>The per-parameter update counts followed by <see cref="StepsTaken"/>, as a vector (exact in float up to 2^24 steps).</summary>
+    public Tensor<T> StepCountsTensor()
+    {
+        var t = Tensor.Zeros<T>(parameters.Length + 1);
+        for (int i = 0; i < stepCounts.Length; i++) t.Data[i] = T.CreateChecked(stepCounts[i]);
+        t.Data[^1] = T.CreateChecked(StepsTaken);
+        return t;
+    }
+
+    /// <summary>Restores the counts saved by <see cref="StepCountsTensor"/>.</summary>
+    public void SetStepCounts(Tensor<T> counts)
+    {
+        if (counts.Rank != 1 || counts.Size != parameters.Length + 1)
+            throw new ArgumentException($"{Name}.SetStepCounts: expected a vector of {parameters.Length + 1} counts, got shape {counts.ShapeText}.");
+        for (int i = 0; i < stepCounts.Length; i++) stepCounts[i] = int.CreateChecked(counts.Data[i]);
+        StepsTaken = int.CreateChecked(counts.Data[^1]);
     }
 
     /// <summary>A hyperparameter as the element type.</summary>

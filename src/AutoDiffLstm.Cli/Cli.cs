@@ -1,0 +1,52 @@
+using System.CommandLine;
+using AutoDiffLstm.Cli.Commands;
+using AutoDiffLstm.Experiments.Training;
+using AutoDiffLstm.IO;
+
+namespace AutoDiffLstm.Cli;
+
+/// <summary>The command-line program: subcommands, shared options, and the mapping from failures to exit codes.</summary>
+public static class Cli
+{
+    /// <summary>Success.</summary>
+    public const int Ok = 0;
+    /// <summary>A check failed or training diverged.</summary>
+    public const int Failed = 1;
+    /// <summary>Bad input: unknown names, invalid sizes, unusable files. Nothing was done.</summary>
+    public const int BadInput = 2;
+
+    /// <summary>Parses and runs <paramref name="args"/>, writing to the given streams; returns the exit code.</summary>
+    public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
+    {
+        var root = new RootCommand("AutoDiffLstm: gradient flow, gradient checks and training of recurrent networks.")
+        {
+            DemoCommand.Create(stdout),
+            GradFlowCommand.Create(stdout),
+            TrainCommand.Create(stdout),
+            GradCheckCommand.Create(stdout),
+            CompareCommand.Create(stdout),
+        };
+        var config = new InvocationConfiguration { Output = stdout, Error = stderr, EnableDefaultExceptionHandler = false };
+        try
+        {
+            var parsed = root.Parse(args);
+            if (parsed.Errors.Count > 0)
+            {
+                foreach (var error in parsed.Errors) stderr.WriteLine($"error: {error.Message}");
+                stderr.WriteLine("Run with --help for the valid commands and options.");
+                return BadInput;
+            }
+            return parsed.Invoke(config);
+        }
+        catch (Exception e) when (e is ArgumentException or FileNotFoundException or InvalidDataException or SafetensorsException or DirectoryNotFoundException)
+        {
+            stderr.WriteLine($"error: {e.Message}");
+            return BadInput;
+        }
+        catch (TrainingDivergedException e)
+        {
+            stderr.WriteLine($"error: {e.Message}");
+            return Failed;
+        }
+    }
+}

@@ -1,0 +1,93 @@
+using System.CommandLine;
+using System.Globalization;
+using AutoDiffLstm.Diagnostics;
+using AutoDiffLstm.Experiments.Models;
+using AutoDiffLstm.Experiments.Output;
+using AutoDiffLstm.Experiments.Studies;
+
+namespace AutoDiffLstm.Cli.Commands;
+
+/// <summary><c>gradflow</c>: ||dL/dh_t|| per step for any cells, an optional spectral-radius sweep and Jacobian norms.</summary>
+internal static class GradFlowCommand
+{
+    public static Command Create(TextWriter stdout)
+    {
+        var cells = CommonOptions.Cells("rnn", "lstm", "gru");
+        var seqLen = CommonOptions.SeqLen(200);
+        var hidden = CommonOptions.Hidden(32);
+        var batch = CommonOptions.Batch(8);
+        var seed = CommonOptions.Seed();
+        var outDir = CommonOptions.Out();
+        var json = CommonOptions.Json();
+        var forgetBias = new Option<double?>("--forget-bias") { Description = "Initial forget-gate bias of LSTM cells" };
+        var radii = new Option<double[]>("--radii") { Description = "Instead of --cell: sweep a tanh RNN over these spectral radii of W_hh (e.g. 0.8,1.0,1.2,1.5)", AllowMultipleArgumentsPerToken = true, CustomParser = ParseDoubles };
+        var jacobian = new Option<bool>("--jacobian") { Description = "Also compute ||dh_T/dh_t||_2 (one sequence, H backward passes)" };
+        var command = new Command("gradflow", "Measure how a loss on the last step reaches back through time: ||dL/dh_t|| (and ||dL/dc_t||) per step, for any cells.")
+        {
+            cells, seqLen, hidden, batch, seed, outDir, json, forgetBias, radii, jacobian,
+        };
+        command.SetAction(r =>
+        {
+            int t = r.GetValue(seqLen), h = r.GetValue(hidden), b = r.GetValue(batch);
+            if (t < 2) throw new ArgumentException($"--seq-len must be at least 2, got {t}.");
+            CommonOptions.RequirePositive("--hidden", h);
+            CommonOptions.RequirePositive("--batch", b);
+            var names = CommonOptions.Flatten(r.GetValue(cells)!);
+            foreach (var n in names) if (!CellCatalog.Contains(n)) throw new ArgumentException($"Unknown cell '{n}'. Valid cells: {string.Join(", ", CellCatalog.Names)}.");
+            double? fb = r.GetValue(forgetBias);
+            string dir = r.GetValue(outDir)!;
+            Directory.CreateDirectory(dir);
+            var rs = r.GetValue(radii) ?? [];
+            var curves = rs.Length > 0
+                ? GradientFlowStudy.SpectralRadiusSweep(rs, t, h, b, r.GetValue(seed))
+                : GradientFlowStudy.Compare(names.Select(n => new GradientFlowStudy.Contender(
+                    fb is not null && n.StartsWith("lstm") ? $"{n}, forget bias {fb}" : n, n, n.StartsWith("lstm") ? fb : null)), t, h, b, inputSize: 4, r.GetValue(seed));
+            string stem = rs.Length > 0 ? "gradflow-radius-sweep" : "gradflow";
+            var files = new List<string>(GradientFlowStudy.Figure(curves, rs.Length > 0
+                ? $"tanh RNN, W_hh orthogonal x rho: gradient over {t} steps" : $"Gradient flow from a loss at step {t}").Save(Path.Combine(dir, stem)));
+            if (curves.Any(c => c.Result.StateNames.Contains("c")))
+                files.AddRange(GradientFlowStudy.Figure(curves.Where(c => c.Result.StateNames.Contains("c")).ToArray(), "Cell state gradient ||dL/dc_t||", "c").Save(Path.Combine(dir, stem + "-cell-state")));
+            double[][]? jac = null;
+            if (r.GetValue(jacobian) && rs.Length == 0)
+            {
+                var inputs = Tensor.RandomNormal<double>(new Rng(r.GetValue(seed)), [t, 1, 4]);
+                jac = names.Select(n => GradientFlow.JacobianNorms(CellCatalog.Cell<double>(n, 4, h, new Rng(r.GetValue(seed) + 1), n.StartsWith("lstm") ? fb : null), inputs)).ToArray();
+                files.AddRange(new Experiments.Figures.LineFigure($"Jacobian norms ||dh_{t}/dh_t||", "steps back from the last step", "spectral norm", true,
+                    names.Select((n, i) => new Experiments.Figures.Series(n, Enumerable.Range(0, t).Select(k => (double)k).ToArray(), jac[i].Reverse().ToArray())).ToArray())
+                    .Save(Path.Combine(dir, stem + "-jacobian")));
+            }
+            string csv = Path.Combine(dir, stem + ".csv");
+            ResultFiles.WriteCsv(csv, ["curve", "state", "steps_back", "grad_norm"], curves.SelectMany(c => c.Result.StateNames.SelectMany((s, si) =>
+                c.Result.Norms[si].Reverse().Select((v, k) => (IReadOnlyList<object?>)[c.Label, s, k, v]))));
+            files.Add(csv);
+            var rows = curves.Select(c => new
+            {
+                curve = c.Label, grad_norm_at_loss = c.Result.HiddenNorms[^1], grad_norm_at_first_step = c.Result.HiddenNorms[0],
+                log10_change_per_step = c.Result.Log10SlopePerStep, steps_until_1e_3 = c.Result.StepsUntilBelow(1e-3),
+            }).ToArray();
+            string jsonPath = Path.Combine(dir, stem + ".json");
+            var summary = new { seq_len = t, hidden = h, batch = b, curves = rows, jacobian_norms = jac, files = files.Append(jsonPath).ToArray() };
+            ResultFiles.WriteJson(jsonPath, summary);
+            if (r.GetValue(json)) { stdout.WriteLine(ResultFiles.ToJson(summary)); return Cli.Ok; }
+            var ci = CultureInfo.InvariantCulture;
+            new ConsoleView(stdout).Table($"Gradient flow over {t} steps (H = {h}, B = {b})", ["curve", "||dL/dh|| at the loss", "at the first step", "log10 change per step", "steps until 1e-3"],
+                rows.Select(x => (IReadOnlyList<string>)[x.curve, x.grad_norm_at_loss.ToString("G3", ci), x.grad_norm_at_first_step.ToString("G3", ci), x.log10_change_per_step.ToString("F4", ci), x.steps_until_1e_3?.ToString(ci) ?? "never"]));
+            stdout.WriteLine("Wrote: " + string.Join(", ", summary.files));
+            return Cli.Ok;
+        });
+        return command;
+    }
+
+    private static double[] ParseDoubles(System.CommandLine.Parsing.ArgumentResult result)
+    {
+        var values = new List<double>();
+        foreach (var token in result.Tokens)
+            foreach (var part in token.Value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+            {
+                if (!double.TryParse(part, NumberStyles.Float, CultureInfo.InvariantCulture, out var v) || !(v > 0) || !double.IsFinite(v))
+                { result.AddError($"--radii: '{part}' is not a positive number."); return []; }
+                values.Add(v);
+            }
+        return values.ToArray();
+    }
+}

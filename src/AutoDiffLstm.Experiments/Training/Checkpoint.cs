@@ -1,0 +1,77 @@
+using System.Numerics;
+using System.Text.Json;
+using AutoDiffLstm.IO;
+
+namespace AutoDiffLstm.Experiments.Training;
+
+/// <summary>
+/// A training checkpoint is ONE safetensors file (written atomically) holding the model's parameters under their
+/// PyTorch names, the optimizer's state under "optimizer.*", and in its metadata the options and the number of completed
+/// steps; a readable copy of the options is written next to it as <c>{path}.json</c>. Restoring validates every name,
+/// shape and element type first and changes nothing if anything is off.
+/// </summary>
+public static class Checkpoint
+{
+    private const string Format = "autodifflstm-checkpoint-1";
+    private static readonly JsonSerializerOptions Json = new() { WriteIndented = true };
+
+    internal static void Save<T>(string path, Trainer<T> trainer) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        string options = JsonSerializer.Serialize(trainer.Options, Json);
+        var metadata = new Dictionary<string, string>
+        {
+            ["format"] = Format,
+            ["options"] = options,
+            ["completed_steps"] = trainer.CompletedSteps.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["dtype"] = typeof(T) == typeof(float) ? "float" : "double",
+        };
+        string dir = Path.GetDirectoryName(Path.GetFullPath(path))!;
+        Directory.CreateDirectory(dir);
+        Safetensors.Save(path, Tensors(trainer), metadata);
+        AtomicFile.WriteAllText(path + ".json", JsonSerializer.Serialize(new { completed_steps = trainer.CompletedSteps, options = trainer.Options }, Json));
+    }
+
+    /// <summary>The options, completed steps and element type ("float" or "double") stored in a checkpoint.</summary>
+    public static (TrainingOptions Options, int CompletedSteps, string ElementType) ReadHeader(string path)
+    {
+        if (!File.Exists(path)) throw new FileNotFoundException($"Checkpoint '{path}' does not exist.", path);
+        var meta = Safetensors.Load(path).Metadata;
+        if (!meta.TryGetValue("format", out var format) || format != Format || !meta.TryGetValue("options", out var json)
+            || !meta.TryGetValue("completed_steps", out var done) || !meta.TryGetValue("dtype", out var dtype) || dtype is not ("float" or "double"))
+            throw new InvalidDataException($"'{path}' is a safetensors file but not an AutoDiffLstm checkpoint (its metadata lacks format '{Format}', options, completed_steps or dtype).");
+        TrainingOptions options;
+        try { options = JsonSerializer.Deserialize<TrainingOptions>(json) ?? throw new JsonException("null options"); }
+        catch (JsonException e) { throw new InvalidDataException($"Checkpoint '{path}': the stored options cannot be read ({e.Message}).", e); }
+        if (!int.TryParse(done, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int completed))
+            throw new InvalidDataException($"Checkpoint '{path}': completed_steps '{done}' is not a non-negative integer.");
+        if (completed > options.Steps)
+            throw new InvalidDataException($"Checkpoint '{path}': completed_steps {completed} exceeds the run's {options.Steps} steps.");
+        return (options, completed, dtype);
+    }
+
+    /// <summary>Whether the checkpoint was trained in double.</summary>
+    public static bool IsDouble(string path) => ReadHeader(path).ElementType == "double";
+
+    internal static (TrainingOptions Options, int Completed) Read<T>(string path) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var (options, completed, dtype) = ReadHeader(path);
+        string expected = typeof(T) == typeof(float) ? "float" : "double";
+        if (dtype != expected) throw new InvalidDataException($"Checkpoint '{path}' was trained in {dtype}, not {expected}.");
+        return (options, completed);
+    }
+
+    /// <summary>Copies the checkpoint's tensors into a freshly built trainer: all or nothing (see <see cref="Safetensors.LoadInto"/>).</summary>
+    internal static void Restore<T>(string path, Trainer<T> trainer) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var steps = trainer.Optimizer.StepCountsTensor();
+        Safetensors.LoadInto(path, [.. Tensors(trainer, steps)]);
+        trainer.Optimizer.SetStepCounts(steps);
+    }
+
+    private static IEnumerable<KeyValuePair<string, TensorBase>> Tensors<T>(Trainer<T> trainer, Tensor<T>? steps = null) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        foreach (var (name, p) in trainer.Model.NamedParameters()) yield return new(name, p);
+        foreach (var (name, s) in trainer.Optimizer.StateTensors()) yield return new("optimizer." + name, s);
+        yield return new("optimizer.step_counts", steps ?? trainer.Optimizer.StepCountsTensor());
+    }
+}

@@ -1,0 +1,152 @@
+using System.Diagnostics;
+using System.Numerics;
+using AutoDiffLstm.Experiments.Models;
+using AutoDiffLstm.Tasks;
+using AutoDiffLstm.Training;
+
+namespace AutoDiffLstm.Experiments.Training;
+
+/// <summary>
+/// The training loop shared by the command line, the experiments and the notebooks: build the model and the task from
+/// <see cref="TrainingOptions"/>, then per step draw a batch, backward, clip, update, and evaluate now and then.
+/// Every batch is drawn from a generator seeded by (seed, step), so a run is reproducible bit for bit and a resumed run
+/// continues exactly where the interrupted one would have gone.
+/// </summary>
+public sealed class Trainer<T> where T : unmanaged, IFloatingPointIeee754<T>
+{
+    private readonly Optimizer<T> optimizer;
+    private readonly ILearningRateSchedule schedule;
+    private readonly SequenceBatch<T> evalBatch;
+    private readonly List<StepRecord> steps = [];
+    private readonly List<EvalRecord> evaluations = [];
+
+    /// <summary>Builds the model, task and optimizer (validating the options first).</summary>
+    public Trainer(TrainingOptions options)
+    {
+        options.Validate();
+        Options = options;
+        Task = TaskRegistry.Create<T>(options.Task, options.SequenceLength);
+        var rng = new Rng(options.Seed);
+        var layer = CellCatalog.Layer<T>(options.Cell, Task.InputSize, options.Hidden, rng.Fork(), options.Layers, options.Residual, options.ForgetBias);
+        Model = new SequenceModel<T>(layer, Task.OutputSize, rng.Fork());
+        optimizer = CreateOptimizer(options, Model.Parameters());
+        schedule = CreateSchedule(options);
+        evalBatch = Task.NextBatch(new Rng(options.Seed ^ 0x5EED_E7A1_0000_0001UL), options.EvalBatch);
+    }
+
+    /// <summary>The run's settings.</summary>
+    public TrainingOptions Options { get; private set; }
+
+    /// <summary>The task trained on.</summary>
+    public ISequenceTask<T> Task { get; }
+
+    /// <summary>The model being trained.</summary>
+    public SequenceModel<T> Model { get; }
+
+    /// <summary>Steps completed so far.</summary>
+    public int CompletedSteps { get; private set; }
+
+    /// <summary>Called after every step (for progress bars and logs).</summary>
+    public Action<StepRecord>? OnStep { get; set; }
+
+    /// <summary>Called after every evaluation.</summary>
+    public Action<EvalRecord>? OnEvaluation { get; set; }
+
+    /// <summary>Runs until <see cref="TrainingOptions.Steps"/>; throws <see cref="TrainingDivergedException"/> on a non-finite loss.</summary>
+    public TrainingResult Run(CancellationToken cancel = default)
+    {
+        var parameters = optimizer.Parameters;
+        while (CompletedSteps < Options.Steps)
+        {
+            cancel.ThrowIfCancellationRequested();
+            int step = CompletedSteps + 1;
+            var watch = Stopwatch.StartNew();
+            var batch = Task.NextBatch(BatchRng(Options.Seed, step), Options.Batch);
+            optimizer.ZeroGrad();
+            Tape.Current.Reset();
+            var loss = Model.Loss(Task, batch);
+            double lossValue = loss.ItemAsDouble();
+            if (!double.IsFinite(lossValue))
+            {
+                Tape.Current.Reset();
+                throw new TrainingDivergedException(step, lossValue, double.NaN);
+            }
+            loss.Backward();
+            double norm = Options.ClipNorm is double maxNorm
+                ? GradientClipping.ClipByGlobalNorm(parameters, maxNorm)
+                : GradientClipping.GlobalNorm(parameters);
+            if (!double.IsFinite(norm)) throw new TrainingDivergedException(step, lossValue, norm);
+            if (Options.ClipValue is double clipValue) GradientClipping.ClipByValue(parameters, clipValue);
+            schedule.ApplyTo(optimizer, step - 1);
+            double rate = optimizer.LearningRate;
+            optimizer.Step();
+            CompletedSteps = step;
+            var record = new StepRecord(step, lossValue, norm, rate, watch.Elapsed.TotalSeconds);
+            steps.Add(record);
+            OnStep?.Invoke(record);
+            if (step % Options.EvalEvery == 0 || step == Options.Steps) Evaluate();
+        }
+        if (evaluations.Count == 0 || evaluations[^1].Step != CompletedSteps) Evaluate();
+        return Result();
+    }
+
+    /// <summary>The result so far.</summary>
+    public TrainingResult Result() => new(Options, steps.ToArray(), evaluations.ToArray(), Task.Baseline.Loss, Task.Baseline.Description,
+        Task.Baseline.Accuracy, Model.Parameters().Sum(p => p.Size));
+
+    /// <summary>Evaluates on the fixed held-out batch and records it.</summary>
+    public EvalRecord Evaluate()
+    {
+        var (loss, accuracy) = Model.Evaluate(Task, evalBatch);
+        var record = new EvalRecord(CompletedSteps, loss, accuracy);
+        evaluations.Add(record);
+        OnEvaluation?.Invoke(record);
+        return record;
+    }
+
+    /// <summary>Saves parameters, optimizer state and options (see <see cref="Checkpoint"/>).</summary>
+    public void SaveCheckpoint(string path) => Checkpoint.Save(path, this);
+
+    /// <summary>Continues a run from a checkpoint written by <see cref="SaveCheckpoint"/>; <paramref name="steps"/> may extend it.</summary>
+    public static Trainer<T> Resume(string path, int? steps = null)
+    {
+        var (options, completed) = Checkpoint.Read<T>(path);
+        if (steps is int s)
+        {
+            if (s < completed) throw new ArgumentException($"--steps {s} is fewer than the {completed} steps the checkpoint '{path}' has already completed.");
+            options = options with { Steps = s };
+        }
+        var trainer = new Trainer<T>(options);
+        Checkpoint.Restore(path, trainer);
+        trainer.CompletedSteps = completed;
+        return trainer;
+    }
+
+    internal Optimizer<T> Optimizer => optimizer;
+
+    /// <summary>A generator for batch <paramref name="step"/> that depends only on the seed and the step.</summary>
+    internal static Rng BatchRng(ulong seed, int step) => new(seed * 0x9E3779B97F4A7C15UL + (ulong)step);
+
+    private static Optimizer<T> CreateOptimizer(TrainingOptions o, IReadOnlyList<Tensor<T>> p) => o.Optimizer switch
+    {
+        "adam" => new Adam<T>(p, o.LearningRate, weightDecay: o.WeightDecay),
+        "adamw" => new AdamW<T>(p, o.LearningRate, weightDecay: o.WeightDecay),
+        "sgd" => new Sgd<T>(p, o.LearningRate, weightDecay: o.WeightDecay),
+        "momentum" => new Sgd<T>(p, o.LearningRate, momentum: 0.9, weightDecay: o.WeightDecay),
+        "nesterov" => new Sgd<T>(p, o.LearningRate, momentum: 0.9, nesterov: true, weightDecay: o.WeightDecay),
+        "rmsprop" => new RmsProp<T>(p, o.LearningRate, weightDecay: o.WeightDecay),
+        _ => throw new ArgumentException($"Unknown optimizer '{o.Optimizer}'; valid: {string.Join(", ", TrainingOptions.Optimizers)}."),
+    };
+
+    private static ILearningRateSchedule CreateSchedule(TrainingOptions o)
+    {
+        int decaySteps = Math.Max(1, o.Steps - o.WarmupSteps);
+        ILearningRateSchedule main = o.Schedule switch
+        {
+            "cosine" => new CosineAnnealing(o.LearningRate, decaySteps),
+            "step" => new StepDecay(o.LearningRate, Math.Max(1, decaySteps / 4), 0.5),
+            _ => new ConstantLearningRate(o.LearningRate),
+        };
+        return o.WarmupSteps > 0 ? new LinearWarmup(o.WarmupSteps, main) : main;
+    }
+}

@@ -1,0 +1,80 @@
+using AutoDiffLstm.Experiments.Models;
+using AutoDiffLstm.Tasks;
+
+namespace AutoDiffLstm.Experiments.Training;
+
+/// <summary>Everything that defines a training run; two runs with equal options produce bit-identical losses.</summary>
+public sealed record TrainingOptions
+{
+    /// <summary>Cell name (see <see cref="CellCatalog.Names"/>).</summary>
+    public string Cell { get; init; } = "lstm";
+    /// <summary>Task name (see <see cref="TaskRegistry.Names"/>).</summary>
+    public string Task { get; init; } = "adding";
+    /// <summary>The task's length parameter T.</summary>
+    public int SequenceLength { get; init; } = 50;
+    /// <summary>Hidden size H.</summary>
+    public int Hidden { get; init; } = 64;
+    /// <summary>Stacked recurrent layers.</summary>
+    public int Layers { get; init; } = 1;
+    /// <summary>Skip connections between stacked layers.</summary>
+    public bool Residual { get; init; }
+    /// <summary>Initial forget-gate bias for LSTM cells (null: PyTorch's default draw).</summary>
+    public double? ForgetBias { get; init; }
+    /// <summary>Sequences per batch.</summary>
+    public int Batch { get; init; } = 32;
+    /// <summary>Optimizer steps.</summary>
+    public int Steps { get; init; } = 500;
+    /// <summary>"adam", "adamw", "sgd", "momentum", "nesterov" or "rmsprop".</summary>
+    public string Optimizer { get; init; } = "adam";
+    /// <summary>Peak learning rate.</summary>
+    public double LearningRate { get; init; } = 1e-2;
+    /// <summary>Weight decay (L2 for SGD/Adam/RMSProp, decoupled for AdamW).</summary>
+    public double WeightDecay { get; init; }
+    /// <summary>"constant", "cosine" or "step" (halve every quarter of the run).</summary>
+    public string Schedule { get; init; } = "constant";
+    /// <summary>Linear warm-up steps before the schedule.</summary>
+    public int WarmupSteps { get; init; }
+    /// <summary>Clip the global gradient norm to this value (Pascanu et al. 2013); null: no clipping.</summary>
+    public double? ClipNorm { get; init; }
+    /// <summary>Clamp each gradient element to [-v, v]; null: no clipping.</summary>
+    public double? ClipValue { get; init; }
+    /// <summary>Seed of the initial weights and of every batch.</summary>
+    public ulong Seed { get; init; } = 1;
+    /// <summary>Evaluate on a fixed held-out batch every this many steps (and at the end).</summary>
+    public int EvalEvery { get; init; } = 50;
+    /// <summary>Size of the fixed evaluation batch.</summary>
+    public int EvalBatch { get; init; } = 256;
+    /// <summary>Train in double instead of float.</summary>
+    public bool Double { get; init; }
+
+    /// <summary>Known optimizer names.</summary>
+    public static IReadOnlyList<string> Optimizers { get; } = ["adam", "adamw", "sgd", "momentum", "nesterov", "rmsprop"];
+
+    /// <summary>Known schedule names.</summary>
+    public static IReadOnlyList<string> Schedules { get; } = ["constant", "cosine", "step"];
+
+    /// <summary>Rejects every invalid setting before any work, with a message naming the option and the valid values.</summary>
+    public void Validate()
+    {
+        var errors = new List<string>();
+        if (!CellCatalog.Contains(Cell)) errors.Add($"unknown cell '{Cell}'; valid cells: {string.Join(", ", CellCatalog.Names)}");
+        if (!TaskRegistry.Contains(Task)) errors.Add($"unknown task '{Task}'; valid tasks: {string.Join(", ", TaskRegistry.Names)}");
+        if (!Optimizers.Contains(Optimizer)) errors.Add($"unknown optimizer '{Optimizer}'; valid optimizers: {string.Join(", ", Optimizers)}");
+        if (!Schedules.Contains(Schedule)) errors.Add($"unknown schedule '{Schedule}'; valid schedules: {string.Join(", ", Schedules)}");
+        void Positive(string name, long v) { if (v <= 0) errors.Add($"{name} must be positive, got {v}"); }
+        Positive("--seq-len", SequenceLength); Positive("--hidden", Hidden); Positive("--layers", Layers); Positive("--batch", Batch);
+        Positive("--steps", Steps); Positive("--eval-every", EvalEvery); Positive("--eval-batch", EvalBatch);
+        if (!(LearningRate > 0) || !double.IsFinite(LearningRate)) errors.Add($"--lr must be a positive finite number, got {LearningRate}");
+        if (!(WeightDecay >= 0) || !double.IsFinite(WeightDecay)) errors.Add($"--weight-decay must be >= 0, got {WeightDecay}");
+        if (WarmupSteps < 0) errors.Add($"--warmup must be >= 0, got {WarmupSteps}");
+        if (ClipNorm is double c && !(c > 0)) errors.Add($"--clip must be positive, got {c}");
+        if (ClipValue is double cv && !(cv > 0)) errors.Add($"--clip-value must be positive, got {cv}");
+        if (ForgetBias is not null && !Cell.StartsWith("lstm", StringComparison.OrdinalIgnoreCase)) errors.Add($"--forget-bias applies to LSTM cells only, not '{Cell}'");
+        if (errors.Count == 0 && TaskRegistry.Contains(Task))
+        {
+            try { TaskRegistry.Create<float>(Task, SequenceLength); }
+            catch (ArgumentException e) { errors.Add(e.Message); }
+        }
+        if (errors.Count > 0) throw new ArgumentException("Invalid training options: " + string.Join("; ", errors) + ".");
+    }
+}

@@ -1,0 +1,28 @@
+namespace AutoDiffLstm.Experiments.Training;
+
+/// <summary>One optimizer step: the training loss, the global gradient norm before clipping, the learning rate used.</summary>
+public readonly record struct StepRecord(int Step, double Loss, double GradNorm, double LearningRate, double Seconds);
+
+/// <summary>An evaluation on the fixed held-out batch.</summary>
+public readonly record struct EvalRecord(int Step, double Loss, double? Accuracy);
+
+/// <summary>What a run produced, with the task's chance-level baseline to read it against.</summary>
+public sealed record TrainingResult(
+    TrainingOptions Options, IReadOnlyList<StepRecord> Steps, IReadOnlyList<EvalRecord> Evaluations,
+    double BaselineLoss, string BaselineDescription, double? BaselineAccuracy, int ParameterCount)
+{
+    /// <summary>The last evaluation.</summary>
+    public EvalRecord Final => Evaluations[^1];
+
+    /// <summary>Training steps per second over the whole run.</summary>
+    public double StepsPerSecond => Steps.Count == 0 ? 0 : Steps.Count / Math.Max(1e-9, Steps.Sum(s => s.Seconds));
+}
+
+/// <summary>Thrown when the loss becomes NaN or infinite: training stops with the step and a hint.</summary>
+public sealed class TrainingDivergedException(int step, double loss, double gradNorm)
+    : Exception($"Training diverged at step {step}: the loss is {loss} (gradient norm {gradNorm:G4}). " +
+                "Lower the learning rate (--lr) or clip the gradient norm (--clip, e.g. 1.0).")
+{
+    /// <summary>The step whose loss was not finite.</summary>
+    public int Step { get; } = step;
+}

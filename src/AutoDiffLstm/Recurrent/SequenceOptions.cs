@@ -1,0 +1,64 @@
+using System.Numerics;
+
+namespace AutoDiffLstm.Recurrent;
+
+/// <summary>Options of <see cref="RecurrentLayer{T}.Forward"/>.</summary>
+public sealed record SequenceOptions<T> where T : unmanaged, IFloatingPointIeee754<T>
+{
+    /// <summary>
+    /// One initial state per (layer, direction), in PyTorch's h_0 order: index layer * directions + direction
+    /// (direction 1 is the reverse one). Null: all zeros.
+    /// </summary>
+    public IReadOnlyList<RecurrentState<T>>? InitialStates { get; init; }
+
+    /// <summary>Length of each sequence of the batch (padding after it); exclusive with <see cref="Mask"/>.</summary>
+    public int[]? Lengths { get; init; }
+
+    /// <summary>[T, B] mask of live steps (non-zero = live); exclusive with <see cref="Lengths"/>. See <see cref="UnrollOptions{T}.Mask"/>.</summary>
+    public Tensor<T>? Mask { get; init; }
+
+    /// <summary>Truncated BPTT: detach every state at the time positions that are multiples of k (0: never). See <see cref="UnrollOptions{T}.DetachEvery"/>.</summary>
+    public int DetachEvery { get; init; }
+
+    /// <summary>Hoist each cell's input projection out of the time loop (default true).</summary>
+    public bool HoistInputProjection { get; init; } = true;
+
+    /// <summary>Retain the gradient of every per-step state tensor of every layer and direction (diagnostics).</summary>
+    public bool RetainStateGradients { get; init; }
+}
+
+/// <summary>What a <see cref="RecurrentLayer{T}"/> pass produces.</summary>
+public sealed class SequenceResult<T> where T : unmanaged, IFloatingPointIeee754<T>
+{
+    private readonly int directions;
+
+    internal SequenceResult(Tensor<T> output, RecurrentState<T>[] finalStates, IReadOnlyList<RecurrentState<T>>[] stepStates, Tensor<T>[] layerOutputs, int directions)
+    {
+        Output = output;
+        FinalStates = finalStates;
+        StepStates = stepStates;
+        LayerOutputs = layerOutputs;
+        this.directions = directions;
+    }
+
+    /// <summary>The last layer's outputs, [T, B, directions * H] (forward then reverse on the last axis; zero at padded steps).</summary>
+    public Tensor<T> Output { get; }
+
+    /// <summary>Final state of each (layer, direction), index layer * directions + direction (PyTorch's h_n order).</summary>
+    public IReadOnlyList<RecurrentState<T>> FinalStates { get; }
+
+    /// <summary>Per (layer, direction), the states after each time step in time order: StepStates[layer * directions + direction][t].</summary>
+    public IReadOnlyList<IReadOnlyList<RecurrentState<T>>> StepStates { get; }
+
+    /// <summary>Every layer's output [T, B, directions * H] (including residual additions), first layer first.</summary>
+    public IReadOnlyList<Tensor<T>> LayerOutputs { get; }
+
+    /// <summary>The final state of one layer and direction.</summary>
+    public RecurrentState<T> FinalState(int layer, int direction = 0) => FinalStates[layer * directions + direction];
+
+    /// <summary>The per-step states of one layer and direction (index t).</summary>
+    public IReadOnlyList<RecurrentState<T>> Steps(int layer, int direction = 0) => StepStates[layer * directions + direction];
+
+    /// <summary>One final state tensor of every layer and direction stacked as PyTorch's h_n / c_n: [layers * directions, B, size].</summary>
+    public Tensor<T> Final(string stateName) => Tensor.Stack(0, FinalStates.Select(s => s[stateName]).ToArray());
+}

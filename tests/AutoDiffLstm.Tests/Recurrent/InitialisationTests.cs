@@ -1,0 +1,89 @@
+using AutoDiffLstm.Recurrent;
+
+namespace AutoDiffLstm.Tests.Recurrent;
+
+/// <summary>Default initialisation, IRNN's identity start and the forget-gate bias.</summary>
+public class InitialisationTests
+{
+    public static TheoryData<string> Kinds() => CellZoo.Names();
+
+    [Theory]
+    [MemberData(nameof(Kinds))]
+    public void DefaultParametersAreTrainableAndWithinPyTorchsBound(string kindName)
+    {
+        var cell = CellZoo.Get(kindName).Make(3, 4, new Rng(1));
+        double bound = 1 / Math.Sqrt(4);
+        foreach (var (name, p) in cell.Parameters)
+        {
+            Assert.True(p.RequiresGrad, name);
+            if (kindName == "irnn" && name == "weight_hh") continue; // the identity, tested below
+            Assert.All(p.ToArray(), v => Assert.InRange(v, -bound, bound));
+        }
+        // Different seeds give different weights, the same seed the same.
+        var again = CellZoo.Get(kindName).Make(3, 4, new Rng(1)).Parameters[0].Value.ToArray();
+        var other = CellZoo.Get(kindName).Make(3, 4, new Rng(2)).Parameters[0].Value.ToArray();
+        Assert.Equal(cell.Parameters[0].Value.ToArray(), again);
+        Assert.NotEqual(again, other);
+    }
+
+    [Fact]
+    public void IrnnStartsWithIdentityRecurrenceAndCarriesItsStateWithoutInput()
+    {
+        var cell = ElmanCell<double>.Irnn(2, 3, new Rng(3));
+        var w = cell.Parameters["weight_hh"];
+        for (int i = 0; i < 3; i++)
+            for (int j = 0; j < 3; j++) Assert.Equal(i == j ? 1.0 : 0.0, w[i, j]);
+        Assert.All(cell.Parameters["bias_ih"].ToArray(), v => Assert.Equal(0.0, v));
+        Assert.All(cell.Parameters["bias_hh"].ToArray(), v => Assert.Equal(0.0, v));
+        Assert.Equal(ElmanActivation.Relu, cell.Activation);
+
+        var h0 = Tensor.FromArray([0.5, 0.0, 2.0, 1.5, 0.25, 3.0], 2, 3);
+        var result = Unroll.Run(cell, Tensor.Zeros<double>(50, 2, 2), new UnrollOptions<double> { InitialState = new RecurrentState<double>(["h"], h0) });
+        Assert.Equal(h0.ToArray(), result.FinalState["h"].ToArray());
+    }
+
+    [Fact]
+    public void LstmForgetBiasSetsTheForgetSliceOfBiasIhAndZeroesItInBiasHh()
+    {
+        const int h = 3;
+        var plain = new LstmCell<double>(2, h, new Rng(4));
+        var biased = new LstmCell<double>(2, h, new Rng(4), forgetBias: 1.0);
+        var (bih, bhh) = (biased.Parameters["bias_ih"].ToArray(), biased.Parameters["bias_hh"].ToArray());
+        var (pih, phh) = (plain.Parameters["bias_ih"].ToArray(), plain.Parameters["bias_hh"].ToArray());
+        for (int k = 0; k < 4 * h; k++)
+        {
+            bool forget = k >= h && k < 2 * h;
+            Assert.Equal(forget ? 1.0 : pih[k], bih[k]);
+            Assert.Equal(forget ? 0.0 : phh[k], bhh[k]);
+        }
+        // Effective forget pre-activation bias is exactly 1: with zero weights, f = sigmoid(1).
+        var zeroWeights = biased.WithParameters(biased.Parameters.Select(p => new KeyValuePair<string, Tensor<double>>(p.Key,
+            p.Key.StartsWith("weight", StringComparison.Ordinal) ? Tensor.Zeros<double>(p.Value.Shape.ToArray()) : p.Value)));
+        var state = new RecurrentState<double>(["h", "c"], Tensor.Zeros<double>(1, h), Tensor.Ones<double>(1, h));
+        var next = zeroWeights.Next(Tensor.Zeros<double>(1, 2), state);
+        // c' = f * 1 + i * g; recover f from the known i and g.
+        for (int j = 0; j < h; j++)
+        {
+            double i = 1 / (1 + Math.Exp(-(bih[j] + bhh[j]))), g = Math.Tanh(bih[2 * h + j] + bhh[2 * h + j]);
+            Assert.Equal(1 / (1 + Math.Exp(-1.0)), next["c"][0, j] - i * g, 12);
+        }
+    }
+
+    [Fact]
+    public void VariantForgetBiasFindsTheForgetSliceOrRefuses()
+    {
+        var nig = new LstmVariantCell<double>(LstmVariant.NoInputGate, 2, 3, new Rng(5), forgetBias: 2.0); // layout f, g, o
+        Assert.All(nig.Parameters["bias_ih"].ToArray().Take(3), v => Assert.Equal(2.0, v));
+        Assert.All(nig.Parameters["bias_hh"].ToArray().Take(3), v => Assert.Equal(0.0, v));
+        var e = Assert.Throws<ArgumentException>(() => new LstmVariantCell<double>(LstmVariant.CoupledGates, 2, 3, new Rng(5), forgetBias: 1.0));
+        Assert.Contains("CIFG", e.Message);
+        Assert.Throws<ArgumentException>(() => new LstmVariantCell<double>(LstmVariant.NoForgetGate, 2, 3, new Rng(5), forgetBias: 1.0));
+    }
+
+    [Fact]
+    public void ContradictoryVariantsAreRejected()
+    {
+        var e = Assert.Throws<ArgumentException>(() => new LstmVariantCell<double>(LstmVariant.CoupledGates with { InputGate = false }, 2, 3, new Rng(6)));
+        Assert.Contains("coupling", e.Message);
+    }
+}

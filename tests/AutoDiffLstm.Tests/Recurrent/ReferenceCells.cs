@@ -1,0 +1,95 @@
+using AutoDiffLstm.Recurrent;
+
+namespace AutoDiffLstm.Tests.Recurrent;
+
+/// <summary>
+/// Independent scalar-loop implementations of the published cell equations (PyTorch's documentation for RNN, LSTM and
+/// GRU; Greff et al. 2017 Section II for the LSTM family; Zhou et al. 2016 for the MGU), one batch row at a time, using
+/// no tensor operation. They read the cell's parameters by name, so they also pin down the parameter layout.
+/// </summary>
+public static class ReferenceCells
+{
+    private static double Sigmoid(double v) => 1 / (1 + Math.Exp(-v));
+
+    /// <summary>Rows [first, first + count) of W v, W given row-major with <paramref name="columns"/> columns.</summary>
+    private static double[] Rows(double[] w, int columns, double[] v, int first, int count)
+    {
+        var r = new double[count];
+        for (int i = 0; i < count; i++)
+            for (int j = 0; j < columns; j++) r[i] += w[(first + i) * columns + j] * v[j];
+        return r;
+    }
+
+    private static double[] Slice(double[] v, int first, int count) => v.Skip(first).Take(count).ToArray();
+
+    private static double[] Add(params double[][] vs)
+    {
+        var r = new double[vs[0].Length];
+        foreach (var v in vs) for (int i = 0; i < r.Length; i++) r[i] += v[i];
+        return r;
+    }
+
+    private static double[] Map(double[] v, Func<double, double> f) => v.Select(f).ToArray();
+
+    private static double[] Mul(double[] a, double[] b) => a.Select((x, i) => x * b[i]).ToArray();
+
+    /// <summary>The new state of one batch row (state tensors in the cell's order).</summary>
+    public static double[][] Step(string kind, RecurrentCell<double> cell, double[] x, double[][] state)
+    {
+        var p = cell.Parameters.ToDictionary(kv => kv.Key, kv => kv.Value.ToArray());
+        int n = cell.InputSize, h = cell.HiddenSize;
+        switch (kind)
+        {
+            case "rnn_tanh" or "rnn_relu" or "irnn":
+            {
+                var pre = Add(Rows(p["weight_ih"], n, x, 0, h), p["bias_ih"], Rows(p["weight_hh"], h, state[0], 0, h), p["bias_hh"]);
+                return [Map(pre, kind == "rnn_tanh" ? Math.Tanh : v => Math.Max(0, v))];
+            }
+            case "gru":
+            {
+                double[] Input(int k) => Add(Rows(p["weight_ih"], n, x, k * h, h), Slice(p["bias_ih"], k * h, h));
+                double[] Hidden(int k) => Add(Rows(p["weight_hh"], h, state[0], k * h, h), Slice(p["bias_hh"], k * h, h));
+                var r = Map(Add(Input(0), Hidden(0)), Sigmoid);
+                var z = Map(Add(Input(1), Hidden(1)), Sigmoid);
+                var candidate = Map(Add(Input(2), Mul(r, Hidden(2))), Math.Tanh);
+                return [candidate.Select((c, i) => (1 - z[i]) * c + z[i] * state[0][i]).ToArray()];
+            }
+            case "mgu":
+            {
+                var f = Map(Add(Rows(p["weight_ih"], n, x, 0, h), Slice(p["bias_ih"], 0, h), Rows(p["weight_hf"], h, state[0], 0, h)), Sigmoid);
+                var candidate = Map(Add(Rows(p["weight_ih"], n, x, h, h), Slice(p["bias_ih"], h, h), Rows(p["weight_hn"], h, Mul(f, state[0]), 0, h)), Math.Tanh);
+                return [candidate.Select((c, i) => (1 - f[i]) * state[0][i] + f[i] * c).ToArray()];
+            }
+            case "lstm":
+                return Greff(LstmVariant.NoPeepholes, p, n, h, x, state);
+            default:
+                return Greff(((LstmVariantCell<double>)cell).Variant, p, n, h, x, state);
+        }
+    }
+
+    /// <summary>Greff et al.'s equations with the variant's switches, gates laid out as the variant documents.</summary>
+    private static double[][] Greff(LstmVariant v, Dictionary<string, double[]> p, int n, int h, double[] x, double[][] state)
+    {
+        var (hPrev, cPrev) = (state[0], state[1]);
+        string layout = v.GateLayout, own = v.SigmoidGates;
+        double[] Pre(char gate)
+        {
+            int k = layout.IndexOf(gate);
+            var pre = Add(Rows(p["weight_ih"], n, x, k * h, h), Slice(p["bias_ih"], k * h, h), Rows(p["weight_hh"], h, hPrev, k * h, h), Slice(p["bias_hh"], k * h, h));
+            if (v.FullGateRecurrence && gate != 'g') pre = Add(pre, Rows(p["weight_gg"], own.Length * h, state[2], own.IndexOf(gate) * h, h));
+            return pre;
+        }
+        double[] Peep(char gate, double[] c) => v.Peepholes ? Mul(p["weight_c" + gate], c) : new double[h];
+        double[] ones = Enumerable.Repeat(1.0, h).ToArray();
+
+        var i = v.InputGate ? Map(Add(Pre('i'), Peep('i', cPrev)), Sigmoid) : ones;
+        var f = !v.ForgetGate ? ones : v.CoupledInputForget ? Map(i, a => 1 - a) : Map(Add(Pre('f'), Peep('f', cPrev)), Sigmoid);
+        var z = v.InputActivation ? Map(Pre('g'), Math.Tanh) : Pre('g');
+        var c = Add(Mul(f, cPrev), Mul(i, z));
+        var o = v.OutputGate ? Map(Add(Pre('o'), Peep('o', c)), Sigmoid) : ones;
+        var y = Mul(o, v.OutputActivation ? Map(c, Math.Tanh) : c);
+        if (!v.FullGateRecurrence) return [y, c];
+        var gates = own.SelectMany(g => g switch { 'i' => i, 'f' => f, _ => o }).ToArray();
+        return [y, c, gates];
+    }
+}

@@ -17,10 +17,10 @@ public static class GradientFlowStudy
     /// <summary>The cells of the comparison: which label, which catalogue cell, which forget-gate bias.</summary>
     public sealed record Contender(string Label, string Cell, double? ForgetBias = null);
 
-    /// <summary>RNN vs LSTM (default and forget-bias 1) vs GRU.</summary>
+    /// <summary>RNN vs LSTM (PyTorch's default init, and forget-gate bias 1 and 3) vs GRU.</summary>
     public static IReadOnlyList<Contender> DefaultContenders { get; } =
     [
-        new("rnn (tanh)", "rnn"), new("lstm", "lstm"), new("lstm, forget bias 1", "lstm", 1.0), new("gru", "gru"),
+        new("rnn (tanh)", "rnn"), new("lstm", "lstm"), new("lstm, forget bias 1", "lstm", 1.0), new("lstm, forget bias 3", "lstm", 3.0), new("gru", "gru"),
     ];
 
     /// <summary>Measures every contender on the same random inputs ([steps, batch, inputSize] standard normal), in double.</summary>

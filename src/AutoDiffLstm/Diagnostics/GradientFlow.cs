@@ -29,14 +29,14 @@ public sealed record GradientFlowResult(string Cell, IReadOnlyList<string> State
         return null;
     }
 
-    /// <summary>Average decay per step of ||dL/dh_t|| in log10 units over the whole horizon (negative: vanishing; positive: exploding).</summary>
+    /// <summary>Average change of log10 ||dL/dh_t|| per step going BACK from the loss (negative: vanishing; positive: exploding).</summary>
     public double Log10SlopePerStep
     {
         get
         {
             var h = HiddenNorms;
             if (h.Length < 2 || !(h[0] > 0) || !(h[^1] > 0)) return double.NaN;
-            return (Math.Log10(h[^1]) - Math.Log10(h[0])) / (h.Length - 1);
+            return (Math.Log10(h[0]) - Math.Log10(h[^1])) / (h.Length - 1);
         }
     }
 }

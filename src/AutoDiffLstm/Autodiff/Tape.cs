@@ -73,20 +73,54 @@ public sealed class Tape
         where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
     {
         var tape = root.OwnerTape!;
-        if (tape != current || root.TapeGeneration != tape.Generation)
-            throw new InvalidOperationException(
-                "Backward: the tape that recorded this tensor has already been freed (by an earlier Backward or Tape.Reset). " +
-                "Pass retainGraph: true to the first Backward to call it twice, or recompute the forward pass.");
-        root.AccumulateGrad(seed.AsSpan());
+        if (!tape.Holds(root)) throw FreedTape();
         var entries = tape.entries;
-        for (int i = root.TapeIndex; i >= 0; i--)
+        // A retained gradient from an earlier pass (retainGraph) must not be propagated again: park it, let this pass
+        // build its own, then add the two (so the retained gradient accumulates as a leaf's does).
+        List<TensorBase>? parked = null;
+        for (int i = 0; i <= root.TapeIndex; i++)
+            if (entries[i].Output.RetainsGradient && entries[i].Output.HasGrad)
+                (parked ??= []).Add(entries[i].Output.ParkGrad());
+        bool completed = false;
+        try
         {
-            ref readonly var e = ref entries[i];
-            if (!e.Output.HasGrad) continue; // nothing flowed into this op's output
-            e.Rule.Backward(in e);
-            if (Autograd.AnomalyDetectionEnabled) Autograd.CheckBackward(e, i);
-            e.Output.DropIntermediateGrad(); // consumed: every reader of this output came later on the tape
+            root.AccumulateGrad(seed.AsSpan());
+            for (int i = root.TapeIndex; i >= 0; i--)
+            {
+                ref readonly var e = ref entries[i];
+                if (!e.Output.HasGrad) continue; // nothing flowed into this op's output
+                tape.ThrowIfAnyInputIsStale(in e);
+                e.Rule.Backward(in e);
+                if (Autograd.AnomalyDetectionEnabled) Autograd.CheckBackward(e, i);
+                e.Output.DropIntermediateGrad(); // consumed: every reader of this output came later on the tape
+            }
+            completed = true;
         }
-        if (!retainGraph) tape.Reset();
+        finally
+        {
+            // After a failure (anomaly, freed input) half-propagated gradients must not leak into a later pass.
+            if (!completed)
+                for (int i = 0; i <= root.TapeIndex; i++) entries[i].Output.DropIntermediateGrad();
+            if (parked is not null) foreach (var t in parked) t.UnparkGrad();
+            if (!retainGraph) tape.Reset();
+        }
     }
+
+    /// <summary>Whether <paramref name="t"/> was recorded on this tape since its last reset.</summary>
+    private bool Holds(TensorBase t) => t.OwnerTape == this && t.TapeGeneration == Generation && this == current;
+
+    // An input produced by an operation of a freed tape would silently absorb the gradient meant for its own inputs.
+    private void ThrowIfAnyInputIsStale(in TapeEntry e)
+    {
+        if (IsStale(e.A) || IsStale(e.B) || IsStale(e.C)) throw FreedTape();
+        if (e.Aux is TensorBase[] many)
+            foreach (var t in many) if (IsStale(t)) throw FreedTape();
+    }
+
+    private bool IsStale(TensorBase? t) => t is not null && !t.IsLeaf && !Holds(t);
+
+    private static InvalidOperationException FreedTape() => new(
+        "Backward: the tape that recorded this tensor (or one of the tensors it was computed from) has already been freed " +
+        "(by an earlier Backward or Tape.Reset). Pass retainGraph: true to the first Backward to call it twice, recompute " +
+        "the forward pass, or Detach() a tensor that should carry values but no gradient across iterations.");
 }

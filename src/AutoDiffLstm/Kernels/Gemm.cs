@@ -38,7 +38,8 @@ internal static class Gemm
             int threads = Math.Min(MaxThreads, m / RowTile);
             if (threads > 1 && (long)m * n * k >= ParallelMacs)
             {
-                int rowsPer = (m / threads + RowTile - 1) / RowTile * RowTile;
+                // Round the share up (not down) so that the threads cover all m rows; whole tiles keep the results bit-identical.
+                int rowsPer = ((m + threads - 1) / threads + RowTile - 1) / RowTile * RowTile;
                 var (pa, pb, ao, bo) = (a, b, aOff, bOff);
                 Parallel.For(0, threads, new ParallelOptions { MaxDegreeOfParallelism = threads }, t =>
                 {

@@ -21,8 +21,8 @@ public class ChainRuleProperties
     [Fact]
     public void GeneratedCasesCoverEveryNodeKindAndBroadcastInputs()
     {
-        // Guards the generator itself: a property over cases that never contain an operator tests nothing about it.
-        var cases = ChainCases.Arbitrary().Generator.Sample(60, 300);
+        // Guards the generator itself (fixed seed): a property over cases that never contain an operator tests nothing about it.
+        var cases = ChainCases.Arbitrary().Generator.Sample(300, new Rnd(2024), 100);
         var seen = new HashSet<string>();
         void Visit(Expr e)
         {

@@ -34,6 +34,26 @@ public sealed class Tape
         Generation++;
     }
 
+    /// <summary>
+    /// Gives the calling thread a fresh tape until the returned scope is disposed, then restores its own, so that a tool
+    /// which records and runs backward passes (GradCheck) neither frees nor extends the caller's graph.
+    /// </summary>
+    internal static Autograd.Scope UsePrivateTape()
+    {
+        var saved = current;
+        current = new Tape();
+        return new Autograd.Scope(() => current = saved);
+    }
+
+    /// <summary>The distinct leaf tensors (parameters, inputs) read by the recorded operations.</summary>
+    internal IEnumerable<TensorBase> RecordedLeaves()
+    {
+        var seen = new HashSet<TensorBase>(ReferenceEqualityComparer.Instance);
+        for (int i = 0; i < count; i++)
+            foreach (var t in entries[i].Inputs())
+                if (t.IsLeaf && seen.Add(t)) yield return t;
+    }
+
     /// <summary>Names of the recorded operations in order, for inspection in notebooks.</summary>
     public IReadOnlyList<string> OperationNames()
     {

@@ -87,7 +87,7 @@ public static class GradCheck
         var output = f(leaves);
         var seed = weightsFor(output);
         if (!output.RequiresGrad) throw new InvalidOperationException("GradCheck: the function's output does not depend on any input through recorded operations.");
-        BackwardSparingOtherLeaves(output, seed, leaves);
+        BackwardSparingOthers(output, seed, leaves);
         var analytic = leaves.Select(l => l.Grad?.ToArray().Select(v => double.CreateChecked(v)).ToArray() ?? new double[l.Size]).ToArray();
 
         int total = point.Sum(p => p.Size);
@@ -106,7 +106,7 @@ public static class GradCheck
                 var y = f(ls);
                 var oneHot = Tensor.Zeros<T>(y.Dims.ToArray());
                 oneHot.Data[j] = T.One;
-                BackwardSparingOtherLeaves(y, oneHot, ls);
+                BackwardSparingOthers(y, oneHot, ls);
                 rows[j] = ls.Select(l => l.Grad?.ToArray().Select(v => double.CreateChecked(v)).ToArray() ?? new double[l.Size]).ToArray();
             }
             // Numeric Jacobian columns: central differences of every output per perturbed input element.
@@ -149,12 +149,13 @@ public static class GradCheck
 
     /// <summary>
     /// Backward from <paramref name="y"/> into <paramref name="leaves"/> only: f may read other tensors that require
-    /// gradients (a layer's weights), whose Grad the check must not change, so theirs are set aside and put back.
+    /// gradients (a layer's weights, a state from the caller's graph), whose Grad the check must not change, so theirs
+    /// are set aside and put back.
     /// </summary>
-    private static void BackwardSparingOtherLeaves<T>(Tensor<T> y, Tensor<T> seed, Tensor<T>[] leaves)
+    private static void BackwardSparingOthers<T>(Tensor<T> y, Tensor<T> seed, Tensor<T>[] leaves)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        var others = Tape.Current.RecordedLeaves().OfType<Tensor<T>>().Where(t => t.RequiresGrad && Array.IndexOf(leaves, t) < 0).ToArray();
+        var others = Tape.Current.RecordedExternalInputs().OfType<Tensor<T>>().Where(t => t.RequiresGrad && Array.IndexOf(leaves, t) < 0).ToArray();
         var saved = others.Select(t => t.Grad).ToArray();
         foreach (var t in others) t.Grad = null;
         try { y.Backward(seed); }

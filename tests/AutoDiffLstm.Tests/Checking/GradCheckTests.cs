@@ -157,4 +157,18 @@ public class GradCheckTests
         pending.Backward();
         Approx.Equal(X.Select(v => 2 * v).ToArray(), x.Grad, 1e-15, "dx of the pending graph");
     }
+
+    [Fact]
+    public void TensorsOfTheCallersGraphReadByTheFunctionAreConstantsAndKeepNoTrace()
+    {
+        var x = Tensor.FromArray(X).RequireGrad();
+        var h = x.Tanh();
+
+        var report = GradCheck.Check(v => v * h, Tensor.FromArray(new[] { 1.0, 2.0, 3.0, 4.0 }));
+
+        Assert.True(report.Passed, report.ToString());
+        Assert.Null(h.Grad);
+        h.Sum().Backward();
+        Approx.Equal(X.Select(v => 1 - Math.Tanh(v) * Math.Tanh(v)).ToArray(), x.Grad, 1e-15, "dx of the caller's graph");
+    }
 }

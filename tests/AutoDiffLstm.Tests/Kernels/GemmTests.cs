@@ -63,7 +63,7 @@ public abstract class GemmTests<T> where T : unmanaged, IFloatingPointIeee754<T>
         if (c.K > 1) yield return With(c.M, c.N, c.K - 1);
     }
 
-    [Property(MaxTest = 60)]
+    [Property(MaxTest = 150)]
     public Property RandomSizesTransposesAndOffsetsMatchTheNaiveLoop() =>
         Prop.ForAll(Arb.From(Cases(), Shrink), c => { c.RunAndCheck(); });
 }

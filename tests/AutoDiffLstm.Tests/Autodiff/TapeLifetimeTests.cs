@@ -107,6 +107,31 @@ public class TapeLifetimeTests
     }
 
     [Fact]
+    public void EachThreadRecordsOnItsOwnTape()
+    {
+        Tape.Current.Reset();
+        var x = Tensor.FromArray(X).RequireGrad();
+        var here = (x * x).Sum();
+        int workerCount = -1;
+        double[]? workerGrad = null;
+        var worker = new Thread(() =>
+        {
+            var y = Tensor.FromArray(X).RequireGrad();
+            var loss = y.Tanh().Sum();
+            workerCount = Tape.Current.Count;
+            loss.Backward();
+            workerGrad = y.Grad!.ToArray();
+        });
+        worker.Start();
+        worker.Join();
+        Assert.Equal(2, workerCount);
+        Approx.Equal(X.Select(v => 1 - Math.Tanh(v) * Math.Tanh(v)).ToArray(), workerGrad!, 1e-15, "worker dy");
+        Assert.Equal(2, Tape.Current.Count);
+        here.Backward();
+        Approx.Equal(X.Select(v => 2 * v).ToArray(), x.Grad, 1e-15, "dx");
+    }
+
+    [Fact]
     public void BackwardWithoutSeedOnANonScalarNamesTheShape()
     {
         var x = Tensor.FromArray(new double[6], 2, 3).RequireGrad();

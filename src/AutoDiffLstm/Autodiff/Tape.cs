@@ -6,9 +6,10 @@ namespace AutoDiffLstm;
 /// </summary>
 /// <remarks>
 /// Each thread has its own tape (<see cref="Current"/>). <c>Backward</c> consumes the tape: it is reset afterwards unless
-/// <c>retainGraph</c> is passed, and a second backward through a freed tape throws. Forward passes that are not followed by
-/// backward (evaluation) should run under <see cref="Autograd.NoGrad"/>, or call <see cref="Reset"/>, so that the tape
-/// does not grow without bound.
+/// <c>retainGraph</c> is passed (also when it throws), and a second backward through a freed tape throws, as does a
+/// backward that reaches a tensor recorded before the tape was freed (Detach such tensors to carry values across).
+/// Forward passes that are not followed by backward (evaluation) should run under <see cref="Autograd.NoGrad"/>, or call
+/// <see cref="Reset"/>, so that the tape does not grow without bound.
 /// </remarks>
 public sealed class Tape
 {
@@ -32,6 +33,32 @@ public sealed class Tape
         Array.Clear(entries, 0, count);
         count = 0;
         Generation++;
+    }
+
+    /// <summary>
+    /// Gives the calling thread a fresh tape until the returned scope is disposed, then restores its own, so that a tool
+    /// which records and runs backward passes (GradCheck) neither frees nor extends the caller's graph.
+    /// </summary>
+    /// <remarks>
+    /// On the private tape, tensors that the caller's graph produced are constants: backward does not treat them as
+    /// freed, and the tool must restore whatever gradient backward writes into them (see <see cref="RecordedExternalInputs"/>).
+    /// </remarks>
+    internal static Autograd.Scope UsePrivateTape()
+    {
+        var saved = current;
+        current = new Tape { foreignInputsAreConstants = true };
+        return new Autograd.Scope(() => current = saved);
+    }
+
+    private bool foreignInputsAreConstants;
+
+    /// <summary>The distinct tensors read by the recorded operations that this tape did not produce: leaves and tensors of other graphs.</summary>
+    internal IEnumerable<TensorBase> RecordedExternalInputs()
+    {
+        var seen = new HashSet<TensorBase>(ReferenceEqualityComparer.Instance);
+        for (int i = 0; i < count; i++)
+            foreach (var t in entries[i].Inputs())
+                if ((t.IsLeaf || !Holds(t)) && seen.Add(t)) yield return t;
     }
 
     /// <summary>Names of the recorded operations in order, for inspection in notebooks.</summary>
@@ -73,20 +100,54 @@ public sealed class Tape
         where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
     {
         var tape = root.OwnerTape!;
-        if (tape != current || root.TapeGeneration != tape.Generation)
-            throw new InvalidOperationException(
-                "Backward: the tape that recorded this tensor has already been freed (by an earlier Backward or Tape.Reset). " +
-                "Pass retainGraph: true to the first Backward to call it twice, or recompute the forward pass.");
-        root.AccumulateGrad(seed.AsSpan());
+        if (tape != current || !tape.Holds(root)) throw FreedTape();
         var entries = tape.entries;
-        for (int i = root.TapeIndex; i >= 0; i--)
+        // A retained gradient from an earlier pass (retainGraph) must not be propagated again: park it, let this pass
+        // build its own, then add the two (so the retained gradient accumulates as a leaf's does).
+        List<TensorBase>? parked = null;
+        for (int i = 0; i <= root.TapeIndex; i++)
+            if (entries[i].Output.RetainsGradient && entries[i].Output.HasGrad)
+                (parked ??= []).Add(entries[i].Output.ParkGrad());
+        bool completed = false;
+        try
         {
-            ref readonly var e = ref entries[i];
-            if (!e.Output.HasGrad) continue; // nothing flowed into this op's output
-            e.Rule.Backward(in e);
-            if (Autograd.AnomalyDetectionEnabled) Autograd.CheckBackward(e, i);
-            e.Output.DropIntermediateGrad(); // consumed: every reader of this output came later on the tape
+            root.AccumulateGrad(seed.AsSpan());
+            for (int i = root.TapeIndex; i >= 0; i--)
+            {
+                ref readonly var e = ref entries[i];
+                if (!e.Output.HasGrad) continue; // nothing flowed into this op's output
+                tape.ThrowIfAnyInputIsStale(in e);
+                e.Rule.Backward(in e);
+                if (Autograd.AnomalyDetectionEnabled) Autograd.CheckBackward(e, i);
+                e.Output.DropIntermediateGrad(); // consumed: every reader of this output came later on the tape
+            }
+            completed = true;
         }
-        if (!retainGraph) tape.Reset();
+        finally
+        {
+            // After a failure (anomaly, freed input) half-propagated gradients must not leak into a later pass.
+            if (!completed)
+                for (int i = 0; i <= root.TapeIndex; i++) entries[i].Output.DropIntermediateGrad();
+            if (parked is not null) foreach (var t in parked) t.UnparkGrad();
+            if (!retainGraph) tape.Reset();
+        }
     }
+
+    /// <summary>Whether <paramref name="t"/> was recorded on this tape since its last reset.</summary>
+    private bool Holds(TensorBase t) => t.OwnerTape == this && t.TapeGeneration == Generation;
+
+    // An input produced by an operation of a freed tape would silently absorb the gradient meant for its own inputs.
+    private void ThrowIfAnyInputIsStale(in TapeEntry e)
+    {
+        if (IsStale(e.A) || IsStale(e.B) || IsStale(e.C)) throw FreedTape();
+        if (e.Aux is TensorBase[] many)
+            foreach (var t in many) if (IsStale(t)) throw FreedTape();
+    }
+
+    private bool IsStale(TensorBase? t) => t is not null && !t.IsLeaf && !Holds(t) && !foreignInputsAreConstants;
+
+    private static InvalidOperationException FreedTape() => new(
+        "Backward: the tape that recorded this tensor (or one of the tensors it was computed from) has already been freed " +
+        "(by an earlier Backward or Tape.Reset). Pass retainGraph: true to the first Backward to call it twice, recompute " +
+        "the forward pass, or Detach() a tensor that should carry values but no gradient across iterations.");
 }

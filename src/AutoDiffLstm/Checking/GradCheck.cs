@@ -42,8 +42,9 @@ public enum GradCheckMode
 /// Gradient verification against central finite differences, in the precision of the inputs (use double). The full mode
 /// compares every Jacobian entry dy_j/dx_i. The directional mode reduces the output to L = sum(v * f(x)) with random
 /// weights v and compares &lt;dL/dx, u&gt; with (L(x + h u) - L(x - h u)) / 2h along random unit directions u, so its cost
-/// does not grow with the input size; a wrong gradient is caught with probability one. Inputs are copied: the caller's
-/// tensors and gradients are not touched.
+/// does not grow with the input size; a wrong gradient is caught with probability one. Inputs are copied and the check
+/// records on a private tape: the caller's tensors, their gradients (also of parameters f reads) and the caller's
+/// recorded graph are not touched.
 /// </summary>
 public static class GradCheck
 {
@@ -54,6 +55,7 @@ public static class GradCheck
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         options ??= new GradCheckOptions();
+        using var privateTape = Tape.UsePrivateTape();
         var warnings = new List<string>();
         if (typeof(T) == typeof(float))
             warnings.Add("Checking float inputs: central differences in single precision carry errors around 1e-3; check in double for trustworthy results, or loosen the tolerances (e.g. Step 1e-2, tolerances 1e-2).");
@@ -85,7 +87,7 @@ public static class GradCheck
         var output = f(leaves);
         var seed = weightsFor(output);
         if (!output.RequiresGrad) throw new InvalidOperationException("GradCheck: the function's output does not depend on any input through recorded operations.");
-        output.Backward(seed);
+        BackwardSparingOthers(output, seed, leaves);
         var analytic = leaves.Select(l => l.Grad?.ToArray().Select(v => double.CreateChecked(v)).ToArray() ?? new double[l.Size]).ToArray();
 
         int total = point.Sum(p => p.Size);
@@ -104,7 +106,7 @@ public static class GradCheck
                 var y = f(ls);
                 var oneHot = Tensor.Zeros<T>(y.Dims.ToArray());
                 oneHot.Data[j] = T.One;
-                y.Backward(oneHot);
+                BackwardSparingOthers(y, oneHot, ls);
                 rows[j] = ls.Select(l => l.Grad?.ToArray().Select(v => double.CreateChecked(v)).ToArray() ?? new double[l.Size]).ToArray();
             }
             // Numeric Jacobian columns: central differences of every output per perturbed input element.
@@ -143,6 +145,21 @@ public static class GradCheck
             }
         }
         return report.Build();
+    }
+
+    /// <summary>
+    /// Backward from <paramref name="y"/> into <paramref name="leaves"/> only: f may read other tensors that require
+    /// gradients (a layer's weights, a state from the caller's graph), whose Grad the check must not change, so theirs
+    /// are set aside and put back.
+    /// </summary>
+    private static void BackwardSparingOthers<T>(Tensor<T> y, Tensor<T> seed, Tensor<T>[] leaves)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var others = Tape.Current.RecordedExternalInputs().OfType<Tensor<T>>().Where(t => t.RequiresGrad && Array.IndexOf(leaves, t) < 0).ToArray();
+        var saved = others.Select(t => t.Grad).ToArray();
+        foreach (var t in others) t.Grad = null;
+        try { y.Backward(seed); }
+        finally { for (int i = 0; i < others.Length; i++) others[i].Grad = saved[i]; }
     }
 
     /// <summary>Convenience overload for a single input.</summary>

@@ -45,6 +45,10 @@ public abstract class TensorBase
 
     internal abstract bool HasGrad { get; }
     internal abstract void DropIntermediateGrad();
+    /// <summary>Sets the gradient aside (see <see cref="UnparkGrad"/>) and returns this tensor.</summary>
+    internal abstract TensorBase ParkGrad();
+    /// <summary>Adds the gradient set aside by <see cref="ParkGrad"/> back into the current one.</summary>
+    internal abstract void UnparkGrad();
     internal abstract int FirstNonFiniteGrad();
     internal abstract int FirstNonFinite();
     internal abstract string ElementTypeName { get; }
@@ -191,6 +195,23 @@ public sealed partial class Tensor<T> : TensorBase where T : unmanaged, IFloatin
     internal override void DropIntermediateGrad()
     {
         if (!IsLeaf && !RetainsGradient) Grad = null;
+    }
+
+    private Tensor<T>? parkedGrad;
+
+    internal override TensorBase ParkGrad()
+    {
+        parkedGrad = Grad;
+        Grad = null;
+        return this;
+    }
+
+    internal override void UnparkGrad()
+    {
+        if (parkedGrad is null) return;
+        if (Grad is null) Grad = parkedGrad;
+        else System.Numerics.Tensors.TensorPrimitives.Add(Grad.Data, parkedGrad.Data, Grad.Data);
+        parkedGrad = null;
     }
 
     internal override int FirstNonFiniteGrad() => Grad is null ? -1 : Kernels.FirstNonFinite<T>(Grad.Data);

@@ -76,7 +76,13 @@ public static partial class Tensor
         ShapeMath.Validate("RandomUniform", shape);
         if (!(high >= low)) throw new ArgumentException($"RandomUniform: high ({high}) must be >= low ({low}).");
         var t = Tensor<T>.Uninitialized((int[])shape.Clone());
-        for (int i = 0; i < t.Data.Length; i++) t.Data[i] = T.CreateChecked(rng.NextDouble(low, high));
+        for (int i = 0; i < t.Data.Length; i++)
+        {
+            T v = T.CreateChecked(rng.NextDouble(low, high));
+            // low + (high - low) * u, and the conversion to float, can round up onto high itself; keep the interval half-open.
+            if (high > low && double.CreateChecked(v) >= high) v = T.Max(T.BitDecrement(v), T.CreateChecked(low));
+            t.Data[i] = v;
+        }
         return t;
     }
 }

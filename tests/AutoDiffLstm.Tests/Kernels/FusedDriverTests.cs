@@ -1,0 +1,122 @@
+using System.Numerics;
+
+namespace AutoDiffLstm.Tests.Kernels;
+
+/// <summary>
+/// The fused SIMD drivers against their scalar formula for every length 0..70, so that each vector width's body and
+/// every tail length is covered; spans start at odd offsets and elements past the end must stay untouched.
+/// </summary>
+public abstract class FusedDriverTests<T> where T : unmanaged, IFloatingPointIeee754<T>
+{
+    private const int MaxLength = 70;
+    private static readonly T Guard = T.CreateChecked(-777);
+
+    /// <summary>x*y - x: mixes both arguments so swapped operands would show.</summary>
+    private struct TwoArgs : IFused2<T>
+    {
+        public static T Invoke(T x, T y) => x * y - x;
+        public static Vector<T> Invoke(Vector<T> x, Vector<T> y) => x * y - x;
+    }
+
+    /// <summary>x*y + z*x - z.</summary>
+    private struct ThreeArgs : IFused3<T>
+    {
+        public static T Invoke(T x, T y, T z) => x * y + z * x - z;
+        public static Vector<T> Invoke(Vector<T> x, Vector<T> y, Vector<T> z) => x * y + z * x - z;
+    }
+
+    private static T[] Random(Rng rng, int n) => Enumerable.Range(0, n).Select(_ => T.CreateChecked(rng.NextDouble(-2, 2))).ToArray();
+
+    public static TheoryData<int> Offsets => new() { 0, 1, 3 };
+
+    [Theory]
+    [MemberData(nameof(Offsets))]
+    public void MapWritesTheFormulaAtEveryIndexAndNothingPastTheEnd(int offset)
+    {
+        var rng = new Rng(1);
+        for (int n = 0; n <= MaxLength; n++)
+        {
+            T[] x = Random(rng, offset + n), y = Random(rng, offset + n);
+            var dst = Enumerable.Repeat(Guard, offset + n + 8).ToArray();
+            AutoDiffLstm.Kernels.Map<T, TwoArgs>(x.AsSpan(offset, n), y.AsSpan(offset, n), dst.AsSpan(offset, n));
+            for (int i = 0; i < dst.Length; i++)
+            {
+                T expected = i >= offset && i < offset + n ? x[i] * y[i] - x[i] : Guard;
+                if (dst[i] != expected) Assert.Fail($"length {n}, offset {offset}: dst[{i}] = {dst[i]}, expected {expected}.");
+            }
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Offsets))]
+    public void AccumulateOfTwoAddsTheFormulaAtEveryIndexAndNothingPastTheEnd(int offset)
+    {
+        var rng = new Rng(2);
+        for (int n = 0; n <= MaxLength; n++)
+        {
+            T[] x = Random(rng, offset + n), y = Random(rng, offset + n), acc = Random(rng, offset + n + 8);
+            var before = (T[])acc.Clone();
+            AutoDiffLstm.Kernels.Accumulate<T, TwoArgs>(x.AsSpan(offset, n), y.AsSpan(offset, n), acc.AsSpan(offset, n));
+            for (int i = 0; i < acc.Length; i++)
+            {
+                T expected = i >= offset && i < offset + n ? before[i] + (x[i] * y[i] - x[i]) : before[i];
+                if (acc[i] != expected) Assert.Fail($"length {n}, offset {offset}: acc[{i}] = {acc[i]}, expected {expected}.");
+            }
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Offsets))]
+    public void AccumulateOfThreeAddsTheFormulaAtEveryIndexAndNothingPastTheEnd(int offset)
+    {
+        var rng = new Rng(3);
+        for (int n = 0; n <= MaxLength; n++)
+        {
+            T[] x = Random(rng, offset + n), y = Random(rng, offset + n), z = Random(rng, offset + n), acc = Random(rng, offset + n + 8);
+            var before = (T[])acc.Clone();
+            AutoDiffLstm.Kernels.Accumulate<T, ThreeArgs>(x.AsSpan(offset, n), y.AsSpan(offset, n), z.AsSpan(offset, n), acc.AsSpan(offset, n));
+            for (int i = 0; i < acc.Length; i++)
+            {
+                T expected = i >= offset && i < offset + n ? before[i] + (x[i] * y[i] + z[i] * x[i] - z[i]) : before[i];
+                if (acc[i] != expected) Assert.Fail($"length {n}, offset {offset}: acc[{i}] = {acc[i]}, expected {expected}.");
+            }
+        }
+    }
+
+    [Fact]
+    public void FirstNonFiniteFindsTheFirstNanOrInfinityAtEveryPositionOfEveryLength()
+    {
+        T[] bad = [T.NaN, T.PositiveInfinity, T.NegativeInfinity];
+        var rng = new Rng(4);
+        for (int n = 0; n <= MaxLength; n++)
+        {
+            // Non-finite values just outside the span must be ignored.
+            var data = Random(rng, n + 2);
+            data[0] = T.NaN;
+            data[^1] = T.PositiveInfinity;
+            Assert.Equal(-1, AutoDiffLstm.Kernels.FirstNonFinite<T>(data.AsSpan(1, n)));
+            for (int p = 0; p < n; p++)
+                foreach (var b in bad)
+                {
+                    var copy = (T[])data.Clone();
+                    copy[1 + p] = b;
+                    if (p + 2 < n) copy[1 + n - 1] = T.NaN; // a later offender must not win
+                    int found = AutoDiffLstm.Kernels.FirstNonFinite<T>(copy.AsSpan(1, n));
+                    if (found != p) Assert.Fail($"length {n}: {b} at {p} reported at {found}.");
+                }
+        }
+    }
+
+    [Fact]
+    public void FirstNonFiniteAcceptsExtremeFiniteValues()
+    {
+        T max = typeof(T) == typeof(float) ? T.CreateChecked(float.MaxValue) : T.CreateChecked(double.MaxValue);
+        T[] extremes = [max, -max, T.Epsilon, -T.Epsilon, T.Zero, T.NegativeZero];
+        var data = Enumerable.Range(0, 40).Select(i => extremes[i % extremes.Length]).ToArray();
+        Assert.Equal(-1, AutoDiffLstm.Kernels.FirstNonFinite<T>(data));
+    }
+}
+
+public sealed class FusedDriverTestsFloat : FusedDriverTests<float>;
+
+public sealed class FusedDriverTestsDouble : FusedDriverTests<double>;

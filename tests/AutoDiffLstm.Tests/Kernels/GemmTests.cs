@@ -1,0 +1,73 @@
+using System.Numerics;
+using FsCheck;
+using FsCheck.Fluent;
+using FsCheck.Xunit;
+
+namespace AutoDiffLstm.Tests.Kernels;
+
+/// <summary>
+/// Gemm.Run against the naive triple loop, for all four transpose combinations, with and without accumulation, at
+/// offsets, on sizes that hit every tile remainder (primes, 1, K = 0, multiples and non-multiples of the vector width,
+/// the 4-row tile and the 256-deep / 512-wide cache blocks). Tolerance: the dot-product error bound (k + 2) u sum|a b|
+/// with u = 2^-53 (double) or 2^-24 (float), see <see cref="GemmReference.Tolerance"/>.
+/// </summary>
+public abstract class GemmTests<T> where T : unmanaged, IFloatingPointIeee754<T>
+{
+    public static TheoryData<int, int, int> Sizes => new()
+    {
+        { 1, 1, 1 }, { 1, 70, 13 }, { 70, 1, 13 }, { 13, 17, 1 }, { 5, 7, 0 }, { 0, 5, 3 }, { 5, 0, 3 },
+        { 2, 3, 5 }, { 3, 2, 7 }, { 4, 8, 16 }, { 8, 16, 4 }, { 7, 9, 11 }, { 13, 17, 19 }, { 31, 37, 41 },
+        { 32, 33, 31 }, { 64, 64, 64 }, { 67, 61, 59 }, { 70, 70, 70 }, { 6, 5, 300 }, { 5, 520, 3 }, { 9, 23, 2 },
+    };
+
+    [Theory]
+    [MemberData(nameof(Sizes))]
+    public void MatchesTheNaiveTripleLoopInEveryVariant(int m, int n, int k)
+    {
+        ulong seed = 1;
+        foreach (bool transA in new[] { false, true })
+            foreach (bool transB in new[] { false, true })
+                foreach (bool accumulate in new[] { false, true })
+                    foreach (var (ao, bo, co) in new[] { (0, 0, 0), (3, 5, 7) })
+                        new GemmCase<T>(m, n, k, transA, transB, accumulate, ao, bo, co, seed++).RunAndCheck();
+    }
+
+    [Fact]
+    public void ZeroDepthClearsOrKeepsTheOutput()
+    {
+        var overwrite = new GemmCase<T>(3, 4, 0, false, false, accumulate: false, 0, 0, 2, 9);
+        Assert.All(overwrite.RunAndCheck().AsSpan(2, 12).ToArray(), v => Assert.Equal(T.Zero, v));
+        var keep = new GemmCase<T>(3, 4, 0, true, true, accumulate: true, 0, 0, 2, 9);
+        Assert.Equal(keep.C, keep.RunAndCheck());
+    }
+
+    private static Gen<GemmCase<T>> Cases() =>
+        from m in Gen.Choose(0, 70)
+        from n in Gen.Choose(0, 70)
+        from k in Gen.Choose(0, 70)
+        from flags in Gen.Choose(0, 7)
+        from ao in Gen.Choose(0, 5)
+        from bo in Gen.Choose(0, 5)
+        from co in Gen.Choose(0, 5)
+        from seed in Gen.Choose(0, int.MaxValue)
+        select new GemmCase<T>(m, n, k, (flags & 1) != 0, (flags & 2) != 0, (flags & 4) != 0, ao, bo, co, (ulong)seed);
+
+    private static IEnumerable<GemmCase<T>> Shrink(GemmCase<T> c)
+    {
+        GemmCase<T> With(int m, int n, int k) => new(m, n, k, c.TransA, c.TransB, c.Accumulate, c.AOff, c.BOff, c.COff, 1);
+        if (c.M > 1) yield return With(c.M / 2, c.N, c.K);
+        if (c.N > 1) yield return With(c.M, c.N / 2, c.K);
+        if (c.K > 1) yield return With(c.M, c.N, c.K / 2);
+        if (c.M > 1) yield return With(c.M - 1, c.N, c.K);
+        if (c.N > 1) yield return With(c.M, c.N - 1, c.K);
+        if (c.K > 1) yield return With(c.M, c.N, c.K - 1);
+    }
+
+    [Property(MaxTest = 150)]
+    public Property RandomSizesTransposesAndOffsetsMatchTheNaiveLoop() =>
+        Prop.ForAll(Arb.From(Cases(), Shrink), c => { c.RunAndCheck(); });
+}
+
+public sealed class GemmTestsDouble : GemmTests<double>;
+
+public sealed class GemmTestsFloat : GemmTests<float>;

@@ -1,0 +1,57 @@
+using System.Numerics;
+
+namespace AutoDiffLstm.Tests.Kernels;
+
+/// <summary>Tests that change the process-wide Gemm.MaxThreads run alone, after every parallel test.</summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class GemmThreadsCollection
+{
+    public const string Name = "Gemm.MaxThreads";
+}
+
+/// <summary>
+/// Large products split their rows over threads; every output element must still be reduced in the same order, so the
+/// result is bit-identical whatever Gemm.MaxThreads is, and every row is computed whatever the row count.
+/// </summary>
+[Collection(GemmThreadsCollection.Name)]
+public class GemmThreadingTests
+{
+    private static T[] RunWith<T>(int threads, GemmCase<T> c, bool check) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int saved = Gemm.MaxThreads;
+        try
+        {
+            Gemm.MaxThreads = threads;
+            return check ? c.RunAndCheck() : c.Run();
+        }
+        finally { Gemm.MaxThreads = saved; }
+    }
+
+    [Theory]
+    [InlineData(false, false)]
+    [InlineData(true, false)]
+    [InlineData(false, true)]
+    [InlineData(true, true)]
+    public void LargeProductIsBitIdenticalWithOneOrTwoThreads(bool transA, bool transB)
+    {
+        var d = new GemmCase<double>(256, 300, 280, transA, transB, accumulate: true, 1, 2, 3, 21);
+        // The single-threaded result is checked against the naive loop elsewhere on the same code path (sizes up to 520).
+        Assert.Equal(RunWith(1, d, check: false), RunWith(2, d, check: false));
+        var f = new GemmCase<float>(256, 300, 280, transA, transB, accumulate: false, 0, 0, 0, 22);
+        Assert.Equal(RunWith(1, f, check: false), RunWith(2, f, check: false));
+    }
+
+    [Theory]
+    [InlineData(9, 2)]
+    [InlineData(13, 3)]
+    [InlineData(17, 2)]
+    [InlineData(30, 4)]
+    [InlineData(257, 2)]
+    [InlineData(259, 7)]
+    public void EveryRowIsComputedWhenRowsDoNotDivideEvenlyAmongThreads(int m, int threads)
+    {
+        // n * k = 30,000 makes every m here at least 2^18 multiply-adds, so the product takes the parallel path.
+        var c = new GemmCase<double>(m, 200, 150, false, false, accumulate: false, 0, 0, 4, (ulong)m);
+        Assert.Equal(RunWith(1, c, check: false), RunWith(threads, c, check: true));
+    }
+}

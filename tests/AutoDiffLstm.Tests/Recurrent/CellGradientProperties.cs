@@ -36,25 +36,23 @@ public class CellGradientProperties
         {
             Mode = full ? GradCheckMode.FullJacobian : GradCheckMode.Directional,
             Directions = 6,
-            // Default 1e-6, raised to the rounding floor of the finite differences when the loss terms are huge.
-            AbsoluteTolerance = 1e-6 + 100 * 2.2e-16 * harness.LossMagnitude() / 1e-6,
+            AbsoluteTolerance = harness.AbsoluteTolerance,
         };
         if (c.DetachEvery == 0)
         {
-            var report = GradCheck.Check<double>(harness.FullLoss, harness.BaseInputs, options);
+            var report = GradCheck.Check<double>(harness.Objective.Evaluate, harness.BaseInputs, options);
             Assert.True(report.Passed, report.ToString());
             if (full) Assert.Equal(harness.InputElementCount, report.Compared); // every element of every input was compared
             return;
         }
 
-        // Truncated BPTT: the reference is the truncated objective G (see LayerGradientHarness.TruncatedObjective).
+        // Truncated BPTT: the reference is the truncated objective G (see RecurrentObjective.TruncatedObjective).
         // 1) G's engine gradient matches its central differences; 2) the truncated run's gradient equals G's gradient.
-        var frozen = harness.FrozenStates();
-        Func<Tensor<double>[], Tensor<double>> objective = inputs => harness.TruncatedObjective(inputs, frozen);
-        var referenceReport = GradCheck.Check(objective, harness.BaseInputs, options);
+        var objective = harness.Objective;
+        var referenceReport = GradCheck.Check<double>(objective.TruncatedObjective, harness.BaseInputs, options);
         Assert.True(referenceReport.Passed, "truncated objective: " + referenceReport);
-        var truncated = harness.Gradients(harness.TruncatedRun, out double truncatedValue);
-        var reference = harness.Gradients(objective, out double referenceValue);
+        var truncated = harness.Gradients(objective.Evaluate, out double truncatedValue);
+        var reference = harness.Gradients(objective.TruncatedObjective, out double referenceValue);
         Assert.True(Math.Abs(truncatedValue - referenceValue) <= 1e-10 * (1 + Math.Abs(referenceValue)),
             $"the truncated objective's value {referenceValue} differs from the run's {truncatedValue}: the frozen boundary states are wrong");
         for (int k = 0; k < truncated.Length; k++)

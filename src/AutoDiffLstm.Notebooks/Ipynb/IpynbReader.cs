@@ -33,7 +33,17 @@ internal static class IpynbReader
             throw new NotebookFormatException($"{sourceName}: 'cells' is missing or not an array.");
 
         for (int i = 0; i < cells.Count; i++)
-            doc.Cells.Add(ReadCell(cells[i] as JsonObject ?? throw new NotebookFormatException($"{sourceName}: cell {i} is not a JSON object."), i, sourceName));
+        {
+            try
+            {
+                doc.Cells.Add(ReadCell(cells[i] as JsonObject ?? throw new NotebookFormatException($"{sourceName}: cell {i} is not a JSON object."), i, sourceName));
+            }
+            catch (InvalidOperationException e)
+            {
+                // A property of the wrong JSON kind (a number where nbformat has a string, say).
+                throw new NotebookFormatException($"{sourceName}: cell {i} is malformed ({e.Message}).", e);
+            }
+        }
 
         foreach (var (key, value) in root)
             if (key is not ("cells" or "metadata" or "nbformat" or "nbformat_minor")) doc.Extra[key] = value?.DeepClone();

@@ -5,8 +5,8 @@ namespace AutoDiffLstm.Notebooks.Running;
 /// <summary>How a cell failed.</summary>
 public enum CellErrorKind
 {
-    /// <summary>A magic line the runner does not support (see <see cref="Cells.CellCode.Prepare"/>).</summary>
-    Magic,
+    /// <summary>A kernel other than C#, or a magic line the runner does not support (see <see cref="Cells.CellCode.Prepare"/>).</summary>
+    Unsupported,
     /// <summary>The C# does not compile; <see cref="CellFailure.Details"/> lists the diagnostics.</summary>
     Compilation,
     /// <summary>The code threw; <see cref="CellFailure.Details"/> holds the stack trace.</summary>
@@ -28,7 +28,7 @@ public sealed record CellFailure(int CellIndex, int CodeCellNumber, string First
         string what = Kind switch
         {
             CellErrorKind.Compilation => "does not compile",
-            CellErrorKind.Magic => "has an unsupported magic line",
+            CellErrorKind.Unsupported => "cannot run here",
             _ => "threw",
         };
         return $"cell {CellIndex} (code cell {CodeCellNumber}, starting `{FirstLine}`) {what}:\n{Message}";

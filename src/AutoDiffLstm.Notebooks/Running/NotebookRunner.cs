@@ -74,10 +74,11 @@ public sealed class NotebookRunner
             cell.Outputs.Clear();
             cell.ExecutionCount = null;
             if (failure is not null) continue; // cells after the failure keep no stale outputs
-            if (PolyglotMetadata.CellKernel(cell.Metadata, doc.DefaultKernel) != PolyglotMetadata.CSharpKernel)
+            string kernel = PolyglotMetadata.CellKernel(cell.Metadata, doc.DefaultKernel);
+            if (kernel != PolyglotMetadata.CSharpKernel)
             {
-                failure = new CellFailure(index, codeCellNumber, cell.FirstLine, CellErrorKind.Magic,
-                    $"the cell is for kernel '{PolyglotMetadata.CellKernel(cell.Metadata, doc.DefaultKernel)}'; only C# cells can run", []);
+                failure = new CellFailure(index, codeCellNumber, cell.FirstLine, CellErrorKind.Unsupported,
+                    $"the cell is for kernel '{kernel}'; only C# cells can run", []);
                 cell.Outputs.Add(new ErrorOutput("Unsupported kernel", failure.Message, []));
                 continue;
             }
@@ -86,7 +87,7 @@ public sealed class NotebookRunner
             try { code = CellCode.Prepare(cell.Source, index); }
             catch (NotebookMagicException e)
             {
-                failure = new CellFailure(index, codeCellNumber, cell.FirstLine, CellErrorKind.Magic, e.Message, []);
+                failure = new CellFailure(index, codeCellNumber, cell.FirstLine, CellErrorKind.Unsupported, e.Message, []);
                 cell.Outputs.Add(new ErrorOutput("Unsupported magic", e.Message, []));
                 continue;
             }

@@ -76,6 +76,9 @@ public static class TwinGenerator
                 AppendComment(body, cell.Source);
                 continue;
             }
+            string kernel = PolyglotMetadata.CellKernel(cell.Metadata, notebook.DefaultKernel);
+            if (kernel != PolyglotMetadata.CSharpKernel)
+                throw new TwinException(index, $"the cell is for kernel '{kernel}'; a C# twin can only hold C# cells.");
             var code = CellCode.Prepare(cell.Source, index);
             if (code.Kind == CellCodeKind.Markdown)
             {
@@ -159,7 +162,7 @@ public static class TwinGenerator
 
     private static void CheckTopLevel(CompilationUnitSyntax unit, int cell, Dictionary<string, int> declared)
     {
-        void Declare(SyntaxToken identifier, string what)
+        void Declare(SyntaxToken identifier)
         {
             string name = identifier.ValueText;
             if (declared.TryGetValue(name, out int first) && first != cell)
@@ -175,12 +178,12 @@ public static class TwinGenerator
                 case FieldDeclarationSyntax field:
                     if (field.Modifiers.Any(m => !m.IsKind(SyntaxKind.ConstKeyword)))
                         throw new TwinException(cell, $"the top-level variable `{field.Declaration.Variables[0].Identifier.ValueText}` has modifiers ({field.Modifiers}); the twin turns it into a local, which can only be const.");
-                    foreach (var v in field.Declaration.Variables) Declare(v.Identifier, "variable");
+                    foreach (var v in field.Declaration.Variables) Declare(v.Identifier);
                     break;
                 case MethodDeclarationSyntax method:
                     if (method.Modifiers.Any(m => m.Kind() is SyntaxKind.PublicKeyword or SyntaxKind.PrivateKeyword or SyntaxKind.ProtectedKeyword or SyntaxKind.InternalKeyword or SyntaxKind.VirtualKeyword or SyntaxKind.OverrideKeyword))
                         throw new TwinException(cell, $"the top-level method `{method.Identifier.ValueText}` has modifiers ({method.Modifiers}); the twin turns it into a local function, which allows only static, async, unsafe and extern.");
-                    Declare(method.Identifier, "method");
+                    Declare(method.Identifier);
                     break;
                 case BasePropertyDeclarationSyntax or EventFieldDeclarationSyntax:
                     throw new TwinException(cell, $"the top-level member `{member.ToString().Split('\n')[0].Trim()}` is a property or event, which a top-level program cannot declare; use a variable or a method.");
@@ -188,7 +191,7 @@ public static class TwinGenerator
                     // `var (a, b) = ...;` and `out var n` at the top level declare variables of the whole program.
                     foreach (var designation in statement.DescendantNodes(n => n is not (AnonymousFunctionExpressionSyntax or LocalFunctionStatementSyntax))
                                  .OfType<SingleVariableDesignationSyntax>())
-                        Declare(designation.Identifier, "variable");
+                        Declare(designation.Identifier);
                     break;
             }
         }

@@ -193,6 +193,7 @@ public class IpynbModelTests
     [InlineData("""{"nbformat": 4, "cells": [{"cell_type": "heading", "source": ""}]}""", "cell 0 has cell_type 'heading'")]
     [InlineData("""{"nbformat": 4, "cells": [{"cell_type": "code", "source": [1, 2]}]}""", "cell 0 source must be a string or a list of strings")]
     [InlineData("""{"nbformat": 4, "cells": [""", "not valid JSON")]
+    [InlineData("""{"nbformat": 4, "cells": [{"cell_type": "code", "source": "", "outputs": [{"output_type": "stream", "name": 1}]}]}""", "cell 0 is malformed")]
     public void MalformedNotebooksAreRejectedWithTheReason(string json, string reason)
     {
         var e = Assert.Throws<NotebookFormatException>(() => NotebookDocument.Parse(json, "bad.ipynb"));

@@ -130,9 +130,19 @@ public class NotebookRunnerTests
         var doc = NotebookTestFiles.Build("Console.WriteLine(\"runs\");", "#r \"nuget: Newtonsoft.Json\"\nConsole.WriteLine(\"never\");");
         var result = Run(doc);
         var failure = Assert.IsType<CellFailure>(result.Failure);
-        Assert.Equal((1, CellErrorKind.Magic), (failure.CellIndex, failure.Kind));
+        Assert.Equal((1, CellErrorKind.Unsupported), (failure.CellIndex, failure.Kind));
         Assert.Contains("NuGet references are not supported", failure.Message);
         Assert.Equal([new StreamOutput("stdout", "runs\n")], result.Notebook.Cells[0].Outputs);
+    }
+
+    [Fact]
+    public void CellsForOtherKernelsAreNotRun()
+    {
+        var doc = NotebookTestFiles.Build("Console.WriteLine(\"runs\");", "printfn \"hello\"");
+        doc.Cells[1].Metadata = new JsonObject { ["polyglot_notebook"] = new JsonObject { ["kernelName"] = "fsharp" } };
+        var failure = Assert.IsType<CellFailure>(Run(doc).Failure);
+        Assert.Equal((1, CellErrorKind.Unsupported), (failure.CellIndex, failure.Kind));
+        Assert.Equal("the cell is for kernel 'fsharp'; only C# cells can run", failure.Message);
     }
 
     [Fact]

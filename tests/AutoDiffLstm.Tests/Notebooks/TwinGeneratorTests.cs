@@ -94,6 +94,19 @@ public class TwinGeneratorTests
     }
 
     [Fact]
+    public void CellsForOtherKernelsAreRejected()
+    {
+        using var folder = new TempFolder();
+        var doc = NotebookTestFiles.Build("var a = 1;", "Get-ChildItem");
+        doc.Cells[1].Metadata = new System.Text.Json.Nodes.JsonObject
+        {
+            ["dotnet_interactive"] = new System.Text.Json.Nodes.JsonObject { ["language"] = "pwsh" },
+        };
+        var e = Assert.Throws<TwinException>(() => Generate(doc, folder));
+        Assert.Equal("cell 1: the cell is for kernel 'pwsh'; a C# twin can only hold C# cells.", e.Message);
+    }
+
+    [Fact]
     public void LocalsInsideBlocksAndLambdasMayRepeatNames()
     {
         using var folder = new TempFolder();

@@ -26,6 +26,9 @@ public sealed record LineFigure(string Title, string XLabel, string YLabel, bool
         return [png, svg];
     }
 
+    /// <summary>The figure as PNG bytes; notebooks show it with <c>display(figure)</c>, which looks for this method.</summary>
+    public byte[] ToPng() => Render().GetImageBytes(Size.Width, Size.Height, ScottPlot.ImageFormat.Png);
+
     internal ScottPlot.Plot Render()
     {
         var plot = new ScottPlot.Plot();

@@ -27,6 +27,8 @@ public sealed partial class Tensor<T>
     internal static void SwapCopy(ReadOnlySpan<T> src, int[] srcDims, int d0, int d1, Span<T> dst)
     {
         if (src.Length == 0) return;
+        // Swapping an axis with itself is the identity (as in PyTorch); the index arithmetic below assumes d0 < d1.
+        if (d0 == d1) { src.CopyTo(dst); return; }
         if (d0 > d1) (d0, d1) = (d1, d0);
         // View the source as [outer, A, mid, B, inner] with A = dims[d0], B = dims[d1]; the target is [outer, B, mid, A, inner].
         int outer = 1, mid = 1, inner = 1, a = srcDims[d0], b = srcDims[d1];

@@ -1,7 +1,7 @@
 using System.CommandLine;
 using AutoDiffLstm.Experiments.Models;
 using AutoDiffLstm.Experiments.Output;
-using AutoDiffLstm.Experiments.Studies;
+using AutoDiffLstm.Recurrent;
 
 namespace AutoDiffLstm.Cli.Commands;
 
@@ -32,8 +32,11 @@ internal static class GradCheckCommand
             foreach (var n in names) if (!CellCatalog.Contains(n)) throw new ArgumentException($"Unknown cell '{n}'. Valid cells: {string.Join(", ", CellCatalog.Names)}.");
             var reports = names.Select(n =>
             {
-                var layer = CellCatalog.Layer<double>(n, i, h, new Rng(r.GetValue(seed)), l);
-                return (Cell: n, Report: LayerGradCheck.Run(layer, t, b, r.GetValue(seed), new GradCheckOptions { Mode = GradCheckMode.Directional, Directions = d, Seed = r.GetValue(seed) + 7 }));
+                var rng = new Rng(r.GetValue(seed));
+                var layer = CellCatalog.Layer<double>(n, i, h, rng, l);
+                var x = Tensor.RandomNormal<double>(rng, [t, b, i]);
+                return (Cell: n, Report: RecurrentGradCheck.Check(layer, x, seed: r.GetValue(seed),
+                    check: new GradCheckOptions { Mode = GradCheckMode.Directional, Directions = d, Seed = r.GetValue(seed) + 7 }));
             }).ToArray();
             bool passed = reports.All(x => x.Report.Passed);
             if (r.GetValue(json))

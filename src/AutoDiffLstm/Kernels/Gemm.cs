@@ -126,11 +126,29 @@ internal static class Gemm
                 for (int q = 0; q < kc; q++)                                    // B[k, n]: rows copy straight in
                     p.B.AsSpan(p.BOff + (pc + q) * p.N + jc + jr, cols).CopyTo(sliver.Slice(q * nr, cols));
             else
-                for (int j = 0; j < cols; j++)                                  // B stored [n, k]: read each row contiguously
+            {
+                // B stored [n, k]: read eight rows at once, contiguously, and write eight neighbouring columns per q.
+                int j = 0;
+                for (; j + 8 <= cols; j += 8)
+                {
+                    int r0 = p.BOff + (jc + jr + j) * p.K + pc, ld = p.K;
+                    var s0 = p.B.AsSpan(r0, kc); var s1 = p.B.AsSpan(r0 + ld, kc);
+                    var s2 = p.B.AsSpan(r0 + 2 * ld, kc); var s3 = p.B.AsSpan(r0 + 3 * ld, kc);
+                    var s4 = p.B.AsSpan(r0 + 4 * ld, kc); var s5 = p.B.AsSpan(r0 + 5 * ld, kc);
+                    var s6 = p.B.AsSpan(r0 + 6 * ld, kc); var s7 = p.B.AsSpan(r0 + 7 * ld, kc);
+                    for (int q = 0; q < kc; q++)
+                    {
+                        var d = sliver.Slice(q * nr + j, 8);
+                        d[0] = s0[q]; d[1] = s1[q]; d[2] = s2[q]; d[3] = s3[q];
+                        d[4] = s4[q]; d[5] = s5[q]; d[6] = s6[q]; d[7] = s7[q];
+                    }
+                }
+                for (; j < cols; j++)
                 {
                     var src = p.B.AsSpan(p.BOff + (jc + jr + j) * p.K + pc, kc);
                     for (int q = 0; q < kc; q++) sliver[q * nr + j] = src[q];
                 }
+            }
         }
     }
 

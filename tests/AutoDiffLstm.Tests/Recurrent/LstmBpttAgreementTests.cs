@@ -1,3 +1,4 @@
+using AutoDiffLstm.Recurrent;
 using Xunit.Abstractions;
 
 namespace AutoDiffLstm.Tests.Recurrent;
@@ -148,27 +149,22 @@ public class LstmBpttAgreementTests(ITestOutputHelper output)
     // ---- The LSTM on the tape. This is the one place to swap for the real LstmLayer once it exists. ----
 
     /// <summary>
-    /// A single-layer LSTM unrolled from primitives: per step pre = x_t W_ih^T + b_ih + h_{t-1} W_hh^T + b_hh,
-    /// (i, f, g, o) = chunk(pre, 4), c_t = sigmoid(f) c_{t-1} + sigmoid(i) tanh(g), h_t = sigmoid(o) tanh(c_t).
-    /// Returns the stacked outputs [T, B, H], the final state, and the per-step h_t and c_t tensors.
+    /// The toolkit's own LSTM: a single-layer <see cref="RecurrentLayer{T}"/> of <see cref="LstmCell{T}"/> rebuilt over
+    /// the given tensors (PyTorch names), run from (h0, c0) with per-step states kept. Returns the outputs [T, B, H],
+    /// the final state, and the per-step h_t and c_t tensors.
     /// </summary>
     private static (Tensor<double> Outputs, Tensor<double> HT, Tensor<double> CT, Tensor<double>[] Hs, Tensor<double>[] Cs) TapeLstm(
         Tensor<double> x, Tensor<double> h0, Tensor<double> c0,
         Tensor<double> weightIh, Tensor<double> weightHh, Tensor<double> biasIh, Tensor<double> biasHh)
     {
-        int steps = x.Shape[0];
-        var hs = new Tensor<double>[steps];
-        var cs = new Tensor<double>[steps];
-        Tensor<double> h = h0, c = c0;
-        for (int t = 0; t < steps; t++)
-        {
-            var gates = (x.Select(0, t).Linear(weightIh, biasIh) + h.Linear(weightHh, biasHh)).Chunk(4, -1);
-            var (i, f, g, o) = (gates[0].Sigmoid(), gates[1].Sigmoid(), gates[2].Tanh(), gates[3].Sigmoid());
-            c = f * c + i * g;
-            h = o * c.Tanh();
-            (hs[t], cs[t]) = (h, c);
-        }
-        return (Tensor.Stack(0, hs), h, c, hs, cs);
+        var layer = RecurrentLayer.Lstm<double>(x.Shape[2], h0.Shape[1], new Rng(0)).WithParameters(
+        [
+            new("weight_ih_l0", weightIh), new("weight_hh_l0", weightHh), new("bias_ih_l0", biasIh), new("bias_hh_l0", biasHh),
+        ]);
+        var result = layer.Forward(x, new SequenceOptions<double> { InitialStates = [new RecurrentState<double>(["h", "c"], h0, c0)] });
+        var steps = result.Steps(0);
+        var final = result.FinalState(0);
+        return (result.Output, final["h"], final["c"], steps.Select(s => s["h"]).ToArray(), steps.Select(s => s["c"]).ToArray());
     }
 
     // ---- Test plumbing: problem generation and comparison, independent of how the LSTM is built. ----

@@ -22,9 +22,10 @@ internal static class GradFlowCommand
         var forgetBias = new Option<double?>("--forget-bias") { Description = "Initial forget-gate bias of LSTM cells" };
         var radii = new Option<double[]>("--radii") { Description = "Instead of --cell: sweep a tanh RNN over these spectral radii of W_hh (e.g. 0.8,1.0,1.2,1.5)", AllowMultipleArgumentsPerToken = true, CustomParser = ParseDoubles };
         var jacobian = new Option<bool>("--jacobian") { Description = "Also compute ||dh_T/dh_t||_2 (one sequence, H backward passes)" };
+        var gates = new Option<bool>("--gates") { Description = "Also record gate statistics over time (mean and saturated fraction of every gate the cell reports)" };
         var command = new Command("gradflow", "Measure how a loss on the last step reaches back through time: ||dL/dh_t|| (and ||dL/dc_t||) per step, for any cells.")
         {
-            cells, seqLen, hidden, batch, seed, outDir, json, forgetBias, radii, jacobian,
+            cells, seqLen, hidden, batch, seed, outDir, json, forgetBias, radii, jacobian, gates,
         };
         command.SetAction(r =>
         {
@@ -56,6 +57,18 @@ internal static class GradFlowCommand
                     names.Select((n, i) => new Experiments.Figures.Series(n, Enumerable.Range(0, t).Select(k => (double)k).ToArray(), jac[i].Reverse().ToArray())).ToArray())
                     .Save(Path.Combine(dir, stem + "-jacobian")));
             }
+            object? gateSummary = null;
+            if (r.GetValue(gates) && rs.Length == 0)
+            {
+                var traces = GradientFlowStudy.Gates(names.Select(n => new GradientFlowStudy.Contender(n, n, n.StartsWith("lstm") ? fb : null)), t, h, b, 4, r.GetValue(seed));
+                foreach (var (label, g) in traces.Where(x => x.Gates.Count > 0))
+                    files.AddRange(GradientFlowStudy.GateFigure(label, g).Save(Path.Combine(dir, $"{stem}-gates-{label}")));
+                string gatesCsv = Path.Combine(dir, stem + "-gates.csv");
+                ResultFiles.WriteCsv(gatesCsv, ["cell", "gate", "t", "mean", "saturated_fraction"], traces.SelectMany(x => x.Gates.SelectMany(g =>
+                    g.Mean.Select((m, k) => (IReadOnlyList<object?>)[x.Label, g.Gate, k, m, g.Saturated[k]]))));
+                files.Add(gatesCsv);
+                gateSummary = traces.Select(x => new { cell = x.Label, gates = x.Gates.Select(g => new { gate = g.Gate, mean = g.Mean.Average(), saturated = g.Saturated.Average() }) }).ToArray();
+            }
             string csv = Path.Combine(dir, stem + ".csv");
             ResultFiles.WriteCsv(csv, ["curve", "state", "steps_back", "grad_norm"], curves.SelectMany(c => c.Result.StateNames.SelectMany((s, si) =>
                 c.Result.Norms[si].Reverse().Select((v, k) => (IReadOnlyList<object?>)[c.Label, s, k, v]))));
@@ -66,7 +79,7 @@ internal static class GradFlowCommand
                 log10_change_per_step = c.Result.Log10SlopePerStep, steps_until_1e_3 = c.Result.StepsUntilBelow(1e-3),
             }).ToArray();
             string jsonPath = Path.Combine(dir, stem + ".json");
-            var summary = new { seq_len = t, hidden = h, batch = b, curves = rows, jacobian_norms = jac, files = files.Append(jsonPath).ToArray() };
+            var summary = new { seq_len = t, hidden = h, batch = b, curves = rows, jacobian_norms = jac, gates = gateSummary, files = files.Append(jsonPath).ToArray() };
             ResultFiles.WriteJson(jsonPath, summary);
             if (r.GetValue(json)) { stdout.WriteLine(ResultFiles.ToJson(summary)); return Cli.Ok; }
             var ci = CultureInfo.InvariantCulture;

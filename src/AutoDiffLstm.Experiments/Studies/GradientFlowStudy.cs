@@ -56,6 +56,18 @@ public static class GradientFlowStudy
         }).ToArray();
     }
 
+    /// <summary>Gate statistics of each contender over the same kind of inputs (cells that report no gates give an empty list).</summary>
+    public static IReadOnlyList<(string Label, IReadOnlyList<GateTrace> Gates)> Gates(IEnumerable<Contender> contenders, int steps, int hidden, int batch, int inputSize, ulong seed)
+    {
+        var inputs = Tensor.RandomNormal<double>(new Rng(seed), [steps, batch, inputSize]);
+        return contenders.Select(c => (c.Label, GateStatistics.Measure(CellCatalog.Cell<double>(c.Cell, inputSize, hidden, new Rng(seed + 1), c.ForgetBias), inputs))).ToArray();
+    }
+
+    /// <summary>Mean activation (solid) of every gate over time; saturation fractions are in the CSV.</summary>
+    public static LineFigure GateFigure(string label, IReadOnlyList<GateTrace> gates) => new(
+        $"{label}: mean gate activation over time", "time step t", "mean activation", LogY: false,
+        gates.Select(g => new Series(g.Gate, Enumerable.Range(0, g.Mean.Length).Select(t => (double)t).ToArray(), g.Mean)).ToArray());
+
     /// <summary>The figure: ||dL/dh_t|| against steps back from the loss, log scale.</summary>
     public static LineFigure Figure(IReadOnlyList<FlowCurve> curves, string title, string stateName = "h") => new(
         title, "steps back from the loss (T - 1 - t)", $"||dL/d{stateName}_t||", LogY: true,

@@ -61,6 +61,12 @@ public sealed class Tape
                 if ((t.IsLeaf || !Holds(t)) && seen.Add(t)) yield return t;
     }
 
+    /// <summary>Each recorded operation's output with its inputs, in recording order (for counting what the tape keeps alive).</summary>
+    internal IEnumerable<(TensorBase Output, TensorBase[] Inputs)> Operations()
+    {
+        for (int i = 0; i < count; i++) yield return (entries[i].Output, entries[i].Inputs().ToArray());
+    }
+
     /// <summary>Names of the recorded operations in order, for inspection in notebooks.</summary>
     public IReadOnlyList<string> OperationNames()
     {

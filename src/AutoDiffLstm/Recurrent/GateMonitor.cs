@@ -20,9 +20,14 @@ public static class GateMonitor
 {
     [ThreadStatic] private static Action<string, TensorBase, GateRange>? listener;
 
-    /// <summary>Reports gate <paramref name="gate"/>'s activation at the current step (e.g. "input", "forget").</summary>
-    public static void Observe<T>(string gate, Tensor<T> activation, GateRange range = GateRange.Sigmoid) where T : unmanaged, IFloatingPointIeee754<T> =>
-        listener?.Invoke(gate, activation, range);
+    /// <summary>
+    /// Reports gate <paramref name="gate"/>'s activation at the current step (e.g. "input", "forget"). Ignored while a
+    /// checkpointed segment is recomputed in backward, so that listeners see every step once.
+    /// </summary>
+    public static void Observe<T>(string gate, Tensor<T> activation, GateRange range = GateRange.Sigmoid) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (!GradientCheckpoint.IsRecomputing) listener?.Invoke(gate, activation, range);
+    }
 
     /// <summary>Calls <paramref name="onGate"/> for every observed gate until the scope is disposed (scopes nest; the previous listener is restored).</summary>
     public static IDisposable Listen(Action<string, TensorBase, GateRange> onGate)

@@ -6,7 +6,7 @@ namespace AutoDiffLstm.Recurrent;
 /// A stack of recurrent cells over sequences [T, B, I], as PyTorch's nn.RNN / nn.LSTM / nn.GRU: optionally several
 /// layers (layer k &gt; 0 reads layer k-1's outputs), bidirectional (a second cell per layer runs in reverse; outputs
 /// are concatenated on the last axis, forward first), with optional residual connections, masks or lengths, truncated
-/// BPTT and per-step state diagnostics. Any <see cref="RecurrentCell{T}"/> works, built-in or custom.
+/// BPTT, gradient checkpointing and per-step state diagnostics. Any <see cref="RecurrentCell{T}"/> works, built-in or custom.
 /// </summary>
 /// <remarks>
 /// Parameter names follow PyTorch: the cell's own names with the suffix _l{k}, plus _reverse for the reverse
@@ -167,6 +167,7 @@ public sealed class RecurrentLayer<T> where T : unmanaged, IFloatingPointIeee754
                     DetachEvery = options.DetachEvery,
                     HoistInputProjection = options.HoistInputProjection,
                     RetainStateGradients = options.RetainStateGradients,
+                    CheckpointEvery = options.CheckpointEvery,
                 });
                 outputs[d] = pass.Output;
                 finals[slot] = pass.FinalState;

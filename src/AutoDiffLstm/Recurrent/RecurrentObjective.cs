@@ -14,7 +14,7 @@ public sealed class RecurrentObjective<T> where T : unmanaged, IFloatingPointIee
     private readonly string[] parameterNames;
     private readonly IReadOnlyList<RecurrentState<T>>? initialTemplate;
     private readonly Tensor<T>? mask;
-    private readonly int detachEvery, steps, batch;
+    private readonly int detachEvery, checkpointEvery, steps, batch;
     private readonly Tensor<T> outputWeights;
     private readonly Tensor<T>[] finalWeights;
     private IReadOnlyList<IReadOnlyList<RecurrentState<T>>>? frozen;
@@ -32,6 +32,7 @@ public sealed class RecurrentObjective<T> where T : unmanaged, IFloatingPointIee
         if (options.Lengths is not null && options.Mask is not null) throw new ArgumentException("RecurrentObjective: give either Lengths or Mask, not both.");
         mask = options.Lengths is null ? options.Mask : SequenceMask.FromLengths<T>(options.Lengths, steps);
         detachEvery = options.DetachEvery;
+        checkpointEvery = options.CheckpointEvery;
 
         var inputs = named.Select(p => p.Value.Clone()).Append(x.Clone()).ToList();
         var names = parameterNames.Append("x").ToList();
@@ -73,11 +74,11 @@ public sealed class RecurrentObjective<T> where T : unmanaged, IFloatingPointIee
         return loss;
     }
 
-    /// <summary>L with the layer run as configured: with truncation its value is the full objective's and its gradient the truncated one.</summary>
+    /// <summary>L with the layer run as configured (truncation, checkpointing): with truncation its value is the full objective's and its gradient the truncated one.</summary>
     public Tensor<T> Evaluate(Tensor<T>[] inputs)
     {
         var (l, x, initial) = Unpack(inputs);
-        var result = l.Forward(x, new SequenceOptions<T> { InitialStates = initial, Mask = mask, DetachEvery = detachEvery });
+        var result = l.Forward(x, new SequenceOptions<T> { InitialStates = initial, Mask = mask, DetachEvery = detachEvery, CheckpointEvery = checkpointEvery });
         return WithFinalTerms((outputWeights * result.Output).Sum(), result.FinalStates);
     }
 

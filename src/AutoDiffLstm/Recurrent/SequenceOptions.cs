@@ -23,8 +23,19 @@ public sealed record SequenceOptions<T> where T : unmanaged, IFloatingPointIeee7
     /// <summary>Hoist each cell's input projection out of the time loop (default true).</summary>
     public bool HoistInputProjection { get; init; } = true;
 
-    /// <summary>Retain the gradient of every per-step state tensor of every layer and direction (diagnostics).</summary>
+    /// <summary>Retain the gradient of every per-step state tensor of every layer and direction (diagnostics; not with <see cref="CheckpointEvery"/>).</summary>
     public bool RetainStateGradients { get; init; }
+
+    /// <summary>
+    /// Gradient checkpointing for long sequences: each (layer, direction) pass keeps only the state entering every
+    /// k-th step and recomputes the k steps in between during backward, so it trains in O(T/k + k) step activations
+    /// instead of O(T), O(sqrt(T)) with <see cref="GradientCheckpoint.SqrtSteps"/> (k = ceil(sqrt(T))), at the cost of
+    /// one extra forward pass (Chen, Xu, Zhang and Guestrin 2016; Griewank 1992). 0: off. The sequences between layers
+    /// and the output sequence are results and are kept. Gradients are bit-identical to the uncheckpointed run except
+    /// those of the parameters read only by a hoisted input projection, which agree to rounding; see
+    /// <see cref="UnrollOptions{T}.CheckpointEvery"/>. <see cref="SequenceResult{T}.StepStates"/> is not kept.
+    /// </summary>
+    public int CheckpointEvery { get; init; }
 }
 
 /// <summary>What a <see cref="RecurrentLayer{T}"/> pass produces.</summary>
@@ -47,7 +58,7 @@ public sealed class SequenceResult<T> where T : unmanaged, IFloatingPointIeee754
     /// <summary>Final state of each (layer, direction), index layer * directions + direction (PyTorch's h_n order).</summary>
     public IReadOnlyList<RecurrentState<T>> FinalStates { get; }
 
-    /// <summary>Per (layer, direction), the states after each time step in time order: StepStates[layer * directions + direction][t].</summary>
+    /// <summary>Per (layer, direction), the states after each time step in time order: StepStates[layer * directions + direction][t] (not kept with <see cref="SequenceOptions{T}.CheckpointEvery"/>: reading one throws).</summary>
     public IReadOnlyList<IReadOnlyList<RecurrentState<T>>> StepStates { get; }
 
     /// <summary>Every layer's output [T, B, directions * H] (including residual additions), first layer first.</summary>

@@ -57,9 +57,10 @@ internal static class SpecShapes
 }
 
 /// <summary>
-/// The catalogue: one spec per primitive of the engine (named as its backward rule) and one per public operation
-/// composed of primitives (Unsqueeze, Squeeze, Select, Split, Chunk, Stack, Mean). Written once, generic in the element
-/// type, so that the double gradient check and the float run use the very same calls and layouts.
+/// The catalogue: one spec per primitive of the engine (named as its backward rule, the gradient checkpoint's two
+/// included) and one per public operation composed of primitives (Unsqueeze, Squeeze, Select, Split, Chunk, Stack,
+/// Mean). Written once, generic in the element type, so that the double gradient check and the float run use the very
+/// same calls and layouts.
 /// </summary>
 internal static class PrimitiveSpecs<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
@@ -143,6 +144,20 @@ internal static class PrimitiveSpecs<T> where T : unmanaged, IFloatingPointIeee7
             (c, x) => x[0].MeanSquaredError(x[1])),
         Embedding(),
         Where(),
+        // A checkpointed segment records one Checkpoint entry and one CheckpointOutput per distinct output; backward
+        // runs the segment again. One output, then several with a repeat and a passed-through input.
+        new("Checkpoint", ["Checkpoint", "CheckpointOutput"], "2", "segment over equal shapes, rank 0..4", [SpecRanges.Normal],
+            Dims: 4, Knobs: [5],
+            (d, k) => Layout.Of([Take(d, k[0]), Take(d, k[0])]),
+            (c, x) => GradientCheckpoint.Run(xs => (xs[0].Tanh() * xs[1] + xs[0]).Sigmoid(), x)),
+        new("CheckpointOutput", ["Checkpoint", "CheckpointOutput", "Reshape", "Concat"], "2", "segment with 4 outputs (one repeated, one an input), rank 0..4", [SpecRanges.Normal],
+            Dims: 4, Knobs: [5],
+            (d, k) => Layout.Of([Take(d, k[0]), Take(d, k[0])]),
+            (c, x) =>
+            {
+                var outputs = GradientCheckpoint.Run(xs => { var t = xs[0] * xs[1].Tanh(); return [t, xs[0], t.Exp(), t]; }, x);
+                return Tensor.Concat(0, outputs.Select(o => o.Reshape(-1)).ToArray());
+            }),
     ];
 
     /// <summary>Elementwise with broadcasting: output rank 0..4, each operand with dropped leading axes and size-1 axes (down to a scalar), or a tensor-with-constant operator form.</summary>

@@ -46,6 +46,8 @@ public static class Checkpoint
             throw new InvalidDataException($"Checkpoint '{path}': completed_steps '{done}' is not a non-negative integer.");
         if (completed > options.Steps)
             throw new InvalidDataException($"Checkpoint '{path}': completed_steps {completed} exceeds the run's {options.Steps} steps.");
+        try { options.Validate(); }
+        catch (ArgumentException e) { throw new InvalidDataException($"Checkpoint '{path}': the stored options are not valid ({e.Message})", e); }
         return (options, completed, dtype);
     }
 
@@ -60,12 +62,24 @@ public static class Checkpoint
         return (options, completed);
     }
 
-    /// <summary>Copies the checkpoint's tensors into a freshly built trainer: all or nothing (see <see cref="Safetensors.LoadInto"/>).</summary>
-    internal static void Restore<T>(string path, Trainer<T> trainer) where T : unmanaged, IFloatingPointIeee754<T>
+    /// <summary>
+    /// Copies the checkpoint's tensors into <paramref name="trainer"/>, all or nothing: everything is first read into
+    /// copies and checked (names, shapes and element types by <see cref="Safetensors.LoadInto"/>, then the optimizer's
+    /// step counts against <paramref name="completedSteps"/>), and only then written into the trainer's tensors.
+    /// </summary>
+    internal static void Restore<T>(string path, Trainer<T> trainer, int completedSteps) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        var steps = trainer.Optimizer.StepCountsTensor();
-        Safetensors.LoadInto(path, [.. Tensors(trainer, steps)]);
-        trainer.Optimizer.SetStepCounts(steps);
+        var targets = Tensors(trainer).ToArray();
+        var staged = targets.Select(t => new KeyValuePair<string, TensorBase>(t.Key, ((Tensor<T>)t.Value).Clone())).ToArray();
+        Safetensors.LoadInto(path, staged);
+        var counts = ((Tensor<T>)staged[^1].Value).ToArray().Select(double.CreateChecked).ToArray();
+        // The optimizer steps once per completed step (a diverged step throws before the update); a parameter is
+        // updated at most that often.
+        if (counts[^1] != completedSteps || counts.Any(c => !(c >= 0 && c <= completedSteps && c == Math.Floor(c))))
+            throw new InvalidDataException($"Checkpoint '{path}': the optimizer's step counts [{string.Join(", ", counts)}] do not match completed_steps {completedSteps}; the file is corrupt.");
+        for (int i = 0; i < targets.Length - 1; i++)
+            ((Tensor<T>)staged[i].Value).AsSpan().CopyTo(((Tensor<T>)targets[i].Value).AsWritableSpan());
+        trainer.Optimizer.SetStepCounts((Tensor<T>)staged[^1].Value);
     }
 
     private static IEnumerable<KeyValuePair<string, TensorBase>> Tensors<T>(Trainer<T> trainer, Tensor<T>? steps = null) where T : unmanaged, IFloatingPointIeee754<T>

@@ -117,7 +117,7 @@ public sealed class Trainer<T> where T : unmanaged, IFloatingPointIeee754<T>
             options = options with { Steps = s };
         }
         var trainer = new Trainer<T>(options);
-        Checkpoint.Restore(path, trainer);
+        Checkpoint.Restore(path, trainer, completed);
         trainer.CompletedSteps = completed;
         return trainer;
     }

@@ -11,8 +11,12 @@ public sealed record TrainingResult(
     TrainingOptions Options, IReadOnlyList<StepRecord> Steps, IReadOnlyList<EvalRecord> Evaluations,
     double BaselineLoss, string BaselineDescription, double? BaselineAccuracy, int ParameterCount)
 {
-    /// <summary>The last evaluation.</summary>
-    public EvalRecord Final => Evaluations[^1];
+    /// <summary>The last evaluation; throws when there is none (a run that diverged before its first evaluation).</summary>
+    public EvalRecord Final => LastEvaluation
+        ?? throw new InvalidOperationException($"The {Options.Cell} run on {Options.Task} has no evaluation: it stopped after {Steps.Count} steps, before the first one.");
+
+    /// <summary>The last evaluation, or null when the run stopped before its first one.</summary>
+    public EvalRecord? LastEvaluation => Evaluations.Count > 0 ? Evaluations[^1] : null;
 
     /// <summary>Training steps per second over the whole run.</summary>
     public double StepsPerSecond => Steps.Count == 0 ? 0 : Steps.Count / Math.Max(1e-9, Steps.Sum(s => s.Seconds));

@@ -24,7 +24,9 @@ public sealed record TrainingResult(
 
 /// <summary>Thrown when the loss becomes NaN or infinite: training stops with the step and a hint.</summary>
 public sealed class TrainingDivergedException(int step, double loss, double gradNorm)
-    : Exception($"Training diverged at step {step}: the loss is {loss} (gradient norm {gradNorm:G4}). " +
+    : Exception($"Training diverged at step {step}: " +
+                // A non-finite loss stops the step before backward, so there is no gradient norm to report.
+                (double.IsFinite(loss) ? $"the loss is {loss:G6} but the gradient norm is {gradNorm}. " : $"the loss is {loss}. ") +
                 "Lower the learning rate (--lr) or clip the gradient norm (--clip, e.g. 1.0).")
 {
     /// <summary>The step whose loss was not finite.</summary>

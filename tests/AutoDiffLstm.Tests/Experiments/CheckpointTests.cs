@@ -187,6 +187,34 @@ public sealed class CheckpointTests : IDisposable
     }
 
     [Fact]
+    public void TheHistoryIsStoredAndACorruptOneIsRefused()
+    {
+        string source = SavedCheckpoint("source.safetensors");
+        var contents = Safetensors.Load(source);
+        var steps = contents.Get<double>("history.steps");
+        Assert.Equal([6, 5], steps.Shape);
+        Assert.Equal([1.0, 2, 3, 4, 5, 6], Enumerable.Range(0, 6).Select(i => steps[i, 0]));
+        var evaluations = contents.Get<double>("history.evaluations");
+        Assert.Equal([5.0, 6], Enumerable.Range(0, 2).Select(i => evaluations[i, 0]));
+        Assert.True(double.IsNaN(evaluations[0, 2]), "the adding problem has no accuracy");
+
+        string shortened = Tampered(source, "short-history.safetensors", (t, _) =>
+            t["history.steps"] = Tensor.FromArray(((Tensor<double>)t["history.steps"]).ToArray()[..25], 5, 5));
+        Assert.Contains("not the steps 1 to 6", RestoreFailsAndChangesNothing<InvalidDataException>(shortened).Message);
+
+        string renumbered = Tampered(source, "renumbered.safetensors", (t, _) =>
+        {
+            var h = ((Tensor<double>)t["history.steps"]).Clone();
+            h.AsWritableSpan()[5] = 7;
+            t["history.steps"] = h;
+        });
+        RestoreFailsAndChangesNothing<InvalidDataException>(renumbered);
+
+        string missing = Tampered(source, "no-history.safetensors", (t, _) => t.Remove("history.evaluations"));
+        Assert.Contains("history.evaluations", RestoreFailsAndChangesNothing<SafetensorsException>(missing).Message);
+    }
+
+    [Fact]
     public void SavingReplacesTheFileAtomicallyAndLeavesNoTemporaryFiles()
     {
         string path = SavedCheckpoint("ck.safetensors");

@@ -50,6 +50,14 @@ public sealed class StudyCommandTests : IDisposable
         Assert.Equal("curve,state,steps_back,grad_norm", CliRun.Csv(Path.Combine(dir, "gradflow-radius-sweep.csv")).Header);
     }
 
+    [Fact]
+    public void GradFlowAppliesTheForgetBiasOnlyToCellsWithAForgetGate()
+    {
+        var json = CliRun.Json(CliRun.Expect(0, "gradflow", "--cell", "lstm-cifg,lstm-v,gru", "--forget-bias", "3", "--seq-len", "5", "--hidden", "3",
+            "--batch", "1", "--json", "--out", temp.File("fb")));
+        Assert.Equal(["lstm-cifg", "lstm-v, forget bias 3", "gru"], json.GetProperty("curves").EnumerateArray().Select(c => c.GetProperty("curve").GetString()));
+    }
+
     [Theory]
     [InlineData("Unknown cell 'elman'. Valid cells: rnn, rnn-relu, irnn, lstm", "--cell", "rnn,elman")]
     [InlineData("--seq-len must be at least 2, got 1", "--seq-len", "1")]

@@ -120,6 +120,16 @@ public sealed class TrainCommandTests : IDisposable
         Assert.False(Directory.Exists(dir), "a refused run must not create its output directory");
     }
 
+    [Fact]
+    public void AnOutputDirectoryThatIsAFileExitsWithTwo()
+    {
+        string file = temp.File("occupied");
+        File.WriteAllText(file, "not a directory");
+        var result = CliRun.Expect(2, ["train", .. TinyRun(file, "--steps", "2")]);
+        Assert.Contains(file, result.Err);
+        Assert.Equal("not a directory", File.ReadAllText(file));
+    }
+
     private string TrainedCheckpoint(string name)
     {
         string dir = temp.File(name);

@@ -75,9 +75,9 @@ public static class Checkpoint
         var targets = Tensors(trainer).ToArray();
         var staged = targets.Select(t => new KeyValuePair<string, TensorBase>(t.Key, ((Tensor<T>)t.Value).Clone())).ToList();
         // The history's lengths are whatever the file says (checked below); everything else must match the trainer.
-        var header = Safetensors.Load(path).Tensors;
+        var stored = Safetensors.Load(path).Tensors;
         int HistoryRows(string name, int columns) =>
-            header.TryGetValue(name, out var t) && t.Rank == 2 && t.Shape[1] == columns ? t.Shape[0] : 0;
+            stored.TryGetValue(name, out var t) && t.Rank == 2 && t.Shape[1] == columns ? t.Shape[0] : 0;
         var stepHistory = Tensor.Zeros<double>(HistoryRows(StepHistory, 5), 5);
         var evalHistory = Tensor.Zeros<double>(HistoryRows(EvalHistory, 3), 3);
         staged.Add(new(StepHistory, stepHistory));
@@ -135,10 +135,11 @@ public static class Checkpoint
         return (steps, evaluations);
     }
 
-    private static IEnumerable<KeyValuePair<string, TensorBase>> Tensors<T>(Trainer<T> trainer, Tensor<T>? steps = null) where T : unmanaged, IFloatingPointIeee754<T>
+    /// <summary>Parameters, optimizer state, and last the optimizer's step counts (a copy, not shared storage).</summary>
+    private static IEnumerable<KeyValuePair<string, TensorBase>> Tensors<T>(Trainer<T> trainer) where T : unmanaged, IFloatingPointIeee754<T>
     {
         foreach (var (name, p) in trainer.Model.NamedParameters()) yield return new(name, p);
         foreach (var (name, s) in trainer.Optimizer.StateTensors()) yield return new("optimizer." + name, s);
-        yield return new("optimizer.step_counts", steps ?? trainer.Optimizer.StepCountsTensor());
+        yield return new("optimizer.step_counts", trainer.Optimizer.StepCountsTensor());
     }
 }

@@ -1,7 +1,6 @@
 using System.CommandLine;
 using AutoDiffLstm.Cli.Commands;
 using AutoDiffLstm.Experiments.Training;
-using AutoDiffLstm.IO;
 
 namespace AutoDiffLstm.Cli;
 
@@ -38,7 +37,9 @@ public static class Cli
             }
             return parsed.Invoke(config);
         }
-        catch (Exception e) when (e is ArgumentException or FileNotFoundException or InvalidDataException or SafetensorsException or DirectoryNotFoundException)
+        // IOException covers unusable paths (an --out that is a file, a missing directory, a damaged checkpoint:
+        // SafetensorsException, FileNotFoundException and DirectoryNotFoundException derive from it).
+        catch (Exception e) when (e is ArgumentException or InvalidDataException or IOException or UnauthorizedAccessException)
         {
             stderr.WriteLine($"error: {e.Message}");
             return BadInput;

@@ -56,8 +56,8 @@ internal static class CompareCommand
             files.AddRange(TrainingStudy.TrainLossFigure(results, $"{which}: training loss").Save(stem + "-train-loss"));
             var rows = results.Select(x => new
             {
-                model = x.Label, final_loss = x.Result.Evaluations.Count > 0 ? x.Result.Final.Loss : double.NaN,
-                accuracy = x.Result.Evaluations.Count > 0 ? x.Result.Final.Accuracy : null, steps_completed = x.Result.Steps.Count,
+                model = x.Label, final_loss = x.Result.LastEvaluation?.Loss ?? double.NaN,
+                accuracy = x.Result.LastEvaluation?.Accuracy, steps_completed = x.Result.Steps.Count,
                 max_grad_norm = x.Result.Steps.Count > 0 ? x.Result.Steps.Max(s => s.GradNorm) : double.NaN,
                 baseline = x.Result.BaselineLoss,
             }).ToArray();

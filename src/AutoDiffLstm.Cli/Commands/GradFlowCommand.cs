@@ -42,7 +42,7 @@ internal static class GradFlowCommand
             var curves = rs.Length > 0
                 ? GradientFlowStudy.SpectralRadiusSweep(rs, t, h, b, r.GetValue(seed))
                 : GradientFlowStudy.Compare(names.Select(n => new GradientFlowStudy.Contender(
-                    fb is not null && n.StartsWith("lstm") ? $"{n}, forget bias {fb}" : n, n, n.StartsWith("lstm") ? fb : null)), t, h, b, inputSize: 4, r.GetValue(seed));
+                    fb is not null && CellCatalog.AcceptsForgetBias(n) ? $"{n}, forget bias {fb}" : n, n, CellCatalog.AcceptsForgetBias(n) ? fb : null)), t, h, b, inputSize: 4, r.GetValue(seed));
             string stem = rs.Length > 0 ? "gradflow-radius-sweep" : "gradflow";
             var files = new List<string>(GradientFlowStudy.Figure(curves, rs.Length > 0
                 ? $"tanh RNN, W_hh orthogonal x rho: gradient over {t} steps" : $"Gradient flow from a loss at step {t}").Save(Path.Combine(dir, stem)));
@@ -52,7 +52,7 @@ internal static class GradFlowCommand
             if (r.GetValue(jacobian) && rs.Length == 0)
             {
                 var inputs = Tensor.RandomNormal<double>(new Rng(r.GetValue(seed)), [t, 1, 4]);
-                jac = names.Select(n => GradientFlow.JacobianNorms(CellCatalog.Cell<double>(n, 4, h, new Rng(r.GetValue(seed) + 1), n.StartsWith("lstm") ? fb : null), inputs)).ToArray();
+                jac = names.Select(n => GradientFlow.JacobianNorms(CellCatalog.Cell<double>(n, 4, h, new Rng(r.GetValue(seed) + 1), CellCatalog.AcceptsForgetBias(n) ? fb : null), inputs)).ToArray();
                 files.AddRange(new Experiments.Figures.LineFigure($"Jacobian norms ||dh_{t}/dh_t||", "steps back from the last step", "spectral norm", true,
                     names.Select((n, i) => new Experiments.Figures.Series(n, Enumerable.Range(0, t).Select(k => (double)k).ToArray(), jac[i].Reverse().ToArray())).ToArray())
                     .Save(Path.Combine(dir, stem + "-jacobian")));

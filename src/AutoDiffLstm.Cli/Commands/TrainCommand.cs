@@ -55,17 +55,24 @@ internal static class TrainCommand
             if (resumePath is null) options.Validate();
             else
             {
-                // Options that define the model or the data must agree with the checkpoint's, or the resume is refused.
+                // The checkpoint's options are used; one given explicitly that disagrees with them would otherwise be
+                // silently ignored, so the resume is refused instead (only --steps may change, to extend the run).
                 var stored = Checkpoint.ReadHeader(resumePath).Options;
                 var mismatches = new List<string>();
                 void Same<TV>(Option<TV> o, TV storedValue)
                 {
-                    if (r.GetResult(o) is { Implicit: false } && !EqualityComparer<TV>.Default.Equals(r.GetValue(o), storedValue))
+                    // Names are case-insensitive everywhere else, so "LSTM" matches a checkpoint of "lstm".
+                    bool equal = r.GetValue(o) is string given && storedValue is string kept
+                        ? string.Equals(given.Trim(), kept.Trim(), StringComparison.OrdinalIgnoreCase)
+                        : EqualityComparer<TV>.Default.Equals(r.GetValue(o), storedValue);
+                    if (r.GetResult(o) is { Implicit: false } && !equal)
                         mismatches.Add($"{o.Name} {r.GetValue(o)} (checkpoint: {storedValue})");
                 }
                 Same(cell, stored.Cell); Same(task, stored.Task); Same(seqLen, stored.SequenceLength); Same(hidden, stored.Hidden);
                 Same(layers, stored.Layers); Same(batch, stored.Batch); Same(seed, stored.Seed); Same(optimizer, stored.Optimizer);
-                Same(useDouble, stored.Double);
+                Same(useDouble, stored.Double); Same(lr, stored.LearningRate); Same(clip, stored.ClipNorm); Same(clipValue, stored.ClipValue);
+                Same(schedule, stored.Schedule); Same(warmup, stored.WarmupSteps); Same(weightDecay, stored.WeightDecay);
+                Same(residual, stored.Residual); Same(forgetBias, stored.ForgetBias); Same(evalEvery, stored.EvalEvery);
                 if (mismatches.Count > 0)
                     throw new ArgumentException($"--resume {resumePath}: the checkpoint does not match the given options: {string.Join("; ", mismatches)}. Omit them to use the checkpoint's.");
             }
@@ -118,7 +125,8 @@ internal static class TrainCommand
 
     private static object Summary(TrainingResult r) => new
     {
-        options = r.Options, final_loss = r.Final.Loss, final_accuracy = r.Final.Accuracy, baseline_loss = r.BaselineLoss,
+        // A run that diverged before its first evaluation has no final loss (null in the JSON).
+        options = r.Options, final_loss = r.LastEvaluation?.Loss, final_accuracy = r.LastEvaluation?.Accuracy, baseline_loss = r.BaselineLoss,
         baseline = r.BaselineDescription, steps_per_second = r.StepsPerSecond, parameters = r.ParameterCount,
         evaluations = r.Evaluations, losses = r.Steps.Select(s => s.Loss).ToArray(), grad_norms = r.Steps.Select(s => s.GradNorm).ToArray(),
     };

@@ -24,6 +24,18 @@ public static class CellCatalog
     /// <summary>Every known name, in a stable order.</summary>
     public static IReadOnlyList<string> Names { get; } = entries.Select(e => e.Name).ToArray();
 
+    /// <summary>
+    /// Whether the named cell has a forget gate with its own bias, which a forget-gate bias can be applied to: the LSTM
+    /// and its Greff variants except NFG (no forget gate) and CIFG (f = 1 - i).
+    /// </summary>
+    public static bool AcceptsForgetBias(string name)
+    {
+        string n = Find(name).Name;
+        return n == "lstm" || (n.StartsWith("lstm-", StringComparison.Ordinal) && Variant(n).GateLayout.Contains('f'));
+    }
+
+    private static LstmVariant Variant(string catalogueName) => LstmVariant.Greff.First(v => "lstm-" + v.Name.ToLowerInvariant() == catalogueName);
+
     /// <summary>One-line description of <paramref name="name"/>.</summary>
     public static string Describe(string name) => Find(name).Description;
 
@@ -40,8 +52,8 @@ public static class CellCatalog
         string n = Find(name).Name;
         if (hidden <= 0) throw new ArgumentOutOfRangeException(nameof(hidden), $"CellCatalog: the hidden size must be positive, got {hidden}.");
         if (layers <= 0) throw new ArgumentOutOfRangeException(nameof(layers), $"CellCatalog: the number of layers must be positive, got {layers}.");
-        if (forgetBias is not null && !n.StartsWith("lstm", StringComparison.Ordinal))
-            throw new ArgumentException($"CellCatalog: a forget-gate bias applies to LSTM cells only, not to '{n}'.");
+        if (forgetBias is not null && !AcceptsForgetBias(n))
+            throw new ArgumentException($"CellCatalog: a forget-gate bias applies to LSTM cells with their own forget gate only, not to '{n}'.");
         return new RecurrentLayer<T>((i, r) => Cell<T>(n, i, hidden, r, forgetBias), inputSize, rng, layers, bidirectional: false, residual: residual);
     }
 
@@ -57,7 +69,7 @@ public static class CellCatalog
             "irnn" => ElmanCell<T>.Irnn(inputSize, hidden, rng),
             "lstm" => new LstmCell<T>(inputSize, hidden, rng, forgetBias),
             "gru" => new GruCell<T>(inputSize, hidden, rng),
-            _ => new LstmVariantCell<T>(LstmVariant.Greff.First(v => "lstm-" + v.Name.ToLowerInvariant() == n), inputSize, hidden, rng, forgetBias),
+            _ => new LstmVariantCell<T>(Variant(n), inputSize, hidden, rng, forgetBias),
         };
     }
 

@@ -10,7 +10,7 @@ namespace AutoDiffLstm.Experiments.Models;
 /// </summary>
 public sealed class SequenceModel<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
-    /// <summary>Builds a model for <paramref name="task"/>; the read-out is initialised as nn.Linear (uniform +-1/sqrt(fan_in)).</summary>
+    /// <summary>Builds a model of <paramref name="layer"/> and a read-out to <paramref name="outputSize"/> outputs; the read-out is initialised as nn.Linear (uniform +-1/sqrt(fan_in)).</summary>
     public SequenceModel(RecurrentLayer<T> layer, int outputSize, Rng rng)
     {
         Layer = layer;

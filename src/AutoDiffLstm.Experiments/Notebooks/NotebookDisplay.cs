@@ -32,6 +32,7 @@ public static partial class Notebook
                     ? custom
                     : Path.Combine(DefaultOutputFolder, AppDomain.CurrentDomain.FriendlyName);
                 string path = Path.Combine(folder, $"display-{Interlocked.Increment(ref imageCount):D2}.png");
+                // AtomicFile writes its temporary file next to the target, so the folder must exist first.
                 Directory.CreateDirectory(folder);
                 AtomicFile.WriteAllBytes(path, png);
                 var size = DisplayFormatter.PngSize(png);

@@ -26,7 +26,7 @@ public sealed record DemoOptions
 /// <summary>One row of the demo's summary table.</summary>
 public sealed record DemoFlowRow(string Cell, double GradNormAtLoss, double GradNormAtStart, double Log10DecayPerStep, int? StepsUntil1e3);
 
-/// <summary>One trained model of the demo.</summary>
+/// <summary>One trained model of the demo (FinalEvalLoss is NaN if the run diverged before its first evaluation).</summary>
 public sealed record DemoTrainRow(string Cell, double FinalEvalLoss, double BaselineLoss, double StepsPerSecond);
 
 /// <summary>What the demo measured and where it wrote it.</summary>
@@ -62,7 +62,7 @@ public static class Demo
         };
         var runs = TrainingStudy.Run([("lstm, forget bias 1", basis with { Cell = "lstm", ForgetBias = 1.0 }), ("rnn (tanh)", basis with { Cell = "rnn" })], onStep);
         files.AddRange(TrainingStudy.EvalLossFigure(runs, $"Adding problem, T = {options.AddingLength}: held-out MSE").Save(Path.Combine(outDir, "adding-training")));
-        var trainRows = runs.Select(r => new DemoTrainRow(r.Label, r.Result.Final.Loss, r.Result.BaselineLoss, r.Result.StepsPerSecond)).ToArray();
+        var trainRows = runs.Select(r => new DemoTrainRow(r.Label, r.Result.LastEvaluation?.Loss ?? double.NaN, r.Result.BaselineLoss, r.Result.StepsPerSecond)).ToArray();
 
         string json = Path.Combine(outDir, "demo-summary.json");
         var summary = new DemoSummary(options, flowRows, trainRows, [.. files, json]);

@@ -6,9 +6,11 @@ namespace AutoDiffLstm.Experiments.Training;
 
 /// <summary>
 /// A training checkpoint is ONE safetensors file (written atomically) holding the model's parameters under their
-/// PyTorch names, the optimizer's state under "optimizer.*", and in its metadata the options and the number of completed
-/// steps; a readable copy of the options is written next to it as <c>{path}.json</c>. Restoring validates every name,
-/// shape and element type first and changes nothing if anything is off.
+/// PyTorch names, the optimizer's state under "optimizer.*", the run's history so far under "history.*" (always F64:
+/// steps [n, 5] = step, loss, gradient norm, learning rate, seconds; evaluations [m, 3] = step, loss, accuracy or NaN),
+/// and in its metadata the options and the number of completed steps; a readable copy of the options is written next
+/// to it as <c>{path}.json</c>. Restoring validates every name, shape and element type first and changes nothing if
+/// anything is off. The history makes a resumed run's results and figures cover the whole run, not only its last part.
 /// </summary>
 public static class Checkpoint
 {
@@ -27,7 +29,8 @@ public static class Checkpoint
         };
         string dir = Path.GetDirectoryName(Path.GetFullPath(path))!;
         Directory.CreateDirectory(dir);
-        Safetensors.Save(path, Tensors(trainer), metadata);
+        var (stepHistory, evalHistory) = History(trainer.Result());
+        Safetensors.Save(path, [.. Tensors(trainer), new(StepHistory, stepHistory), new(EvalHistory, evalHistory)], metadata);
         AtomicFile.WriteAllText(path + ".json", JsonSerializer.Serialize(new { completed_steps = trainer.CompletedSteps, options = trainer.Options }, Json));
     }
 
@@ -46,6 +49,8 @@ public static class Checkpoint
             throw new InvalidDataException($"Checkpoint '{path}': completed_steps '{done}' is not a non-negative integer.");
         if (completed > options.Steps)
             throw new InvalidDataException($"Checkpoint '{path}': completed_steps {completed} exceeds the run's {options.Steps} steps.");
+        try { options.Validate(); }
+        catch (ArgumentException e) { throw new InvalidDataException($"Checkpoint '{path}': the stored options are not valid ({e.Message})", e); }
         return (options, completed, dtype);
     }
 
@@ -60,18 +65,81 @@ public static class Checkpoint
         return (options, completed);
     }
 
-    /// <summary>Copies the checkpoint's tensors into a freshly built trainer: all or nothing (see <see cref="Safetensors.LoadInto"/>).</summary>
-    internal static void Restore<T>(string path, Trainer<T> trainer) where T : unmanaged, IFloatingPointIeee754<T>
+    /// <summary>
+    /// Copies the checkpoint's tensors into <paramref name="trainer"/>, all or nothing: everything is first read into
+    /// copies and checked (names, shapes and element types by <see cref="Safetensors.LoadInto"/>, then the optimizer's
+    /// step counts against <paramref name="completedSteps"/>), and only then written into the trainer's tensors.
+    /// </summary>
+    internal static void Restore<T>(string path, Trainer<T> trainer, int completedSteps) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        var steps = trainer.Optimizer.StepCountsTensor();
-        Safetensors.LoadInto(path, [.. Tensors(trainer, steps)]);
-        trainer.Optimizer.SetStepCounts(steps);
+        var targets = Tensors(trainer).ToArray();
+        var staged = targets.Select(t => new KeyValuePair<string, TensorBase>(t.Key, ((Tensor<T>)t.Value).Clone())).ToList();
+        // The history's lengths are whatever the file says (checked below); everything else must match the trainer.
+        var stored = Safetensors.Load(path).Tensors;
+        int HistoryRows(string name, int columns) =>
+            stored.TryGetValue(name, out var t) && t.Rank == 2 && t.Shape[1] == columns ? t.Shape[0] : 0;
+        var stepHistory = Tensor.Zeros<double>(HistoryRows(StepHistory, 5), 5);
+        var evalHistory = Tensor.Zeros<double>(HistoryRows(EvalHistory, 3), 3);
+        staged.Add(new(StepHistory, stepHistory));
+        staged.Add(new(EvalHistory, evalHistory));
+        Safetensors.LoadInto(path, staged);
+
+        var counts = ((Tensor<T>)staged[targets.Length - 1].Value).ToArray().Select(double.CreateChecked).ToArray();
+        // The optimizer steps once per completed step (a diverged step throws before the update); a parameter is
+        // updated at most that often.
+        if (counts[^1] != completedSteps || counts.Any(c => !(c >= 0 && c <= completedSteps && c == Math.Floor(c))))
+            throw new InvalidDataException($"Checkpoint '{path}': the optimizer's step counts [{string.Join(", ", counts)}] do not match completed_steps {completedSteps}; the file is corrupt.");
+        var (steps, evaluations) = ReadHistory(path, stepHistory, evalHistory, completedSteps);
+
+        for (int i = 0; i < targets.Length - 1; i++)
+            ((Tensor<T>)staged[i].Value).AsSpan().CopyTo(((Tensor<T>)targets[i].Value).AsWritableSpan());
+        trainer.Optimizer.SetStepCounts((Tensor<T>)staged[targets.Length - 1].Value);
+        trainer.RestoreHistory(steps, evaluations, completedSteps);
     }
 
-    private static IEnumerable<KeyValuePair<string, TensorBase>> Tensors<T>(Trainer<T> trainer, Tensor<T>? steps = null) where T : unmanaged, IFloatingPointIeee754<T>
+    private const string StepHistory = "history.steps", EvalHistory = "history.evaluations";
+
+    private static (Tensor<double> Steps, Tensor<double> Evaluations) History(TrainingResult result)
+    {
+        var steps = Tensor.Zeros<double>(result.Steps.Count, 5);
+        var span = steps.AsWritableSpan();
+        for (int i = 0; i < result.Steps.Count; i++)
+        {
+            var s = result.Steps[i];
+            (span[5 * i], span[5 * i + 1], span[5 * i + 2], span[5 * i + 3], span[5 * i + 4]) = (s.Step, s.Loss, s.GradNorm, s.LearningRate, s.Seconds);
+        }
+        var evaluations = Tensor.Zeros<double>(result.Evaluations.Count, 3);
+        var e = evaluations.AsWritableSpan();
+        for (int i = 0; i < result.Evaluations.Count; i++)
+        {
+            var r = result.Evaluations[i];
+            (e[3 * i], e[3 * i + 1], e[3 * i + 2]) = (r.Step, r.Loss, r.Accuracy ?? double.NaN);
+        }
+        return (steps, evaluations);
+    }
+
+    /// <summary>The stored history, which must be one record per completed step, numbered 1, 2, ..., and evaluations in step order.</summary>
+    private static (StepRecord[] Steps, EvalRecord[] Evaluations) ReadHistory(string path, Tensor<double> stepHistory, Tensor<double> evalHistory, int completed)
+    {
+        var s = stepHistory.ToArray();
+        var steps = new StepRecord[stepHistory.Shape[0]];
+        for (int i = 0; i < steps.Length; i++) steps[i] = new StepRecord((int)s[5 * i], s[5 * i + 1], s[5 * i + 2], s[5 * i + 3], s[5 * i + 4]);
+        if (steps.Length != completed || steps.Where((r, i) => r.Step != i + 1 || s[5 * i] != i + 1).Any())
+            throw new InvalidDataException($"Checkpoint '{path}': {StepHistory} holds {steps.Length} records that are not the steps 1 to {completed}; the file is corrupt.");
+        var e = evalHistory.ToArray();
+        var evaluations = new EvalRecord[evalHistory.Shape[0]];
+        for (int i = 0; i < evaluations.Length; i++)
+            evaluations[i] = new EvalRecord((int)e[3 * i], e[3 * i + 1], double.IsNaN(e[3 * i + 2]) ? null : e[3 * i + 2]);
+        if (evaluations.Where((r, i) => r.Step != e[3 * i] || r.Step < 0 || r.Step > completed || (i > 0 && r.Step < evaluations[i - 1].Step)).Any())
+            throw new InvalidDataException($"Checkpoint '{path}': {EvalHistory} is not a sequence of evaluations at steps 0 to {completed}; the file is corrupt.");
+        return (steps, evaluations);
+    }
+
+    /// <summary>Parameters, optimizer state, and last the optimizer's step counts (a copy, not shared storage).</summary>
+    private static IEnumerable<KeyValuePair<string, TensorBase>> Tensors<T>(Trainer<T> trainer) where T : unmanaged, IFloatingPointIeee754<T>
     {
         foreach (var (name, p) in trainer.Model.NamedParameters()) yield return new(name, p);
         foreach (var (name, s) in trainer.Optimizer.StateTensors()) yield return new("optimizer." + name, s);
-        yield return new("optimizer.step_counts", steps ?? trainer.Optimizer.StepCountsTensor());
+        yield return new("optimizer.step_counts", trainer.Optimizer.StepCountsTensor());
     }
 }

@@ -117,12 +117,21 @@ public sealed class Trainer<T> where T : unmanaged, IFloatingPointIeee754<T>
             options = options with { Steps = s };
         }
         var trainer = new Trainer<T>(options);
-        Checkpoint.Restore(path, trainer);
-        trainer.CompletedSteps = completed;
+        Checkpoint.Restore(path, trainer, completed);
         return trainer;
     }
 
     internal Optimizer<T> Optimizer => optimizer;
+
+    /// <summary>Puts back the records of the steps and evaluations a checkpoint was saved after.</summary>
+    internal void RestoreHistory(IEnumerable<StepRecord> completedSteps, IEnumerable<EvalRecord> pastEvaluations, int completed)
+    {
+        steps.Clear();
+        steps.AddRange(completedSteps);
+        evaluations.Clear();
+        evaluations.AddRange(pastEvaluations);
+        CompletedSteps = completed;
+    }
 
     /// <summary>A generator for batch <paramref name="step"/> that depends only on the seed and the step.</summary>
     internal static Rng BatchRng(ulong seed, int step) => new(seed * 0x9E3779B97F4A7C15UL + (ulong)step);

@@ -69,7 +69,9 @@ public sealed record TrainingOptions
         if (WarmupSteps < 0) errors.Add($"--warmup must be >= 0, got {WarmupSteps}");
         if (ClipNorm is double c && !(c > 0)) errors.Add($"--clip must be positive, got {c}");
         if (ClipValue is double cv && !(cv > 0)) errors.Add($"--clip-value must be positive, got {cv}");
-        if (ForgetBias is not null && !Cell.StartsWith("lstm", StringComparison.OrdinalIgnoreCase)) errors.Add($"--forget-bias applies to LSTM cells only, not '{Cell}'");
+        if (ForgetBias is double fb && !double.IsFinite(fb)) errors.Add($"--forget-bias must be finite, got {fb}");
+        if (ForgetBias is not null && CellCatalog.Contains(Cell) && !CellCatalog.AcceptsForgetBias(Cell))
+            errors.Add($"--forget-bias applies to LSTM cells with their own forget gate only, not '{Cell}'");
         if (errors.Count == 0 && TaskRegistry.Contains(Task))
         {
             try { TaskRegistry.Create<float>(Task, SequenceLength); }

@@ -11,8 +11,12 @@ public sealed record TrainingResult(
     TrainingOptions Options, IReadOnlyList<StepRecord> Steps, IReadOnlyList<EvalRecord> Evaluations,
     double BaselineLoss, string BaselineDescription, double? BaselineAccuracy, int ParameterCount)
 {
-    /// <summary>The last evaluation.</summary>
-    public EvalRecord Final => Evaluations[^1];
+    /// <summary>The last evaluation; throws when there is none (a run that diverged before its first evaluation).</summary>
+    public EvalRecord Final => LastEvaluation
+        ?? throw new InvalidOperationException($"The {Options.Cell} run on {Options.Task} has no evaluation: it stopped after {Steps.Count} steps, before the first one.");
+
+    /// <summary>The last evaluation, or null when the run stopped before its first one.</summary>
+    public EvalRecord? LastEvaluation => Evaluations.Count > 0 ? Evaluations[^1] : null;
 
     /// <summary>Training steps per second over the whole run.</summary>
     public double StepsPerSecond => Steps.Count == 0 ? 0 : Steps.Count / Math.Max(1e-9, Steps.Sum(s => s.Seconds));
@@ -20,7 +24,9 @@ public sealed record TrainingResult(
 
 /// <summary>Thrown when the loss becomes NaN or infinite: training stops with the step and a hint.</summary>
 public sealed class TrainingDivergedException(int step, double loss, double gradNorm)
-    : Exception($"Training diverged at step {step}: the loss is {loss} (gradient norm {gradNorm:G4}). " +
+    : Exception($"Training diverged at step {step}: " +
+                // A non-finite loss stops the step before backward, so there is no gradient norm to report.
+                (double.IsFinite(loss) ? $"the loss is {loss:G6} but the gradient norm is {gradNorm}. " : $"the loss is {loss}. ") +
                 "Lower the learning rate (--lr) or clip the gradient norm (--clip, e.g. 1.0).")
 {
     /// <summary>The step whose loss was not finite.</summary>

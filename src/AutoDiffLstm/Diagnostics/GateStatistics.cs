@@ -13,6 +13,8 @@ public sealed record GateTrace(string Gate, GateRange Range, double[] Mean, doub
 /// <summary>
 /// Gate statistics over time for any cell that reports its gates through <see cref="GateMonitor"/>: a forget gate
 /// near 1 keeps the cell state (and its gradient) alive; saturated gates pass almost no gradient through their sigmoid.
+/// The built-in cells report, for the gates they have: LSTM and its Greff variants "input", "forget", "candidate"
+/// (tanh; not for NIAF, whose block input has no activation) and "output"; GRU "reset", "update" and "candidate" (tanh).
 /// </summary>
 public static class GateStatistics
 {

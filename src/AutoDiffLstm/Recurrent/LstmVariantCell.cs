@@ -102,13 +102,21 @@ public sealed class LstmVariantCell<T> : RecurrentCell<T> where T : unmanaged, I
             var a = pre[layout.IndexOf(gate)];
             if (peephole is not null) a += peephole * cell;
             if (fromGates is not null) a += fromGates[sigmoidGates.IndexOf(gate)];
-            return a.Sigmoid();
+            var activation = a.Sigmoid();
+            GateMonitor.Observe(gate switch { 'i' => "input", 'f' => "forget", _ => "output" }, activation);
+            return activation;
         }
 
         Tensor<T>? i = layout.Contains('i') ? Gate('i', peepholeI, c) : null;            // null: the gate is 1
         Tensor<T>? f = Variant.CoupledInputForget ? T.One - i! : layout.Contains('f') ? Gate('f', peepholeF, c) : null;
+        if (Variant.CoupledInputForget) GateMonitor.Observe("forget", f!);
         var g = pre[layout.IndexOf('g')];
-        if (Variant.InputActivation) g = g.Tanh();
+        // Without the input activation (NIAF) g is unbounded, so it has no saturation to report.
+        if (Variant.InputActivation)
+        {
+            g = g.Tanh();
+            GateMonitor.Observe("candidate", g, GateRange.Tanh);
+        }
         var cNext = (f is null ? c : f * c) + (i is null ? g : i * g);
         Tensor<T>? o = layout.Contains('o') ? Gate('o', peepholeO, cNext) : null;
         var squashed = Variant.OutputActivation ? cNext.Tanh() : cNext;

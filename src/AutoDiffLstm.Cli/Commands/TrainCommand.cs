@@ -34,11 +34,12 @@ internal static class TrainCommand
         var evalEvery = new Option<int>("--eval-every") { Description = "Evaluate on the held-out batch every N steps", DefaultValueFactory = _ => 50 };
         var useDouble = new Option<bool>("--double") { Description = "Train in double precision (default float)" };
         var checkpointEvery = new Option<int>("--checkpoint-every") { Description = "Also write the checkpoint every N steps (it is always written at the end)" };
+        var gradCheckpoint = new Option<int>("--grad-checkpoint") { Description = "Gradient checkpointing: keep the state every k steps and recompute the rest in backward (-1: k = sqrt(T)); same gradients, O(sqrt T) memory" };
         var resume = new Option<string?>("--resume") { Description = "Continue from this checkpoint (its stored options are used; --steps may extend the run)" };
         var command = new Command("train", "Train a recurrent model on a generated task, with progress, checkpoints (safetensors) and results.")
         {
             cell, task, seqLen, hidden, batch, steps, lr, clip, clipValue, seed, outDir, json, optimizer, schedule, warmup,
-            weightDecay, layers, residual, forgetBias, evalEvery, useDouble, checkpointEvery, resume,
+            weightDecay, layers, residual, forgetBias, evalEvery, useDouble, checkpointEvery, gradCheckpoint, resume,
         };
         command.SetAction(r =>
         {
@@ -51,6 +52,7 @@ internal static class TrainCommand
                 ClipValue = r.GetValue(clipValue), Seed = r.GetValue(seed), Optimizer = r.GetValue(optimizer)!, Schedule = r.GetValue(schedule)!,
                 WarmupSteps = r.GetValue(warmup), WeightDecay = r.GetValue(weightDecay), Layers = r.GetValue(layers), Residual = r.GetValue(residual),
                 ForgetBias = r.GetValue(forgetBias), EvalEvery = r.GetValue(evalEvery), Double = r.GetValue(useDouble),
+                GradientCheckpoint = r.GetValue(gradCheckpoint),
             };
             if (resumePath is null) options.Validate();
             else

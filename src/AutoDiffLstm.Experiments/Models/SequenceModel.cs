@@ -37,10 +37,17 @@ public sealed class SequenceModel<T> where T : unmanaged, IFloatingPointIeee754<
     /// <summary>The parameter tensors, in <see cref="NamedParameters"/> order (for optimizers).</summary>
     public IReadOnlyList<Tensor<T>> Parameters() => NamedParameters().Select(p => p.Value).ToArray();
 
+    /// <summary>
+    /// Gradient checkpointing of the recurrent layer during training: 0 keeps every step (default), k &gt; 0 keeps the
+    /// state every k steps and recomputes the rest in backward, <see cref="GradientCheckpoint.SqrtSteps"/> uses k = ceil(sqrt(T)).
+    /// </summary>
+    public int CheckpointEvery { get; set; }
+
     /// <summary>Predictions: [B, O] for a last-step task, [T*B, O] (step-major) for an every-step task.</summary>
     public Tensor<T> Predict(Tensor<T> inputs, LossPlacement placement)
     {
-        var output = Layer.Forward(inputs).Output; // [T, B, H]
+        var options = CheckpointEvery == 0 || !Autograd.IsGradEnabled ? null : new SequenceOptions<T> { CheckpointEvery = CheckpointEvery };
+        var output = Layer.Forward(inputs, options).Output; // [T, B, H]
         return placement == LossPlacement.LastStep
             ? output.Select(0, output.Shape[0] - 1).Linear(ReadoutWeight, ReadoutBias)
             : output.Reshape(-1, output.Shape[2]).Linear(ReadoutWeight, ReadoutBias);

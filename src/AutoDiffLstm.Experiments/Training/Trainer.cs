@@ -28,7 +28,7 @@ public sealed class Trainer<T> where T : unmanaged, IFloatingPointIeee754<T>
         Task = TaskRegistry.Create<T>(options.Task, options.SequenceLength);
         var rng = new Rng(options.Seed);
         var layer = CellCatalog.Layer<T>(options.Cell, Task.InputSize, options.Hidden, rng.Fork(), options.Layers, options.Residual, options.ForgetBias);
-        Model = new SequenceModel<T>(layer, Task.OutputSize, rng.Fork());
+        Model = new SequenceModel<T>(layer, Task.OutputSize, rng.Fork()) { CheckpointEvery = options.GradientCheckpoint };
         optimizer = CreateOptimizer(options, Model.Parameters());
         schedule = CreateSchedule(options);
         evalBatch = Task.NextBatch(new Rng(options.Seed ^ 0x5EED_E7A1_0000_0001UL), options.EvalBatch);

@@ -46,6 +46,8 @@ public sealed record TrainingOptions
     public int EvalBatch { get; init; } = 256;
     /// <summary>Train in double instead of float.</summary>
     public bool Double { get; init; }
+    /// <summary>Gradient checkpointing: 0 off, k &gt; 0 keep the state every k steps, -1 every ceil(sqrt(T)) steps (O(sqrt T) memory, same gradients).</summary>
+    public int GradientCheckpoint { get; init; }
 
     /// <summary>Known optimizer names.</summary>
     public static IReadOnlyList<string> Optimizers { get; } = ["adam", "adamw", "sgd", "momentum", "nesterov", "rmsprop"];
@@ -66,6 +68,7 @@ public sealed record TrainingOptions
         Positive("--steps", Steps); Positive("--eval-every", EvalEvery); Positive("--eval-batch", EvalBatch);
         if (!(LearningRate > 0) || !double.IsFinite(LearningRate)) errors.Add($"--lr must be a positive finite number, got {LearningRate}");
         if (!(WeightDecay >= 0) || !double.IsFinite(WeightDecay)) errors.Add($"--weight-decay must be >= 0, got {WeightDecay}");
+        if (GradientCheckpoint < -1) errors.Add($"--grad-checkpoint must be -1 (every sqrt(T) steps), 0 (off) or a positive step count, got {GradientCheckpoint}");
         if (WarmupSteps < 0) errors.Add($"--warmup must be >= 0, got {WarmupSteps}");
         if (ClipNorm is double c && !(c > 0)) errors.Add($"--clip must be positive, got {c}");
         if (ClipValue is double cv && !(cv > 0)) errors.Add($"--clip-value must be positive, got {cv}");

@@ -2,7 +2,11 @@ using System.Numerics;
 
 namespace AutoDiffLstm.Benchmarks;
 
-/// <summary>A training iteration of <see cref="OurRecurrentModel{T}"/> on random data of one workload's shape.</summary>
+/// <summary>
+/// A training iteration of <see cref="OurRecurrentModel{T}"/> on random data of one workload's shape, as a training
+/// loop runs it: under <see cref="Tape.ReuseBuffers"/> (forward values are recycled at the reset that ends backward,
+/// so steady-state iterations allocate almost nothing), with gradients zeroed in place as the TorchSharp steps do.
+/// </summary>
 internal sealed class OurTrainingStep<T> : ITrainingStep where T : unmanaged, IFloatingPointIeee754<T>
 {
     private readonly OurRecurrentModel<T> model;
@@ -22,10 +26,13 @@ internal sealed class OurTrainingStep<T> : ITrainingStep where T : unmanaged, IF
 
     public double Run()
     {
-        foreach (var leaf in leaves) leaf.ZeroGrad();
+        using var reuse = Tape.ReuseBuffers();
+        // In place, like TorchInputs.ZeroGrads: ZeroGrad() (null) would make backward allocate fresh gradients, and
+        // dL/dx alone is a large-object-heap array at W1-W3.
+        foreach (var leaf in leaves) leaf.Grad?.AsWritableSpan().Clear();
         var loss = model.Forward(x, h0, c0).Sum();
         loss.Backward();
-        return loss.ItemAsDouble();
+        return loss.ItemAsDouble(); // valid after the reset: the tensor Backward started from keeps its storage
     }
 
     public void Dispose() { }

@@ -46,6 +46,14 @@ public sealed class Trainer<T> where T : unmanaged, IFloatingPointIeee754<T>
     /// <summary>Steps completed so far.</summary>
     public int CompletedSteps { get; private set; }
 
+    /// <summary>
+    /// Whether each step's forward and backward run under <see cref="Tape.ReuseBuffers"/> (default true): the step's
+    /// intermediate tensors are recycled when backward ends and the next step reuses their storage, so steady-state
+    /// steps allocate almost nothing. Results are bit-identical either way; turn it off only to keep a step's
+    /// intermediates readable after the step.
+    /// </summary>
+    public bool ReuseBuffers { get; set; } = true;
+
     /// <summary>Called after every step (for progress bars and logs).</summary>
     public Action<StepRecord>? OnStep { get; set; }
 
@@ -64,14 +72,20 @@ public sealed class Trainer<T> where T : unmanaged, IFloatingPointIeee754<T>
             var batch = Task.NextBatch(BatchRng(Options.Seed, step), Options.Batch);
             optimizer.ZeroGrad();
             Tape.Current.Reset();
-            var loss = Model.Loss(Task, batch);
-            double lossValue = loss.ItemAsDouble();
-            if (!double.IsFinite(lossValue))
+            double lossValue;
+            // Forward values of this step are recycled by the reset that ends backward, and reused by the next step:
+            // nothing of the graph is read after backward (the loss value is taken before it).
+            using (ReuseBuffers ? Tape.ReuseBuffers() : default)
             {
-                Tape.Current.Reset();
-                throw new TrainingDivergedException(step, lossValue, double.NaN);
+                var loss = Model.Loss(Task, batch);
+                lossValue = loss.ItemAsDouble();
+                if (!double.IsFinite(lossValue))
+                {
+                    Tape.Current.Reset();
+                    throw new TrainingDivergedException(step, lossValue, double.NaN);
+                }
+                loss.Backward();
             }
-            loss.Backward();
             double norm = Options.ClipNorm is double maxNorm
                 ? GradientClipping.ClipByGlobalNorm(parameters, maxNorm)
                 : GradientClipping.GlobalNorm(parameters);

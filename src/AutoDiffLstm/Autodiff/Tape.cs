@@ -10,13 +10,21 @@ namespace AutoDiffLstm;
 /// backward that reaches a tensor recorded before the tape was freed (Detach such tensors to carry values across).
 /// Forward passes that are not followed by backward (evaluation) should run under <see cref="Autograd.NoGrad"/>, or call
 /// <see cref="Reset"/>, so that the tape does not grow without bound.
+/// <para>
+/// Memory: operation outputs and gradients take their arrays from a per-thread pool of free buffers keyed by exact
+/// size. Always, and invisibly: an intermediate's gradient goes back to the pool as soon as backward has consumed it
+/// (it is never visible to user code unless <see cref="Tensor{T}.RetainGrad"/> was called; leaf and retained
+/// gradients are never pooled), as do the temporaries of backward rules. Forward values are recycled only inside the
+/// opt-in <see cref="ReuseBuffers"/> scope, which is what makes a steady-state training loop allocate almost nothing.
+/// </para>
 /// </remarks>
-public sealed class Tape
+public sealed partial class Tape
 {
     [ThreadStatic] private static Tape? current;
 
     private TapeEntry[] entries = new TapeEntry[256];
     private int count;
+    private int releasable; // recorded outputs whose storage goes back to the pool at the next reset
 
     /// <summary>The tape of the calling thread.</summary>
     public static Tape Current => current ??= new Tape();
@@ -27,9 +35,17 @@ public sealed class Tape
     /// <summary>Incremented by every reset; tensors recorded in an earlier generation can no longer be differentiated.</summary>
     public long Generation { get; private set; }
 
-    /// <summary>Forgets every recorded operation (call between training iterations if you did not call backward).</summary>
+    /// <summary>
+    /// Forgets every recorded operation (call between training iterations if you did not call backward). Outputs
+    /// recorded under <see cref="ReuseBuffers"/> give their storage back to the pool here and become invalid.
+    /// </summary>
     public void Reset()
     {
+        if (releasable > 0)
+        {
+            for (int i = 0; i < count; i++) entries[i].Output.ReleaseStorage();
+            releasable = 0;
+        }
         Array.Clear(entries, 0, count);
         count = 0;
         Generation++;
@@ -67,6 +83,9 @@ public sealed class Tape
         for (int i = 0; i < count; i++) yield return (entries[i].Output, entries[i].Inputs().ToArray());
     }
 
+    /// <summary>The output of recorded operation <paramref name="index"/> (tests check buffer ownership through it).</summary>
+    internal TensorBase RecordedOutput(int index) => entries[index].Output;
+
     /// <summary>Names of the recorded operations in order, for inspection in notebooks.</summary>
     public IReadOnlyList<string> OperationNames()
     {
@@ -81,15 +100,20 @@ public sealed class Tape
 
     /// <summary>
     /// Records <paramref name="output"/> = rule(inputs) when gradients are enabled and any input requires one, and in
-    /// anomaly mode checks the output for NaN/Inf. Every primitive ends with one call to this.
+    /// anomaly mode checks the output for NaN/Inf. Every primitive ends with one call to this, so it is also where an
+    /// input whose storage was recycled is caught, and where an output recorded under <see cref="ReuseBuffers"/> is
+    /// marked to give its storage back at the next reset (only an output that owns it: a view shares its source's).
     /// </summary>
     internal static void Record(IBackwardRule rule, TensorBase output, TensorBase? a, TensorBase? b = null, TensorBase? c = null,
         object? aux = null, int i0 = 0, int i1 = 0, int i2 = 0, double d0 = 0, double d1 = 0)
     {
+        var many = aux as TensorBase[];
+        if ((a?.IsRecycled ?? false) || (b?.IsRecycled ?? false) || (c?.IsRecycled ?? false) || (many is not null && AnyRecycled(many)))
+            throw RecycledInput(rule.Name);
         if (Autograd.AnomalyDetectionEnabled) Autograd.CheckForward(rule.Name, output, a, b, c);
         if (!Autograd.IsGradEnabled) return;
         bool any = (a?.RequiresGrad ?? false) || (b?.RequiresGrad ?? false) || (c?.RequiresGrad ?? false);
-        if (!any && aux is TensorBase[] many)
+        if (!any && many is not null)
             foreach (var t in many) any |= t.RequiresGrad;
         if (!any) return;
         var tape = Current;
@@ -100,7 +124,23 @@ public sealed class Tape
         output.TapeGeneration = tape.Generation;
         output.TapeIndex = index;
         output.MarkRequiresGrad();
+        if (reuseDepth > 0 && output.EngineOwnsStorage)
+        {
+            output.ReleaseAtReset = true;
+            tape.releasable++;
+        }
     }
+
+    private static bool AnyRecycled(TensorBase[] tensors)
+    {
+        foreach (var t in tensors)
+            if (t.IsRecycled) return true;
+        return false;
+    }
+
+    private static InvalidOperationException RecycledInput(string op) => new(
+        $"{op}: an input was computed under Tape.ReuseBuffers and the tape has been reset since, so its storage was recycled. " +
+        "Use tensors of the current iteration, or Detach() a tensor before the reset to carry its values across iterations.");
 
     internal static void BackwardFrom<T>(Tensor<T> root, Tensor<T> seed, bool retainGraph)
         where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
@@ -108,6 +148,8 @@ public sealed class Tape
         var tape = root.OwnerTape!;
         if (tape != current || !tape.Holds(root)) throw FreedTape();
         var entries = tape.entries;
+        // The loss is what callers read after backward: keep its values even under ReuseBuffers.
+        root.KeepStorage();
         // A retained gradient from an earlier pass (retainGraph) must not be propagated again: park it, let this pass
         // build its own, then add the two (so the retained gradient accumulates as a leaf's does).
         List<TensorBase>? parked = null;

@@ -45,7 +45,7 @@ internal abstract class BackwardRule<T> : IBackwardRule where T : unmanaged, Sys
     public void Backward(in TapeEntry e)
     {
         var y = e.Out<T>();
-        Backward(e, y, y.Grad!.Data);
+        Backward(e, y, y.GradData!);
     }
 
     /// <summary>Accumulates into the inputs' gradients given <paramref name="dy"/> = dL/dy.</summary>

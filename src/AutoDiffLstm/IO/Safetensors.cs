@@ -111,6 +111,7 @@ public static class Safetensors
                 throw new ArgumentException($"Safetensors.Save '{path}': the tensor name '{name}' appears more than once; names must be unique.", nameof(tensors));
             if (tensor is null)
                 throw new ArgumentException($"Safetensors.Save '{path}': tensor '{name}' is null.", nameof(tensors));
+            tensor.ThrowIfRecycled($"Safetensors.Save '{path}', tensor '{name}'");
             SafetensorsDTypes.Of(tensor);
         }
         if (metadata is not null)
@@ -177,6 +178,7 @@ public static class Safetensors
                 throw new ArgumentException($"Safetensors.LoadInto: the destination name '{name}' appears more than once.", nameof(destination));
             if (tensor is null)
                 throw new ArgumentException($"Safetensors.LoadInto: destination tensor '{name}' is null.", nameof(destination));
+            tensor.ThrowIfRecycled($"Safetensors.LoadInto, destination '{name}'"); // writing into it would corrupt whoever reuses the storage
         }
         return targets;
     }

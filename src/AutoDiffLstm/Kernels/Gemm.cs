@@ -39,16 +39,20 @@ internal static class Gemm
         if (k == 0) return;
         var p = new Problem<T>(a, aOff, transA, b, bOff, transB, c, cOff, m, n, k);
         int threads = Math.Min(MaxThreads, (m + MR - 1) / MR);
-        if (threads > 1 && (long)m * n * k >= ParallelMacs)
-        {
-            int rowsPer = ((m + threads - 1) / threads + MR - 1) / MR * MR;
-            Parallel.For(0, threads, new ParallelOptions { MaxDegreeOfParallelism = threads }, t =>
-            {
-                int r0 = t * rowsPer, r1 = Math.Min(m, r0 + rowsPer);
-                if (r0 < r1) Dispatch(p, r0, r1);
-            });
-        }
+        if (threads > 1 && (long)m * n * k >= ParallelMacs) RunParallel(p, threads);
         else Dispatch(p, 0, m);
+    }
+
+    /// <summary>Splits the rows of C over threads in whole register tiles (its own method, so that the single-threaded path allocates no closure).</summary>
+    private static void RunParallel<T>(Problem<T> p, int threads) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int m = p.M;
+        int rowsPer = ((m + threads - 1) / threads + MR - 1) / MR * MR;
+        Parallel.For(0, threads, new ParallelOptions { MaxDegreeOfParallelism = threads }, t =>
+        {
+            int r0 = t * rowsPer, r1 = Math.Min(m, r0 + rowsPer);
+            if (r0 < r1) Dispatch(p, r0, r1);
+        });
     }
 
     private static void Dispatch<T>(Problem<T> p, int r0, int r1) where T : unmanaged, IFloatingPointIeee754<T>

@@ -6,7 +6,11 @@ namespace AutoDiffLstm;
 public static partial class Tensor
 {
     /// <summary>Joins tensors along <paramref name="axis"/>; all other dimensions must agree.</summary>
-    public static Tensor<T> Concat<T>(int axis, params Tensor<T>[] parts) where T : unmanaged, IFloatingPointIeee754<T>
+    public static Tensor<T> Concat<T>(int axis, params Tensor<T>[] parts) where T : unmanaged, IFloatingPointIeee754<T> =>
+        ConcatCore(axis, parts, partsAreOurs: false);
+
+    /// <param name="partsAreOurs">The array was built by the engine for this call, so the tape may keep it without a copy.</param>
+    private static Tensor<T> ConcatCore<T>(int axis, Tensor<T>[] parts, bool partsAreOurs) where T : unmanaged, IFloatingPointIeee754<T>
     {
         if (parts.Length == 0) throw new ArgumentException("Concat: needs at least one tensor.");
         var first = parts[0];
@@ -32,7 +36,8 @@ public static partial class Tensor
                 p.Data.AsSpan(o * block, block).CopyTo(y.Data.AsSpan(o * total * inner + offset, block));
             offset += block;
         }
-        Tape.Record(ConcatRule<T>.Instance, y, null, aux: parts.Clone(), i0: ax);
+        // The tape keeps the list of inputs; a caller's array could change after the call.
+        Tape.Record(ConcatRule<T>.Instance, y, null, aux: partsAreOurs ? parts : parts.Clone(), i0: ax);
         return y;
     }
 
@@ -43,7 +48,11 @@ public static partial class Tensor
         foreach (var p in parts)
             if (!ShapeMath.Equal(p.Dims, parts[0].Dims))
                 throw new ArgumentException($"Stack: shapes {string.Join(", ", parts.Select(q => q.ShapeText))} differ; all must be equal.");
-        return Concat(axis, parts.Select(p => p.Unsqueeze(axis)).ToArray());
+        int ax = ShapeMath.NormalizeAxis("Stack", axis, parts[0].Rank + 1);
+        var dims = Tensor<T>.UnsqueezedDims(parts[0].Dims, ax); // equal shapes: one dims array serves every part
+        var unsqueezed = new Tensor<T>[parts.Length];
+        for (int i = 0; i < parts.Length; i++) unsqueezed[i] = parts[i].ReshapeTo(dims);
+        return ConcatCore(ax, unsqueezed, partsAreOurs: true);
     }
 }
 

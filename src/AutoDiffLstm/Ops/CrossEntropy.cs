@@ -23,7 +23,7 @@ public sealed partial class Tensor<T>
             var row = Data.AsSpan(r * c, c);
             total += LogSumExp(row) - row[t];
         }
-        var y = new Tensor<T>([], [rows == 0 ? T.Zero : total / T.CreateChecked(rows)]);
+        var y = ScalarOutput(rows == 0 ? T.Zero : total / T.CreateChecked(rows));
         Tape.Record(CrossEntropyRule<T>.Instance, y, this, aux: targets.Clone());
         return y;
     }
@@ -42,7 +42,7 @@ internal sealed class CrossEntropyRule<T> : BackwardRule<T> where T : unmanaged,
         int c = x.Dims[^1], rows = targets.Length;
         T scale = dy[0] / T.CreateChecked(rows);
         var g = x.GradBuffer();
-        var p = new T[c];
+        var p = BufferPool<T>.Rent(c);
         for (int r = 0; r < rows; r++)
         {
             var row = x.AsSpan().Slice(r * c, c);
@@ -52,5 +52,6 @@ internal sealed class CrossEntropyRule<T> : BackwardRule<T> where T : unmanaged,
             var gr = g.Slice(r * c, c);
             TP.MultiplyAdd(p, scale, gr, gr);
         }
+        BufferPool<T>.Return(p);
     }
 }

@@ -29,11 +29,12 @@ internal sealed class DivideRule<T> : BackwardRule<T> where T : unmanaged, IFloa
     protected override void Backward(in TapeEntry e, Tensor<T> y, ReadOnlySpan<T> dy)
     {
         var (a, b) = (e.InA<T>(), e.InB<T>());
-        if (a.RequiresGrad) Elementwise.AccumulateBroadcast<T, DivideSpans<T>>(y.Grad!, b, a);
+        if (a.RequiresGrad) Elementwise.AccumulateBroadcast<T, DivideSpans<T>>(y.GradData!, y.Dims, b, a);
         if (!b.RequiresGrad) return;
-        var minusDyY = Tensor<T>.Uninitialized(y.Dims);
-        Kernels.Map<T, NegProduct>(dy, y.AsSpan(), minusDyY.AsWritableSpan());
-        Elementwise.AccumulateBroadcast<T, DivideSpans<T>>(minusDyY, b, b);
+        var minusDyY = BufferPool<T>.Rent(dy.Length);
+        Kernels.Map<T, NegProduct>(dy, y.AsSpan(), minusDyY);
+        Elementwise.AccumulateBroadcast<T, DivideSpans<T>>(minusDyY, y.Dims, b, b);
+        BufferPool<T>.Return(minusDyY);
     }
 
     private struct NegProduct : IFused2<T>

@@ -15,12 +15,13 @@ internal static class Elementwise
         return y;
     }
 
-    /// <summary>acc += reduce(g OP other) to acc's shape: the gradient of a broadcast product or quotient.</summary>
-    public static void AccumulateBroadcast<T, TOp>(Tensor<T> g, Tensor<T> other, Tensor<T> target)
+    /// <summary>acc += reduce(g OP other) to acc's shape: the gradient of a broadcast product or quotient (g has shape <paramref name="gDims"/>).</summary>
+    public static void AccumulateBroadcast<T, TOp>(T[] g, int[] gDims, Tensor<T> other, Tensor<T> target)
         where T : unmanaged, IFloatingPointIeee754<T> where TOp : struct, IBinarySpanOp<T>
     {
-        var tmp = Tensor<T>.Uninitialized(g.Dims);
-        Kernels.Broadcast<T, TOp>(g.Data, g.Dims, other.Data, other.Dims, tmp.Data, tmp.Dims);
-        Kernels.ReduceToShape<T>(tmp.Data, tmp.Dims, target.GradBuffer(), target.Dims);
+        var tmp = BufferPool<T>.Rent(g.Length);
+        Kernels.Broadcast<T, TOp>(g, gDims, other.Data, other.Dims, tmp, gDims);
+        Kernels.ReduceToShape<T>(tmp, gDims, target.GradBuffer(), target.Dims);
+        BufferPool<T>.Return(tmp);
     }
 }

@@ -14,8 +14,11 @@ public sealed partial class Tensor<T>
         if (weight.Rank != 2 || weight.Dims[1] != inF || (bias is not null && (bias.Rank != 1 || bias.Dims[0] != weight.Dims[0])))
             throw new ArgumentException(
                 $"Linear: input {ShapeText}, weight {weight.ShapeText}{(bias is null ? "" : $", bias {bias.ShapeText}")} do not fit; expected input [..., In], weight [Out, In], bias [Out].");
-        int outF = weight.Dims[0], rows = ShapeMath.Size(Dims[..^1]);
-        var y = Uninitialized([.. Dims[..^1], outF]);
+        int outF = weight.Dims[0], rows = 1;
+        for (int i = 0; i < Dims.Length - 1; i++) rows *= Dims[i];
+        var dims = (int[])Dims.Clone();
+        dims[^1] = outF;
+        var y = Uninitialized(dims);
         Gemm.Run(Data, 0, false, weight.Data, 0, true, y.Data, 0, rows, outF, inF, accumulate: false);
         if (bias is not null)
             for (int r = 0; r < rows; r++)
@@ -36,7 +39,7 @@ internal sealed class LinearRule<T> : BackwardRule<T> where T : unmanaged, IFloa
         var (x, w) = (e.InA<T>(), e.InB<T>());
         var b = (Tensor<T>?)e.C;
         int rows = e.I0, outF = w.Dims[0], inF = w.Dims[1];
-        var g = y.Grad!.Data;
+        var g = y.GradData!;
         if (x.RequiresGrad) Gemm.Run(g, 0, false, w.Data, 0, false, x.GradArray(), 0, rows, inF, outF, accumulate: true);
         if (w.RequiresGrad) Gemm.Run(g, 0, true, x.Data, 0, false, w.GradArray(), 0, outF, inF, rows, accumulate: true);
         if (b is not null && b.RequiresGrad)

@@ -38,8 +38,8 @@ internal sealed class LogSoftmaxRule<T> : BackwardRule<T> where T : unmanaged, I
     protected override void Backward(in TapeEntry e, Tensor<T> y, ReadOnlySpan<T> dy)
     {
         var x = e.InA<T>();
-        var dx = new T[y.Size];
-        AlongAxis.Map2(y.Data, y.Grad!.Data, dx, y.Dims, e.I0, static (yl, gl, dst) =>
+        var dx = BufferPool<T>.Rent(y.Size);
+        AlongAxis.Map2(y.Data, y.GradData!, dx, y.Dims, e.I0, static (yl, gl, dst) =>
         {
             T total = TP.Sum(gl);
             TP.Exp(yl, dst);
@@ -48,5 +48,6 @@ internal sealed class LogSoftmaxRule<T> : BackwardRule<T> where T : unmanaged, I
         });
         var g = x.GradBuffer();
         TP.Add(g, dx, g);
+        BufferPool<T>.Return(dx);
     }
 }

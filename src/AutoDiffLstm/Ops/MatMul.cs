@@ -40,7 +40,9 @@ internal sealed record MatMulPlan(int Batch, int M, int N, int K, bool TransA, b
         }
         int batch = 1;
         for (int i = 0; i < ar - 2; i++) batch *= a[i];
-        var outShape = a[..^2].Append(m).Append(n).ToArray();
+        var outShape = (int[])a.Clone();
+        outShape[^2] = m;
+        outShape[^1] = n;
         if (ta || batch == 1) return new(batch, m, n, ka, ta, tb, false, outShape);
         // Leading dimensions of a non-transposed A fold into M: one big product instead of many small ones.
         return new(1, batch * m, n, ka, false, tb, false, outShape);
@@ -56,7 +58,7 @@ internal sealed class MatMulRule<T> : BackwardRule<T> where T : unmanaged, IFloa
     protected override void Backward(in TapeEntry e, Tensor<T> y, ReadOnlySpan<T> dy)
     {
         var (a, b, p) = (e.InA<T>(), e.InB<T>(), (MatMulPlan)e.Aux!);
-        var dc = y.Grad!.Data;
+        var dc = y.GradData!;
         int m = p.M, n = p.N, k = p.K;
         for (int s = 0; s < p.Batch; s++)
         {

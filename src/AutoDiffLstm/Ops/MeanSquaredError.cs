@@ -10,16 +10,18 @@ public sealed partial class Tensor<T>
     {
         if (!ShapeMath.Equal(Dims, target.Dims))
             throw new ArgumentException($"MeanSquaredError: prediction {ShapeText} and target {target.ShapeText} must have the same shape.");
-        var y = new Tensor<T>([], [Size == 0 ? T.Zero : TP.SumOfSquares<T>(Sub(Data, target.Data)) / T.CreateChecked(Size)]);
+        var y = ScalarOutput(Size == 0 ? T.Zero : SumOfSquaredDifferences(Data, target.Data) / T.CreateChecked(Size));
         Tape.Record(MeanSquaredErrorRule<T>.Instance, y, this, target);
         return y;
     }
 
-    private static T[] Sub(T[] a, T[] b)
+    private static T SumOfSquaredDifferences(T[] a, T[] b)
     {
-        var d = new T[a.Length];
+        var d = BufferPool<T>.Rent(a.Length);
         TP.Subtract(a, b, d);
-        return d;
+        T sum = TP.SumOfSquares<T>(d);
+        BufferPool<T>.Return(d);
+        return sum;
     }
 }
 
@@ -32,10 +34,11 @@ internal sealed class MeanSquaredErrorRule<T> : BackwardRule<T> where T : unmana
     protected override void Backward(in TapeEntry e, Tensor<T> y, ReadOnlySpan<T> dy)
     {
         var (p, t) = (e.InA<T>(), e.InB<T>());
-        var r = new T[p.Size];
+        var r = BufferPool<T>.Rent(p.Size);
         TP.Subtract(p.AsSpan(), t.AsSpan(), r);
         TP.Multiply(r, dy[0] * T.CreateChecked(2.0 / p.Size), r);
         if (p.RequiresGrad) { var g = p.GradBuffer(); TP.Add(g, r, g); }
         if (t.RequiresGrad) { var g = t.GradBuffer(); TP.Subtract(g, r, g); }
+        BufferPool<T>.Return(r);
     }
 }

@@ -39,8 +39,8 @@ internal sealed class MultiplyRule<T> : BackwardRule<T> where T : unmanaged, IFl
         if (other.Size == y.Size && target.Size == y.Size)
         {
             var g = target.GradBuffer();
-            TP.MultiplyAdd(y.Grad!.AsSpan(), other.AsSpan(), g, g);
+            TP.MultiplyAdd(y.GradData!, other.AsSpan(), g, g);
         }
-        else Elementwise.AccumulateBroadcast<T, MultiplySpans<T>>(y.Grad!, other, target);
+        else Elementwise.AccumulateBroadcast<T, MultiplySpans<T>>(y.GradData!, y.Dims, other, target);
     }
 }

@@ -11,8 +11,13 @@ public sealed partial class Tensor<T>
         int ax = ShapeMath.NormalizeAxis("Narrow", axis, Rank);
         if (start < 0 || length < 0 || start + length > Dims[ax])
             throw new ArgumentOutOfRangeException(nameof(start), $"Narrow: range [{start}, {start + length}) is outside dimension {axis} of shape {ShapeText} (size {Dims[ax]}).");
-        var dims = (int[])Dims.Clone();
-        dims[ax] = length;
+        return NarrowCore(ax, start, WithDim(ax, length));
+    }
+
+    /// <summary>Narrow after validation; <paramref name="dims"/> is this shape with dims[ax] = length (an array several outputs may share).</summary>
+    private Tensor<T> NarrowCore(int ax, int start, int[] dims)
+    {
+        int length = dims[ax];
         var y = Uninitialized(dims);
         var (outer, n, inner) = ShapeMath.AroundAxis(Dims, ax);
         int block = length * inner;
@@ -22,6 +27,14 @@ public sealed partial class Tensor<T>
         return y;
     }
 
+    /// <summary>A copy of the dims with dimension <paramref name="ax"/> set to <paramref name="size"/>.</summary>
+    private int[] WithDim(int ax, int size)
+    {
+        var dims = (int[])Dims.Clone();
+        dims[ax] = size;
+        return dims;
+    }
+
     /// <summary>The slice at <paramref name="index"/> along <paramref name="axis"/>, with that dimension removed (x[t] on a [T, B, I] sequence).</summary>
     public Tensor<T> Select(int axis, int index) => Narrow(axis, index, 1).Squeeze(axis);
 
@@ -29,10 +42,18 @@ public sealed partial class Tensor<T>
     public Tensor<T>[] Split(int axis, params int[] sizes)
     {
         int ax = ShapeMath.NormalizeAxis("Split", axis, Rank);
-        if (sizes.Sum() != Dims[ax] || sizes.Any(s => s < 0))
+        long total = 0;
+        bool negative = false;
+        foreach (int s in sizes) { total += s; negative |= s < 0; }
+        if (total != Dims[ax] || negative)
             throw new ArgumentException($"Split: sizes {ShapeMath.Format(sizes)} must be non-negative and add up to dimension {axis} of shape {ShapeText} ({Dims[ax]}).");
         var parts = new Tensor<T>[sizes.Length];
-        for (int i = 0, start = 0; i < sizes.Length; start += sizes[i], i++) parts[i] = Narrow(ax, start, sizes[i]);
+        int[]? dims = null; // consecutive parts of equal size share their dims array
+        for (int i = 0, start = 0; i < sizes.Length; start += sizes[i], i++)
+        {
+            if (dims is null || dims[ax] != sizes[i]) dims = WithDim(ax, sizes[i]);
+            parts[i] = NarrowCore(ax, start, dims);
+        }
         return parts;
     }
 
@@ -42,7 +63,11 @@ public sealed partial class Tensor<T>
         int ax = ShapeMath.NormalizeAxis("Chunk", axis, Rank);
         if (chunks <= 0 || Dims[ax] % chunks != 0)
             throw new ArgumentException($"Chunk: dimension {axis} of shape {ShapeText} ({Dims[ax]}) cannot be split into {chunks} equal parts.");
-        return Split(ax, Enumerable.Repeat(Dims[ax] / chunks, chunks).ToArray());
+        int size = Dims[ax] / chunks;
+        var dims = WithDim(ax, size);
+        var parts = new Tensor<T>[chunks];
+        for (int i = 0; i < chunks; i++) parts[i] = NarrowCore(ax, i * size, dims);
+        return parts;
     }
 }
 

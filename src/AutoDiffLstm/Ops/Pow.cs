@@ -25,10 +25,11 @@ internal sealed class PowRule<T> : BackwardRule<T> where T : unmanaged, IFloatin
     {
         var x = e.InA<T>();
         T p = T.CreateChecked(e.D0);
-        var slope = new T[x.Size];
+        var slope = BufferPool<T>.Rent(x.Size);
         TP.Pow(x.AsSpan(), p - T.One, slope);
         TP.Multiply(slope, p, slope);
         var g = x.GradBuffer();
         TP.MultiplyAdd(dy, slope, g, g);
+        BufferPool<T>.Return(slope);
     }
 }

@@ -21,18 +21,28 @@ public sealed partial class Tensor<T>
         ShapeMath.Validate("Reshape", dims);
         if (ShapeMath.Size(dims) != Size)
             throw new ArgumentException($"Reshape: shape {ShapeText} ({Size} elements) cannot be viewed as {ShapeMath.Format(shape)} ({ShapeMath.Size(dims)} elements).");
-        var y = new Tensor<T>(dims, Data);
+        return ReshapeTo(dims);
+    }
+
+    /// <summary>Reshape to dims already validated (same size, no -1), taken as they are (several views may share them).</summary>
+    internal Tensor<T> ReshapeTo(int[] dims)
+    {
+        var y = ViewOf(this, dims);
         Tape.Record(ReshapeRule<T>.Instance, y, this);
+        // A recorded view is an intermediate like any other; an unrecorded one shares storage the tape cannot see.
+        if (y.IsLeaf) y.KeepStorage();
         return y;
     }
 
     /// <summary>Inserts a dimension of size 1 at <paramref name="axis"/>.</summary>
-    public Tensor<T> Unsqueeze(int axis)
+    public Tensor<T> Unsqueeze(int axis) => ReshapeTo(UnsqueezedDims(Dims, ShapeMath.NormalizeAxis("Unsqueeze", axis, Rank + 1)));
+
+    /// <summary><paramref name="dims"/> with a 1 inserted at <paramref name="axis"/> (already normalised).</summary>
+    internal static int[] UnsqueezedDims(int[] dims, int axis)
     {
-        int a = ShapeMath.NormalizeAxis("Unsqueeze", axis, Rank + 1);
-        var dims = Dims.ToList();
-        dims.Insert(a, 1);
-        return Reshape([.. dims]);
+        var result = new int[dims.Length + 1];
+        for (int i = 0, j = 0; i < result.Length; i++) result[i] = i == axis ? 1 : dims[j++];
+        return result;
     }
 
     /// <summary>Removes the dimension of size 1 at <paramref name="axis"/>.</summary>
@@ -40,9 +50,9 @@ public sealed partial class Tensor<T>
     {
         int a = ShapeMath.NormalizeAxis("Squeeze", axis, Rank);
         if (Dims[a] != 1) throw new ArgumentException($"Squeeze: dimension {axis} of shape {ShapeText} is {Dims[a]}, not 1.");
-        var dims = Dims.ToList();
-        dims.RemoveAt(a);
-        return Reshape([.. dims]);
+        var dims = new int[Rank - 1];
+        for (int i = 0, j = 0; i < Rank; i++) if (i != a) dims[j++] = Dims[i];
+        return ReshapeTo(dims);
     }
 }
 

@@ -30,8 +30,8 @@ internal sealed class SoftmaxRule<T> : BackwardRule<T> where T : unmanaged, IFlo
     protected override void Backward(in TapeEntry e, Tensor<T> y, ReadOnlySpan<T> dy)
     {
         var x = e.InA<T>();
-        var dx = new T[y.Size];
-        AlongAxis.Map2(y.Data, y.Grad!.Data, dx, y.Dims, e.I0, static (yl, gl, dst) =>
+        var dx = BufferPool<T>.Rent(y.Size);
+        AlongAxis.Map2(y.Data, y.GradData!, dx, y.Dims, e.I0, static (yl, gl, dst) =>
         {
             T dot = TP.Dot(yl, gl);
             TP.Subtract(gl, dot, dst);
@@ -39,5 +39,6 @@ internal sealed class SoftmaxRule<T> : BackwardRule<T> where T : unmanaged, IFlo
         });
         var g = x.GradBuffer();
         TP.Add(g, dx, g);
+        BufferPool<T>.Return(dx);
     }
 }

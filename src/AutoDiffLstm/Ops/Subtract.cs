@@ -32,8 +32,9 @@ internal sealed class SubtractRule<T> : BackwardRule<T> where T : unmanaged, IFl
         var (a, b) = (e.InA<T>(), e.InB<T>());
         if (a.RequiresGrad) Kernels.ReduceToShape(dy, y.Dims, a.GradBuffer(), a.Dims);
         if (!b.RequiresGrad) return;
-        var negated = new T[dy.Length];
+        var negated = BufferPool<T>.Rent(dy.Length);
         TP.Negate(dy, negated);
         Kernels.ReduceToShape<T>(negated, y.Dims, b.GradBuffer(), b.Dims);
+        BufferPool<T>.Return(negated);
     }
 }

@@ -8,7 +8,7 @@ public sealed partial class Tensor<T>
     /// <summary>Sum of all elements (a scalar).</summary>
     public Tensor<T> Sum()
     {
-        var y = new Tensor<T>([], [TP.Sum<T>(Data)]);
+        var y = ScalarOutput(TP.Sum<T>(Data));
         Tape.Record(SumRule<T>.Instance, y, this, i0: -1);
         return y;
     }

@@ -55,9 +55,10 @@ internal sealed class TransposeRule<T> : BackwardRule<T> where T : unmanaged, IF
     // dx += transpose(dy)
     protected override void Backward(in TapeEntry e, Tensor<T> y, ReadOnlySpan<T> dy)
     {
-        var back = new T[dy.Length];
+        var back = BufferPool<T>.Rent(dy.Length);
         Tensor<T>.SwapCopy(dy, y.Dims, e.I0, e.I1, back);
         var g = e.InA<T>().GradBuffer();
         TP.Add(g, back, g);
+        BufferPool<T>.Return(back);
     }
 }

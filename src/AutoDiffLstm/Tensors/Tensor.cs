@@ -12,7 +12,38 @@ public abstract class TensorBase
     internal bool RetainsGradient;
     private bool requiresGrad;
 
-    private protected TensorBase(int[] dims) { Dims = dims; }
+    // Storage bookkeeping for buffer reuse (see Tape.ReuseBuffers). A view (Reshape, Detach) shares the array of the
+    // tensor that created it, its StorageOwner; only an owner whose array the engine rented can give it back.
+    internal readonly TensorBase? StorageOwner;
+    /// <summary>The engine rented <c>Data</c> for this tensor alone (an operation's output), so it may be recycled once dead.</summary>
+    internal bool EngineOwnsStorage;
+    /// <summary>Something untracked shares the storage (a detached view, the root of a backward pass): never recycle it.</summary>
+    internal bool StorageEscaped;
+    /// <summary>The storage went back to the pool; the values are gone.</summary>
+    internal bool StorageRecycled;
+    /// <summary>Recorded under <see cref="Tape.ReuseBuffers"/>: the tape gives the storage back at its next reset.</summary>
+    internal bool ReleaseAtReset;
+
+    private protected TensorBase(int[] dims, TensorBase? storageOwner)
+    {
+        Dims = dims;
+        StorageOwner = storageOwner;
+    }
+
+    /// <summary>True once the tape recycled this tensor's storage (it was recorded under <see cref="Tape.ReuseBuffers"/> and the tape was reset).</summary>
+    public bool IsRecycled => (StorageOwner ?? this).StorageRecycled;
+
+    /// <summary>Marks the storage as shared with something the tape does not track, so that no reset recycles it.</summary>
+    internal void KeepStorage() => (StorageOwner ?? this).StorageEscaped = true;
+
+    internal void ThrowIfRecycled(string op)
+    {
+        if (IsRecycled)
+            throw new InvalidOperationException(
+                $"{op}: this tensor ({ShapeText}) was computed under Tape.ReuseBuffers and the tape has been reset since, so its storage " +
+                "was recycled for later operations. Read values before the reset (e.g. before Backward), or Detach()/Clone() the tensor " +
+                "while it is still valid to keep them.");
+    }
 
     /// <summary>The dimensions, outermost first.</summary>
     public IReadOnlyList<int> Shape => Dims;
@@ -52,6 +83,10 @@ public abstract class TensorBase
     internal abstract int FirstNonFiniteGrad();
     internal abstract int FirstNonFinite();
     internal abstract string ElementTypeName { get; }
+    /// <summary>Gives the storage back to the pool if this tensor was marked <see cref="ReleaseAtReset"/> and nothing escaped with it.</summary>
+    internal abstract void ReleaseStorage();
+    /// <summary>Bytes of the storage.</summary>
+    internal abstract long StorageBytes { get; }
 }
 
 /// <summary>
@@ -63,27 +98,67 @@ public sealed partial class Tensor<T> : TensorBase where T : unmanaged, IFloatin
 {
     internal readonly T[] Data;
 
-    internal Tensor(int[] dims, T[] data) : base(dims)
+    internal Tensor(int[] dims, T[] data) : base(dims, null)
     {
         if (typeof(T) != typeof(float) && typeof(T) != typeof(double))
             throw new NotSupportedException($"Tensor<{typeof(T).Name}>: only float and double tensors are supported.");
         Data = data;
     }
 
-    /// <summary>A tensor of the given shape whose contents are about to be overwritten.</summary>
-    internal static Tensor<T> Uninitialized(int[] dims)
+    /// <summary>A view: new dims over the storage of <paramref name="source"/> (whose owner becomes this view's owner).</summary>
+    private Tensor(int[] dims, Tensor<T> source) : base(dims, source.StorageOwner ?? source)
     {
-        int n = ShapeMath.Size(dims);
-        return new Tensor<T>(dims, n == 0 ? Array.Empty<T>() : GC.AllocateUninitializedArray<T>(n));
+        Data = source.Data;
     }
 
-    internal static Tensor<T> ZerosLike(int[] dims) => new(dims, new T[ShapeMath.Size(dims)]);
+    /// <summary>A tensor over <paramref name="source"/>'s storage with other dims (same size); the caller records it or calls <see cref="TensorBase.KeepStorage"/>.</summary>
+    internal static Tensor<T> ViewOf(Tensor<T> source, int[] dims) => new(dims, source);
+
+    /// <summary>A tensor of the given shape whose contents are about to be overwritten (storage from the thread's pool).</summary>
+    internal static Tensor<T> Uninitialized(int[] dims) =>
+        new(dims, BufferPool<T>.Rent(ShapeMath.Size(dims))) { EngineOwnsStorage = true };
+
+    /// <summary>A zero-filled tensor (storage from the thread's pool).</summary>
+    internal static Tensor<T> ZerosLike(int[] dims) =>
+        new(dims, BufferPool<T>.RentZeroed(ShapeMath.Size(dims))) { EngineOwnsStorage = true };
+
+    /// <summary>A rank-0 operation output holding <paramref name="value"/>.</summary>
+    internal static Tensor<T> ScalarOutput(T value)
+    {
+        var y = Uninitialized([]);
+        y.Data[0] = value;
+        return y;
+    }
 
     /// <inheritdoc/>
     public override int Size => Data.Length;
 
+    // The gradient lives in a bare array, so backward creates no tensor objects for intermediates' gradients; the public
+    // Grad wraps it on demand (and keeps the wrapper). gradIsPooled: the engine rented the array and never handed it
+    // out, so an intermediate's gradient may go back to the pool as soon as backward has consumed it.
+    private T[]? gradData;
+    private Tensor<T>? gradTensor;
+    private bool gradIsPooled;
+
     /// <summary>The accumulated gradient of a leaf (or of an intermediate that called <see cref="RetainGrad"/>); null until a backward pass reaches it.</summary>
-    public Tensor<T>? Grad { get; set; }
+    public Tensor<T>? Grad
+    {
+        get
+        {
+            if (gradData is null) return null;
+            if (gradTensor is null || !ReferenceEquals(gradTensor.Data, gradData)) gradTensor = new Tensor<T>(Dims, gradData);
+            return gradTensor;
+        }
+        set
+        {
+            gradTensor = value;
+            gradData = value?.Data;
+            gradIsPooled = false;
+        }
+    }
+
+    /// <summary>The gradient's array, or null (engine use: reads it without creating the <see cref="Grad"/> wrapper).</summary>
+    internal T[]? GradData => gradData;
 
     /// <summary>Marks this leaf as a parameter: backward will accumulate into its <see cref="Grad"/>. Returns this tensor.</summary>
     public Tensor<T> RequireGrad()
@@ -100,17 +175,30 @@ public sealed partial class Tensor<T> : TensorBase where T : unmanaged, IFloatin
     }
 
     /// <summary>Read-only access to the elements in row-major order.</summary>
-    public ReadOnlySpan<T> AsSpan() => Data;
+    public ReadOnlySpan<T> AsSpan()
+    {
+        ThrowIfRecycled("AsSpan");
+        return Data;
+    }
 
     /// <summary>Writable access to the elements. Writing into a tensor that a recorded operation has used corrupts its gradient.</summary>
-    public Span<T> AsWritableSpan() => Data;
+    public Span<T> AsWritableSpan()
+    {
+        ThrowIfRecycled("AsWritableSpan");
+        return Data;
+    }
 
     /// <summary>Copies the elements out in row-major order.</summary>
-    public T[] ToArray() => (T[])Data.Clone();
+    public T[] ToArray()
+    {
+        ThrowIfRecycled("ToArray");
+        return (T[])Data.Clone();
+    }
 
     /// <summary>The value of a one-element tensor.</summary>
     public T Item()
     {
+        ThrowIfRecycled("Item");
         if (Size != 1) throw new InvalidOperationException($"Item: the tensor has shape {ShapeText} ({Size} elements); Item needs exactly one element.");
         return Data[0];
     }
@@ -128,6 +216,7 @@ public sealed partial class Tensor<T> : TensorBase where T : unmanaged, IFloatin
 
     private int FlatIndex(int[] index)
     {
+        ThrowIfRecycled("Indexer");
         if (index.Length != Rank) throw new ArgumentException($"Indexer: got {index.Length} indices for a tensor of shape {ShapeText}.");
         int flat = 0;
         for (int i = 0; i < index.Length; i++)
@@ -138,13 +227,25 @@ public sealed partial class Tensor<T> : TensorBase where T : unmanaged, IFloatin
         return flat;
     }
 
-    /// <summary>A tensor sharing this one's values but cut off from the tape: no gradient flows through it.</summary>
-    public Tensor<T> Detach() => new(Dims, Data);
+    /// <summary>
+    /// A tensor sharing this one's values but cut off from the tape: no gradient flows through it. Its values stay valid
+    /// across tape resets also under <see cref="Tape.ReuseBuffers"/> (the shared storage is then never recycled).
+    /// </summary>
+    public Tensor<T> Detach()
+    {
+        ThrowIfRecycled("Detach");
+        KeepStorage();
+        return new(Dims, this);
+    }
 
     /// <summary>A deep copy that is a new leaf (not recorded, no gradient).</summary>
-    public Tensor<T> Clone() => new(Dims, (T[])Data.Clone());
+    public Tensor<T> Clone()
+    {
+        ThrowIfRecycled("Clone");
+        return new(Dims, (T[])Data.Clone());
+    }
 
-    /// <summary>Clears <see cref="Grad"/>.</summary>
+    /// <summary>Clears <see cref="Grad"/> (sets it to null; the old gradient tensor stays valid for whoever holds it).</summary>
     public void ZeroGrad() => Grad = null;
 
     /// <summary>Starts the backward pass from a scalar (seed 1). See <see cref="Backward(Tensor{T}, bool)"/>.</summary>
@@ -180,21 +281,37 @@ public sealed partial class Tensor<T> : TensorBase where T : unmanaged, IFloatin
     /// <summary>The gradient's backing array, zero-filled on first use (for kernels that take arrays).</summary>
     internal T[] GradArray()
     {
-        Grad ??= ZerosLike(Dims);
-        return Grad.Data;
+        if (gradData is null)
+        {
+            // The shape's size, not the storage's: a gradient-only tensor (a checkpoint segment's token) has no values.
+            gradData = BufferPool<T>.RentZeroed(ShapeMath.Size(Dims));
+            gradIsPooled = true;
+        }
+        return gradData;
     }
 
     internal void AccumulateGrad(ReadOnlySpan<T> g)
     {
-        if (Grad is null) Grad = new Tensor<T>(Dims, g.ToArray());
-        else System.Numerics.Tensors.TensorPrimitives.Add(Grad.Data, g, Grad.Data);
+        if (gradData is null)
+        {
+            gradData = BufferPool<T>.Rent(g.Length);
+            g.CopyTo(gradData);
+            gradIsPooled = true;
+        }
+        else System.Numerics.Tensors.TensorPrimitives.Add(gradData, g, gradData);
     }
 
-    internal override bool HasGrad => Grad is not null;
+    internal override bool HasGrad => gradData is not null;
 
+    // An intermediate's gradient is never visible outside backward (unless RetainGrad), so once its rule has run the
+    // array can serve the next gradient of the same size. Leaf and retained gradients belong to the user: never pooled.
     internal override void DropIntermediateGrad()
     {
-        if (!IsLeaf && !RetainsGradient) Grad = null;
+        if (IsLeaf || RetainsGradient) return;
+        if (gradData is not null && gradIsPooled) BufferPool<T>.Return(gradData);
+        gradData = null;
+        gradTensor = null;
+        gradIsPooled = false;
     }
 
     private Tensor<T>? parkedGrad;
@@ -209,16 +326,27 @@ public sealed partial class Tensor<T> : TensorBase where T : unmanaged, IFloatin
     internal override void UnparkGrad()
     {
         if (parkedGrad is null) return;
-        if (Grad is null) Grad = parkedGrad;
-        else System.Numerics.Tensors.TensorPrimitives.Add(Grad.Data, parkedGrad.Data, Grad.Data);
+        if (gradData is null) Grad = parkedGrad;
+        else System.Numerics.Tensors.TensorPrimitives.Add(gradData, parkedGrad.Data, gradData);
         parkedGrad = null;
     }
 
-    internal override int FirstNonFiniteGrad() => Grad is null ? -1 : Kernels.FirstNonFinite<T>(Grad.Data);
+    internal override int FirstNonFiniteGrad() => gradData is null ? -1 : Kernels.FirstNonFinite<T>(gradData);
 
     internal override int FirstNonFinite() => Kernels.FirstNonFinite<T>(Data);
 
     internal override string ElementTypeName => typeof(T) == typeof(float) ? "float" : "double";
+
+    internal override void ReleaseStorage()
+    {
+        if (!ReleaseAtReset) return;
+        ReleaseAtReset = false;
+        if (StorageEscaped || StorageRecycled) return;
+        StorageRecycled = true;
+        BufferPool<T>.Return(Data);
+    }
+
+    internal override long StorageBytes => (long)Data.Length * (typeof(T) == typeof(float) ? sizeof(float) : sizeof(double));
 
     /// <summary>Shape, element type and (truncated) values, for notebooks and debugging.</summary>
     public override string ToString() => TensorFormatter.Format(this);

@@ -16,6 +16,8 @@ internal static class TensorFormatter
         sb.Append("Tensor<").Append(t.ElementTypeName).Append("> ").Append(t.ShapeText);
         if (t.RequiresGrad) sb.Append(t.IsLeaf ? " requires_grad" : " grad_fn");
         sb.Append('\n');
+        // A debugger or notebook display must not throw: say what happened instead of showing recycled values.
+        if (t.IsRecycled) return sb.Append("(values recycled: computed under Tape.ReuseBuffers, and the tape was reset since)").ToString();
         if (t.Rank == 0) sb.Append(Num(t.AsSpan()[0]));
         else Append(sb, t.AsSpan(), t.Dims, 0, 0, 0);
         return sb.ToString();

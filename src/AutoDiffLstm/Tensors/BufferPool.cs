@@ -1,0 +1,110 @@
+using System.Numerics;
+
+namespace AutoDiffLstm;
+
+/// <summary>
+/// The calling thread's free tensor buffers, keyed by EXACT length: a training iteration asks for the same sizes as
+/// the previous one, and code all over the engine relies on <c>Data.Length</c> being the tensor's size, so unlike
+/// <see cref="System.Buffers.ArrayPool{T}"/> a rented array is never longer than asked for.
+/// </summary>
+/// <remarks>
+/// Invariant: an array in the pool is referenced by nothing else, so renting is always safe. Only the engine returns
+/// arrays, and only those it knows to be unreachable from user code: gradients of intermediates once backward has
+/// consumed them, temporaries of backward rules, and forward values recorded under <see cref="Tape.ReuseBuffers"/>
+/// at the tape's next reset. One pool per thread and element type (like the tape), so no locking; an array returned
+/// on another thread than the one that rented it simply joins that thread's pool.
+/// </remarks>
+internal static class BufferPool<T> where T : unmanaged, IFloatingPointIeee754<T>
+{
+    [ThreadStatic] private static Dictionary<int, Bucket>? buckets;
+    [ThreadStatic] private static long retainedBytes;
+
+    private static readonly int ElementBytes = typeof(T) == typeof(float) ? sizeof(float) : sizeof(double);
+
+    /// <summary>Bytes of free arrays this thread's pool holds.</summary>
+    public static long RetainedBytes => retainedBytes;
+
+    /// <summary>An array of exactly <paramref name="length"/> elements with arbitrary contents (a pooled one when available).</summary>
+    public static T[] Rent(int length)
+    {
+        if (length == 0) return [];
+        if (buckets is { } map && map.TryGetValue(length, out var bucket) && bucket.Count > 0)
+        {
+            retainedBytes -= (long)length * ElementBytes;
+            return bucket.Pop();
+        }
+        return GC.AllocateUninitializedArray<T>(length);
+    }
+
+    /// <summary>An array of exactly <paramref name="length"/> zeros.</summary>
+    public static T[] RentZeroed(int length)
+    {
+        if (length == 0) return [];
+        if (buckets is { } map && map.TryGetValue(length, out var bucket) && bucket.Count > 0)
+        {
+            retainedBytes -= (long)length * ElementBytes;
+            var array = bucket.Pop();
+            Array.Clear(array);
+            return array;
+        }
+        return new T[length];
+    }
+
+    /// <summary>
+    /// Gives <paramref name="array"/> back. The caller guarantees that nothing references it any more. In anomaly mode,
+    /// and always in debug builds, it is filled with NaN first, so that a read through a stale reference shows up.
+    /// </summary>
+    public static void Return(T[] array)
+    {
+        if (array.Length == 0) return;
+        long bytes = (long)array.Length * ElementBytes;
+        if (retainedBytes + bytes > Tape.BufferPoolLimitBytes) return; // over the limit: leave it to the GC
+        if (PoisonOnReturn) array.AsSpan().Fill(T.NaN);
+        buckets ??= [];
+        if (!buckets.TryGetValue(array.Length, out var bucket)) buckets.Add(array.Length, bucket = new Bucket());
+        bucket.Push(array);
+        retainedBytes += bytes;
+    }
+
+    /// <summary>Drops every free array of this thread (for the element type T).</summary>
+    public static void Clear()
+    {
+        buckets = null;
+        retainedBytes = 0;
+    }
+
+    /// <summary>Whether <paramref name="array"/> currently sits in this thread's pool (tests: a buffer must never be both free and in use).</summary>
+    internal static bool Contains(T[] array)
+    {
+        if (buckets is null || !buckets.TryGetValue(array.Length, out var bucket)) return false;
+        for (int i = 0; i < bucket.Count; i++)
+            if (ReferenceEquals(bucket.Items[i], array)) return true;
+        return false;
+    }
+
+#if DEBUG
+    private static bool PoisonOnReturn => true;
+#else
+    private static bool PoisonOnReturn => Autograd.AnomalyDetectionEnabled;
+#endif
+
+    /// <summary>A stack of free arrays of one length (a growable array: no per-push allocation once grown).</summary>
+    private sealed class Bucket
+    {
+        public T[][] Items = new T[4][];
+        public int Count;
+
+        public void Push(T[] array)
+        {
+            if (Count == Items.Length) Array.Resize(ref Items, Count * 2);
+            Items[Count++] = array;
+        }
+
+        public T[] Pop()
+        {
+            var array = Items[--Count];
+            Items[Count] = null!;
+            return array;
+        }
+    }
+}

@@ -102,21 +102,23 @@ public sealed class LstmVariantCell<T> : RecurrentCell<T> where T : unmanaged, I
             var a = pre[layout.IndexOf(gate)];
             if (peephole is not null) a += peephole * cell;
             if (fromGates is not null) a += fromGates[sigmoidGates.IndexOf(gate)];
-            return a.Sigmoid();
+            var activation = a.Sigmoid();
+            GateMonitor.Observe(gate switch { 'i' => "input", 'f' => "forget", _ => "output" }, activation);
+            return activation;
         }
 
         Tensor<T>? i = layout.Contains('i') ? Gate('i', peepholeI, c) : null;            // null: the gate is 1
         Tensor<T>? f = Variant.CoupledInputForget ? T.One - i! : layout.Contains('f') ? Gate('f', peepholeF, c) : null;
+        if (Variant.CoupledInputForget) GateMonitor.Observe("forget", f!);
         var g = pre[layout.IndexOf('g')];
-        if (Variant.InputActivation) g = g.Tanh();
+        // Without the input activation (NIAF) g is unbounded, so it has no saturation to report.
+        if (Variant.InputActivation)
+        {
+            g = g.Tanh();
+            GateMonitor.Observe("candidate", g, GateRange.Tanh);
+        }
         var cNext = (f is null ? c : f * c) + (i is null ? g : i * g);
         Tensor<T>? o = layout.Contains('o') ? Gate('o', peepholeO, cNext) : null;
-        // Only the gates the variant has are reported (a gate fixed at 1 is not a gate); CIFG's f = 1 - i is its forget gate.
-        if (i is not null) GateMonitor.Observe("input", i);
-        if (f is not null) GateMonitor.Observe("forget", f);
-        // Without its tanh (NIAF) the block input is unbounded, so "saturated" would mean nothing: not reported.
-        if (Variant.InputActivation) GateMonitor.Observe("candidate", g, GateRange.Tanh);
-        if (o is not null) GateMonitor.Observe("output", o);
         var squashed = Variant.OutputActivation ? cNext.Tanh() : cNext;
         var hNext = o is null ? squashed : o * squashed;
         if (gateRecurrence is null) return new RecurrentState<T>(StateNames, hNext, cNext);

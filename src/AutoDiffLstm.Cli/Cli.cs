@@ -25,6 +25,7 @@ public static class Cli
             TrainCommand.Create(stdout),
             GradCheckCommand.Create(stdout),
             CompareCommand.Create(stdout),
+            PaperCommand.Create(stdout),
         };
         var config = new InvocationConfiguration { Output = stdout, Error = stderr, EnableDefaultExceptionHandler = false };
         try

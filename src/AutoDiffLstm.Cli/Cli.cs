@@ -24,6 +24,7 @@ public static class Cli
             TrainCommand.Create(stdout),
             GradCheckCommand.Create(stdout),
             CompareCommand.Create(stdout),
+            PaperCommand.Create(stdout),
         };
         var config = new InvocationConfiguration { Output = stdout, Error = stderr, EnableDefaultExceptionHandler = false };
         try

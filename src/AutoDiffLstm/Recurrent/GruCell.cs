@@ -44,6 +44,9 @@ public sealed class GruCell<T> : RecurrentCell<T> where T : unmanaged, IFloating
         var reset = (x[0] + r[0]).Sigmoid();
         var update = (x[1] + r[1]).Sigmoid();
         var candidate = (x[2] + reset * r[2]).Tanh();
+        GateMonitor.Observe("reset", reset);
+        GateMonitor.Observe("update", update);
+        GateMonitor.Observe("candidate", candidate, GateRange.Tanh);
         // (1 - z) * n + z * h rewritten as n + z * (h - n): the same value with one operation less per step.
         return new RecurrentState<T>(StateNames, candidate + update * (h - candidate));
     }

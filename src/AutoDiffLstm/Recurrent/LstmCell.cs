@@ -53,6 +53,10 @@ public sealed class LstmCell<T> : RecurrentCell<T> where T : unmanaged, IFloatin
         var (h, c) = (state[0], state[1]);
         var gates = (projectedInput + h.Linear(weightHh, biasHh)).Chunk(4, -1);
         var (i, f, g, o) = (gates[0].Sigmoid(), gates[1].Sigmoid(), gates[2].Tanh(), gates[3].Sigmoid());
+        GateMonitor.Observe("input", i);
+        GateMonitor.Observe("forget", f);
+        GateMonitor.Observe("candidate", g, GateRange.Tanh);
+        GateMonitor.Observe("output", o);
         var cNext = f * c + i * g;
         return new RecurrentState<T>(StateNames, o * cNext.Tanh(), cNext);
     }

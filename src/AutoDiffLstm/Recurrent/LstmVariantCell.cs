@@ -111,6 +111,12 @@ public sealed class LstmVariantCell<T> : RecurrentCell<T> where T : unmanaged, I
         if (Variant.InputActivation) g = g.Tanh();
         var cNext = (f is null ? c : f * c) + (i is null ? g : i * g);
         Tensor<T>? o = layout.Contains('o') ? Gate('o', peepholeO, cNext) : null;
+        // Only the gates the variant has are reported (a gate fixed at 1 is not a gate); CIFG's f = 1 - i is its forget gate.
+        if (i is not null) GateMonitor.Observe("input", i);
+        if (f is not null) GateMonitor.Observe("forget", f);
+        // Without its tanh (NIAF) the block input is unbounded, so "saturated" would mean nothing: not reported.
+        if (Variant.InputActivation) GateMonitor.Observe("candidate", g, GateRange.Tanh);
+        if (o is not null) GateMonitor.Observe("output", o);
         var squashed = Variant.OutputActivation ? cNext.Tanh() : cNext;
         var hNext = o is null ? squashed : o * squashed;
         if (gateRecurrence is null) return new RecurrentState<T>(StateNames, hNext, cNext);

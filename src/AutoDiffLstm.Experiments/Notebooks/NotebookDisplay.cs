@@ -32,6 +32,7 @@ public static partial class Notebook
                     ? custom
                     : Path.Combine(DefaultOutputFolder, AppDomain.CurrentDomain.FriendlyName);
                 string path = Path.Combine(folder, $"display-{Interlocked.Increment(ref imageCount):D2}.png");
+                Directory.CreateDirectory(folder); // AtomicFile needs the folder; a first run has none yet
                 AtomicFile.WriteAllBytes(path, png);
                 var size = DisplayFormatter.PngSize(png);
                 Console.WriteLine($"[image/png {size?.Width}x{size?.Height}: {path}]");

@@ -41,8 +41,8 @@ using static AutoDiffLstm.Experiments.Notebooks.Notebook.Display;
 // The IRNN of Le, Jaitly and Hinton (2015): a ReLU RNN whose recurrent matrix starts as the identity,
 // $h_t = \max(0,\, h_{t-1} + W_{ih} x_t)$. Its Jacobian $\partial h_t/\partial h_{t-1} = \operatorname{diag}(\mathbb 1[h_t > 0])\, W_{hh}$
 // has no saturating derivative to damp it (unlike tanh in notebook 02): as soon as an update pushes the spectral radius
-// of $W_{hh}$ above 1, both the state and the gradient grow like $\rho^T$, without bound. Le et al. trained it with
-// gradient clipping for exactly this reason.
+// of $W_{hh}$ above 1, both the state and the gradient grow like $\rho^T$, without bound, which is why such networks are
+// usually trained with gradient clipping.
 //
 // The task is the adding problem ($T = 50$: predict the sum of two marked values; predicting the constant 1 scores MSE
 // $1/6$, the chance baseline), trained with plain SGD. The two runs differ only in clipping at $\tau = 1$ (same seed,

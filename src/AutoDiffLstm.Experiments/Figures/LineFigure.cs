@@ -2,6 +2,19 @@ using AutoDiffLstm.IO;
 
 namespace AutoDiffLstm.Experiments.Figures;
 
+/// <summary>Where a <see cref="LineFigure"/> puts its legend.</summary>
+public enum LegendCorner
+{
+    /// <summary>Top right (the default).</summary>
+    UpperRight,
+    /// <summary>Top left.</summary>
+    UpperLeft,
+    /// <summary>Bottom right.</summary>
+    LowerRight,
+    /// <summary>Bottom left.</summary>
+    LowerLeft,
+}
+
 /// <summary>One named curve of a <see cref="LineFigure"/>.</summary>
 public sealed record Series(string Label, double[] X, double[] Y);
 
@@ -14,6 +27,9 @@ public sealed record LineFigure(string Title, string XLabel, string YLabel, bool
 {
     /// <summary>Pixel size of the rendered images.</summary>
     public (int Width, int Height) Size { get; init; } = (900, 560);
+
+    /// <summary>The corner of the legend (shown when there is more than one series); move it off the curves it would hide.</summary>
+    public LegendCorner Legend { get; init; } = LegendCorner.UpperRight;
 
     /// <summary>Writes <c>{basePath}.png</c> and <c>{basePath}.svg</c> atomically; returns both paths.</summary>
     public IReadOnlyList<string> Save(string basePath)
@@ -54,7 +70,16 @@ public sealed record LineFigure(string Title, string XLabel, string YLabel, bool
                 MinorTickGenerator = new ScottPlot.TickGenerators.LogMinorTickGenerator(),
             };
         }
-        if (Series.Count > 1) plot.ShowLegend(ScottPlot.Alignment.UpperRight);
+        if (Series.Count > 1)
+        {
+            plot.ShowLegend(Legend switch
+            {
+                LegendCorner.UpperLeft => ScottPlot.Alignment.UpperLeft,
+                LegendCorner.LowerRight => ScottPlot.Alignment.LowerRight,
+                LegendCorner.LowerLeft => ScottPlot.Alignment.LowerLeft,
+                _ => ScottPlot.Alignment.UpperRight,
+            });
+        }
         return plot;
     }
 

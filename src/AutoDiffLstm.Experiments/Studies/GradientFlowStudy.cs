@@ -44,16 +44,23 @@ public static class GradientFlowStudy
     public static IReadOnlyList<FlowCurve> SpectralRadiusSweep(IEnumerable<double> radii, int steps, int hidden, int batch, ulong seed, double inputScale = 0.1)
     {
         var inputs = Tensor.RandomNormal<double>(new Rng(seed), [steps, batch, 1], 0, inputScale);
-        return radii.Select(rho =>
-        {
-            var cell = new ElmanCell<double>(1, hidden, new Rng(seed + 1));
-            var parameters = cell.NamedParameters().ToDictionary(p => p.Key, p => p.Value);
-            parameters["weight_hh"] = Init.Orthogonal<double>(new Rng(seed + 3), [hidden, hidden]) * rho;
-            parameters["bias_ih"] = Tensor.Zeros<double>(hidden);
-            parameters["bias_hh"] = Tensor.Zeros<double>(hidden);
-            var scaled = cell.WithParameters(parameters);
-            return new FlowCurve($"rho = {rho:0.##}", GradientFlow.Measure(scaled, inputs, new Rng(seed + 2)));
-        }).ToArray();
+        return radii.Select(rho => new FlowCurve($"rho = {rho:0.##}", GradientFlow.Measure(ScaledOrthogonalRnn(rho, hidden, seed), inputs, new Rng(seed + 2)))).ToArray();
+    }
+
+    /// <summary>
+    /// The cell of <see cref="SpectralRadiusSweep"/>: a tanh Elman cell with one input, W_hh = rho Q for a random
+    /// orthogonal Q (so every singular value of W_hh is rho) and zero biases. Near h = 0, where tanh' = 1, the step
+    /// Jacobian diag(1 - h_t^2) W_hh is rho Q and ||dh_T/dh_t|| = rho^(T-t) exactly.
+    /// </summary>
+    public static ElmanCell<double> ScaledOrthogonalRnn(double rho, int hidden, ulong seed)
+    {
+        if (!(rho > 0) || !double.IsFinite(rho)) throw new ArgumentOutOfRangeException(nameof(rho), rho, $"GradientFlowStudy: the spectral radius must be positive and finite, got {rho}.");
+        var cell = new ElmanCell<double>(1, hidden, new Rng(seed + 1));
+        var parameters = cell.NamedParameters().ToDictionary(p => p.Key, p => p.Value);
+        parameters["weight_hh"] = Init.Orthogonal<double>(new Rng(seed + 3), [hidden, hidden]) * rho;
+        parameters["bias_ih"] = Tensor.Zeros<double>(hidden);
+        parameters["bias_hh"] = Tensor.Zeros<double>(hidden);
+        return (ElmanCell<double>)cell.WithParameters(parameters);
     }
 
     /// <summary>Gate statistics of each contender over the same kind of inputs (cells that report no gates give an empty list).</summary>

@@ -86,8 +86,8 @@ Console.WriteLine($"a two-layer stack: {string.Join(", ", demoLayer.NamedParamet
 // ---- [cell 4] markdown ----
 // ## 2. Verify the gradient at T = 500
 //
-// `LayerGradCheck.Run` checks a whole layer in double: every parameter, the input sequence and the initial state, under
-// the loss $L = \sum V \odot \text{outputs} + \sum U \odot h_T$ with random $V$ and $U$. In directional mode it
+// `RecurrentGradCheck.Check` checks a whole layer in double: every parameter, the input sequence and the initial state, under
+// a random linear functional of all outputs and the final state, $L = \sum V \odot \text{outputs} + \sum U \odot h_T$. In directional mode it
 // compares $\langle \nabla L, u\rangle$ with the central difference $\big(L(\theta + \epsilon u) - L(\theta - \epsilon u)\big)/2\epsilon$
 // along random unit directions $u$ through all inputs at once, so its cost does not grow with the number of parameters:
 // two forward passes per direction and one backward pass.
@@ -98,8 +98,10 @@ Console.WriteLine($"a two-layer stack: {string.Join(", ", demoLayer.NamedParamet
 // only a gradient check can notice.
 // ---- [cell 5] code ----
 int checkSteps = Notebook.Scale(full: 500, ci: 30);
-var correct = LayerGradCheck.Run(new RecurrentLayer<double>((i, r) => Mgu<double>(i, 8, r), 3, new Rng(2)), checkSteps, batch: 2, seed: 3);
-var planted = LayerGradCheck.Run(new RecurrentLayer<double>((i, r) => Mgu<double>(i, 8, r, detachBug: true), 3, new Rng(2)), checkSteps, batch: 2, seed: 3);
+var checkInput = Tensor.RandomNormal<double>(new Rng(3), [checkSteps, 2, 3]);
+var directional = new GradCheckOptions { Mode = GradCheckMode.Directional, Directions = 4, Seed = 3 };
+var correct = RecurrentGradCheck.Check(new RecurrentLayer<double>((i, r) => Mgu<double>(i, 8, r), 3, new Rng(2)), checkInput, check: directional, seed: 3);
+var planted = RecurrentGradCheck.Check(new RecurrentLayer<double>((i, r) => Mgu<double>(i, 8, r, detachBug: true), 3, new Rng(2)), checkInput, check: directional, seed: 3);
 Console.WriteLine($"T = {checkSteps}, MGU:               {correct}");
 Console.WriteLine($"T = {checkSteps}, MGU with the bug:  {planted}");
 // ---- [cell 6] markdown ----
@@ -204,7 +206,7 @@ display(TextTable.From(runs, ("cell", r => r.Label), ("final held-out MSE", r =>
 //
 // - A new cell is a step function over tensor primitives; `CustomCell` gives it layers, stacking, hoisted input
 //   projections, diagnostics and gradient checks without further code.
-// - `LayerGradCheck` in directional mode verifies the whole layer at $T = 500$ in a few seconds, and fails on a
+// - `RecurrentGradCheck` in directional mode verifies the whole layer at $T = 500$ in a few seconds, and fails on a
 //   planted bug that leaves the forward pass unchanged.
 // - The comparison here uses one seed and a few hundred steps: enough to see whether the cell learns at all, not to
 //   rank it. A claim that one cell is better needs several seeds and tuned learning rates (see notebook 06).

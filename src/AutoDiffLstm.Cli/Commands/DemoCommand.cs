@@ -11,8 +11,8 @@ internal static class DemoCommand
     public static Command Create(TextWriter stdout)
     {
         var seqLen = CommonOptions.SeqLen(256); seqLen.Description = "Horizon of the gradient-flow comparison";
-        var steps = CommonOptions.Steps(300);
-        var hidden = CommonOptions.Hidden(64);
+        var steps = CommonOptions.Steps(1000);
+        var hidden = CommonOptions.Hidden(16);
         var seed = CommonOptions.Seed();
         var outDir = CommonOptions.Out();
         var json = CommonOptions.Json();

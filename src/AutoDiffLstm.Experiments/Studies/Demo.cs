@@ -14,9 +14,9 @@ public sealed record DemoOptions
     /// <summary>Sequence length of the adding problem.</summary>
     public int AddingLength { get; init; } = 100;
     /// <summary>Training steps per model.</summary>
-    public int TrainSteps { get; init; } = 300;
+    public int TrainSteps { get; init; } = 1000;
     /// <summary>Hidden size of the trained models.</summary>
-    public int TrainHidden { get; init; } = 64;
+    public int TrainHidden { get; init; } = 16;
     /// <summary>Batch size of the trained models.</summary>
     public int Batch { get; init; } = 32;
     /// <summary>Seed of everything.</summary>
@@ -58,7 +58,7 @@ public static class Demo
         var basis = new TrainingOptions
         {
             Task = "adding", SequenceLength = options.AddingLength, Hidden = options.TrainHidden, Batch = options.Batch,
-            Steps = options.TrainSteps, LearningRate = 1e-2, ClipNorm = 1.0, Seed = options.Seed, EvalEvery = Math.Max(1, options.TrainSteps / 10),
+            Steps = options.TrainSteps, LearningRate = 0.05, ClipNorm = 1.0, Seed = options.Seed, EvalEvery = Math.Max(1, options.TrainSteps / 10),
         };
         var runs = TrainingStudy.Run([("lstm, forget bias 1", basis with { Cell = "lstm", ForgetBias = 1.0 }), ("rnn (tanh)", basis with { Cell = "rnn" })], onStep);
         files.AddRange(TrainingStudy.EvalLossFigure(runs, $"Adding problem, T = {options.AddingLength}: held-out MSE").Save(Path.Combine(outDir, "adding-training")));

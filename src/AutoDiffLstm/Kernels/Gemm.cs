@@ -37,10 +37,27 @@ internal static class Gemm
         if (m == 0 || n == 0) return;
         if (!accumulate) Array.Clear(c, cOff, m * n);
         if (k == 0) return;
+        if (m == 1) { RowTimesMatrix(a, aOff, b, bOff, transB, c, cOff, n, k); return; }
         var p = new Problem<T>(a, aOff, transA, b, bOff, transB, c, cOff, m, n, k);
         int threads = Math.Min(MaxThreads, (m + MR - 1) / MR);
         if (threads > 1 && (long)m * n * k >= ParallelMacs) RunParallel(p, threads);
         else Dispatch(p, 0, m);
+    }
+
+    /// <summary>
+    /// A single row of C (batch-1 recurrences: h @ W^T at every step): packing B would cost as much as the product, so
+    /// B is read in place, as dot products of contiguous rows (B stored [n, k]) or as row updates (B stored [k, n]).
+    /// The row of op(A) is contiguous whether or not A is transposed.
+    /// </summary>
+    private static void RowTimesMatrix<T>(T[] a, int aOff, T[] b, int bOff, bool transB, T[] c, int cOff, int n, int k)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var row = a.AsSpan(aOff, k);
+        var dst = c.AsSpan(cOff, n);
+        if (transB)
+            for (int j = 0; j < n; j++) dst[j] += System.Numerics.Tensors.TensorPrimitives.Dot<T>(row, b.AsSpan(bOff + j * k, k));
+        else
+            for (int q = 0; q < k; q++) System.Numerics.Tensors.TensorPrimitives.MultiplyAdd(b.AsSpan(bOff + q * n, n), row[q], dst, dst);
     }
 
     /// <summary>Splits the rows of C over threads in whole register tiles (its own method, so that the single-threaded path allocates no closure).</summary>

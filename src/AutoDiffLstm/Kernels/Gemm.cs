@@ -41,7 +41,7 @@ internal static class Gemm
         var p = new Problem<T>(a, aOff, transA, b, bOff, transB, c, cOff, m, n, k);
         int threads = Math.Min(MaxThreads, (m + MR - 1) / MR);
         if (threads > 1 && (long)m * n * k >= ParallelMacs) RunParallel(p, threads);
-        else Dispatch(p, 0, m);
+        else Dispatch(p, 0, m, 0, n);
     }
 
     /// <summary>
@@ -60,41 +60,61 @@ internal static class Gemm
             for (int q = 0; q < k; q++) System.Numerics.Tensors.TensorPrimitives.MultiplyAdd(b.AsSpan(bOff + q * n, n), row[q], dst, dst);
     }
 
-    /// <summary>Splits the rows of C over threads in whole register tiles (its own method, so that the single-threaded path allocates no closure).</summary>
+    /// <summary>
+    /// Splits C over threads in whole register tiles: by rows when there are enough of them, otherwise by columns (the
+    /// per-step products of a recurrence have few rows, and splitting by columns also splits the packing of B instead of
+    /// repeating it on every thread). Its own method, so that the single-threaded path allocates no closure.
+    /// </summary>
     private static void RunParallel<T>(Problem<T> p, int threads) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        int m = p.M;
-        int rowsPer = ((m + threads - 1) / threads + MR - 1) / MR * MR;
-        Parallel.For(0, threads, new ParallelOptions { MaxDegreeOfParallelism = threads }, t =>
+        int m = p.M, n = p.N, nr = RegisterTileWidth<T>();
+        if ((m + MR - 1) / MR >= 2 * threads || n < 2 * nr)
         {
-            int r0 = t * rowsPer, r1 = Math.Min(m, r0 + rowsPer);
-            if (r0 < r1) Dispatch(p, r0, r1);
-        });
+            int rowsPer = ((m + threads - 1) / threads + MR - 1) / MR * MR;
+            Parallel.For(0, threads, new ParallelOptions { MaxDegreeOfParallelism = threads }, t =>
+            {
+                int r0 = t * rowsPer, r1 = Math.Min(m, r0 + rowsPer);
+                if (r0 < r1) Dispatch(p, r0, r1, 0, n);
+            });
+        }
+        else
+        {
+            int colsPer = ((n + threads - 1) / threads + nr - 1) / nr * nr;
+            Parallel.For(0, threads, new ParallelOptions { MaxDegreeOfParallelism = threads }, t =>
+            {
+                int c0 = t * colsPer, c1 = Math.Min(n, c0 + colsPer);
+                if (c0 < c1) Dispatch(p, 0, m, c0, c1);
+            });
+        }
     }
 
-    private static void Dispatch<T>(Problem<T> p, int r0, int r1) where T : unmanaged, IFloatingPointIeee754<T>
+    /// <summary>Columns of the register tile (two vectors) on this machine's widest accelerated vectors.</summary>
+    private static int RegisterTileWidth<T>() where T : unmanaged =>
+        2 * (Vector512.IsHardwareAccelerated ? Vector512<T>.Count : Vector256.IsHardwareAccelerated ? Vector256<T>.Count : Vector128<T>.Count);
+
+    private static void Dispatch<T>(Problem<T> p, int r0, int r1, int c0, int c1) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        if (Vector512.IsHardwareAccelerated) Rows<T, Simd512<T>, Vector512<T>>(p, r0, r1);
-        else if (Vector256.IsHardwareAccelerated) Rows<T, Simd256<T>, Vector256<T>>(p, r0, r1);
-        else Rows<T, Simd128<T>, Vector128<T>>(p, r0, r1);
+        if (Vector512.IsHardwareAccelerated) Rows<T, Simd512<T>, Vector512<T>>(p, r0, r1, c0, c1);
+        else if (Vector256.IsHardwareAccelerated) Rows<T, Simd256<T>, Vector256<T>>(p, r0, r1, c0, c1);
+        else Rows<T, Simd128<T>, Vector128<T>>(p, r0, r1, c0, c1);
     }
 
     private readonly record struct Problem<T>(T[] A, int AOff, bool TransA, T[] B, int BOff, bool TransB, T[] C, int COff, int M, int N, int K);
 
-    /// <summary>C[r0..r1, :] += op(A)[r0..r1, :] op(B), by packed panels.</summary>
-    private static void Rows<T, TS, TV>(Problem<T> p, int r0, int r1)
+    /// <summary>C[r0..r1, c0..c1] += op(A)[r0..r1, :] op(B)[:, c0..c1], by packed panels.</summary>
+    private static void Rows<T, TS, TV>(Problem<T> p, int r0, int r1, int c0, int c1)
         where T : unmanaged, IFloatingPointIeee754<T> where TS : struct, ISimd<T, TV> where TV : struct
     {
         int nr = 2 * TS.Width;
-        int ncMax = Math.Min(NC, RoundUp(p.N, nr));
+        int ncMax = Math.Min(NC, RoundUp(c1 - c0, nr));
         T[] bPack = ArrayPool<T>.Shared.Rent(KC * ncMax);
         T[] aPack = ArrayPool<T>.Shared.Rent(KC * MC);
         T[] edge = ArrayPool<T>.Shared.Rent(MR * nr);
         try
         {
-            for (int jc = 0; jc < p.N; jc += NC)
+            for (int jc = c0; jc < c1; jc += NC)
             {
-                int nc = Math.Min(NC, p.N - jc);
+                int nc = Math.Min(NC, c1 - jc);
                 for (int pc = 0; pc < p.K; pc += KC)
                 {
                     int kc = Math.Min(KC, p.K - pc);

@@ -50,8 +50,22 @@ public class GemmThreadingTests
     [InlineData(259, 7)]
     public void EveryRowIsComputedWhenRowsDoNotDivideEvenlyAmongThreads(int m, int threads)
     {
-        // n * k = 30,000 makes every m here at least 2^18 multiply-adds, so the product takes the parallel path.
-        var c = new GemmCase<double>(m, 200, 150, false, false, accumulate: false, 0, 0, 4, (ulong)m);
+        // n * k = 120,000 makes every m here at least 2^20 multiply-adds, so the product takes the parallel path (by
+        // columns while there are fewer than two row tiles per thread, by rows beyond).
+        var c = new GemmCase<double>(m, 400, 300, false, false, accumulate: false, 0, 0, 4, (ulong)m);
         Assert.Equal(RunWith(1, c, check: false), RunWith(threads, c, check: true));
+    }
+
+    [Theory]
+    [InlineData(false, true)]
+    [InlineData(true, false)]
+    [InlineData(false, false)]
+    public void FewRowsSplitByColumnsAndStayBitIdentical(bool transA, bool transB)
+    {
+        // The per-step product of a recurrence: 8 rows, so the threads share out the columns (and the packing of B).
+        var f = new GemmCase<float>(8, 2048 + 40, 512, transA, transB, accumulate: true, 0, 3, 0, 31);
+        Assert.Equal(RunWith(1, f, check: true), RunWith(2, f, check: true));
+        var d = new GemmCase<double>(12, 1000, 300, transA, transB, accumulate: false, 2, 0, 1, 32);
+        Assert.Equal(RunWith(1, d, check: true), RunWith(3, d, check: true));
     }
 }

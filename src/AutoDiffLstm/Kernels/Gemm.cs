@@ -13,15 +13,17 @@ namespace AutoDiffLstm;
 /// The classic packed-panel design (Goto and van de Geijn, "Anatomy of high-performance matrix multiplication", 2008):
 /// a KC x NC panel of op(B) and an MC x KC block of op(A) are copied into contiguous slivers, transposing on the way (so
 /// the four transpose cases cost the same and backward never materialises a transpose), and a register-tiled micro-kernel
-/// accumulates an MR x NR tile of C with fused multiply-adds. Large products split their rows of C over threads. Every
+/// accumulates a tile of C (8 or 6 rows by two vectors, by register count) with fused multiply-adds. Large products split their rows of C over threads. Every
 /// element of C is computed by the same sequence of FMAs whatever the split, so results are bit-identical for any thread
 /// count.
 /// </remarks>
 internal static class Gemm
 {
-    private const int MR = 6;          // rows of the register tile: 12 accumulators + 2 B vectors + 1 broadcast fit 16 AVX2 registers
+    // Rows of the register tile come from the vector width (ISimd.TileRows): 6 on AVX2 (12 accumulators + 2 B vectors + 1
+    // broadcast fit its 16 registers), 8 on AVX-512 (16 accumulators: its 32 registers allow more FMAs per B load).
+    private const int RowAlignment = 24; // a multiple of every tile height, so thread splits never cut a tile
     private const int KC = 256;        // depth of the packed panels
-    private const int MC = 72;         // rows of A packed at once (a multiple of MR), sized for L2 together with a B sliver
+    private const int MC = 72;         // rows of A packed at once (a multiple of every tile height), sized for L2 with a B sliver
     private const int NC = 4096;       // columns of B packed at once
     private const long ParallelMacs = 1 << 20;
 
@@ -39,7 +41,7 @@ internal static class Gemm
         if (k == 0) return;
         if (m == 1) { RowTimesMatrix(a, aOff, b, bOff, transB, c, cOff, n, k); return; }
         var p = new Problem<T>(a, aOff, transA, b, bOff, transB, c, cOff, m, n, k);
-        int threads = Math.Min(MaxThreads, (m + MR - 1) / MR);
+        int threads = Math.Min(MaxThreads, (m + 7) / 8);
         if (threads > 1 && (long)m * n * k >= ParallelMacs) RunParallel(p, threads);
         else Dispatch(p, 0, m, 0, n);
     }
@@ -68,9 +70,9 @@ internal static class Gemm
     private static void RunParallel<T>(Problem<T> p, int threads) where T : unmanaged, IFloatingPointIeee754<T>
     {
         int m = p.M, n = p.N, nr = RegisterTileWidth<T>();
-        if ((m + MR - 1) / MR >= 2 * threads || n < 2 * nr)
+        if ((m + 7) / 8 >= 2 * threads || n < 2 * nr)
         {
-            int rowsPer = ((m + threads - 1) / threads + MR - 1) / MR * MR;
+            int rowsPer = ((m + threads - 1) / threads + RowAlignment - 1) / RowAlignment * RowAlignment;
             Parallel.For(0, threads, new ParallelOptions { MaxDegreeOfParallelism = threads }, t =>
             {
                 int r0 = t * rowsPer, r1 = Math.Min(m, r0 + rowsPer);
@@ -109,7 +111,8 @@ internal static class Gemm
         int ncMax = Math.Min(NC, RoundUp(c1 - c0, nr));
         T[] bPack = ArrayPool<T>.Shared.Rent(KC * ncMax);
         T[] aPack = ArrayPool<T>.Shared.Rent(KC * MC);
-        T[] edge = ArrayPool<T>.Shared.Rent(MR * nr);
+        int mr = TS.TileRows;
+        T[] edge = ArrayPool<T>.Shared.Rent(mr * nr);
         try
         {
             for (int jc = c0; jc < c1; jc += NC)
@@ -122,20 +125,20 @@ internal static class Gemm
                     for (int ic = r0; ic < r1; ic += MC)
                     {
                         int mc = Math.Min(MC, r1 - ic);
-                        PackA(p, ic, mc, pc, kc, aPack);
+                        PackA(p, ic, mc, pc, kc, mr, aPack);
                         for (int jr = 0; jr < nc; jr += nr)
-                            for (int ir = 0; ir < mc; ir += MR)
+                            for (int ir = 0; ir < mc; ir += mr)
                             {
-                                int rows = Math.Min(MR, mc - ir), cols = Math.Min(nr, nc - jr);
+                                int rows = Math.Min(mr, mc - ir), cols = Math.Min(nr, nc - jr);
                                 ref T ap = ref aPack[ir * kc];
                                 ref T bp = ref bPack[jr * kc];
                                 int cIndex = p.COff + (ic + ir) * p.N + jc + jr;
-                                if (rows == MR && cols == nr)
+                                if (rows == mr && cols == nr)
                                     MicroKernel<T, TS, TV>(kc, ref ap, ref bp, ref p.C[cIndex], p.N);
                                 else
                                 {
                                     // Edge tile: compute a full tile into scratch, add back only the valid part.
-                                    Array.Clear(edge, 0, MR * nr);
+                                    Array.Clear(edge, 0, mr * nr);
                                     MicroKernel<T, TS, TV>(kc, ref ap, ref bp, ref edge[0], nr);
                                     for (int r = 0; r < rows; r++)
                                         for (int j = 0; j < cols; j++) p.C[cIndex + r * p.N + j] += edge[r * nr + j];
@@ -193,29 +196,38 @@ internal static class Gemm
         }
     }
 
-    /// <summary>Packs op(A)[ic..ic+mc, pc..pc+kc] as slivers of MR rows, each stored k-major (ap[p*MR + r]), zero-padded.</summary>
-    private static void PackA<T>(Problem<T> p, int ic, int mc, int pc, int kc, T[] dst) where T : unmanaged, IFloatingPointIeee754<T>
+    /// <summary>Packs op(A)[ic..ic+mc, pc..pc+kc] as slivers of mr rows, each stored k-major (ap[p*mr + r]), zero-padded.</summary>
+    private static void PackA<T>(Problem<T> p, int ic, int mc, int pc, int kc, int mr, T[] dst) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        for (int ir = 0; ir < mc; ir += MR)
+        for (int ir = 0; ir < mc; ir += mr)
         {
-            int rows = Math.Min(MR, mc - ir);
-            var sliver = dst.AsSpan(ir * kc, kc * MR);
-            if (rows < MR) sliver.Clear();
+            int rows = Math.Min(mr, mc - ir);
+            var sliver = dst.AsSpan(ir * kc, kc * mr);
+            if (rows < mr) sliver.Clear();
             if (!p.TransA)
                 for (int r = 0; r < rows; r++)                                  // A[m, k]: read each row contiguously
                 {
                     var src = p.A.AsSpan(p.AOff + (ic + ir + r) * p.K + pc, kc);
-                    for (int q = 0; q < kc; q++) sliver[q * MR + r] = src[q];
+                    for (int q = 0; q < kc; q++) sliver[q * mr + r] = src[q];
                 }
             else
                 for (int q = 0; q < kc; q++)                                    // A stored [k, m]: rows of A^T are contiguous
-                    p.A.AsSpan(p.AOff + (pc + q) * p.M + ic + ir, rows).CopyTo(sliver.Slice(q * MR, rows));
+                    p.A.AsSpan(p.AOff + (pc + q) * p.M + ic + ir, rows).CopyTo(sliver.Slice(q * mr, rows));
         }
     }
 
-    /// <summary>C[0..MR, 0..2W] += Apack (kc x MR) times Bpack (kc x 2W): twelve accumulators stay in registers across the k loop.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    /// <summary>The register-tiled kernel of this vector width's tile height.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void MicroKernel<T, TS, TV>(int kc, ref T ap, ref T bp, ref T c, int ldc)
+        where T : unmanaged, IFloatingPointIeee754<T> where TS : struct, ISimd<T, TV> where TV : struct
+    {
+        if (TS.TileRows == 8) MicroKernel8<T, TS, TV>(kc, ref ap, ref bp, ref c, ldc);
+        else MicroKernel6<T, TS, TV>(kc, ref ap, ref bp, ref c, ldc);
+    }
+
+    /// <summary>C[0..6, 0..2W] += Apack (kc x 6) times Bpack (kc x 2W): twelve accumulators stay in registers across the k loop.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void MicroKernel6<T, TS, TV>(int kc, ref T ap, ref T bp, ref T c, int ldc)
         where T : unmanaged, IFloatingPointIeee754<T> where TS : struct, ISimd<T, TV> where TV : struct
     {
         int w = TS.Width;
@@ -242,7 +254,7 @@ internal static class Gemm
             x40 = TS.Fma(a, b0, x40); x41 = TS.Fma(a, b1, x41);
             a = TS.Broadcast(Unsafe.Add(ref ap, 5));
             x50 = TS.Fma(a, b0, x50); x51 = TS.Fma(a, b1, x51);
-            ap = ref Unsafe.Add(ref ap, MR);
+            ap = ref Unsafe.Add(ref ap, 6);
             bp = ref Unsafe.Add(ref bp, 2 * w);
         }
         TS.Store(x00, ref c0); TS.Store(x01, ref Unsafe.Add(ref c0, w));
@@ -251,5 +263,54 @@ internal static class Gemm
         TS.Store(x30, ref c3); TS.Store(x31, ref Unsafe.Add(ref c3, w));
         TS.Store(x40, ref c4); TS.Store(x41, ref Unsafe.Add(ref c4, w));
         TS.Store(x50, ref c5); TS.Store(x51, ref Unsafe.Add(ref c5, w));
+    }
+
+    /// <summary>C[0..8, 0..2W] += Apack (kc x 8) times Bpack (kc x 2W): sixteen accumulators (AVX-512's 32 registers) stay in registers across the k loop.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void MicroKernel8<T, TS, TV>(int kc, ref T ap, ref T bp, ref T c, int ldc)
+        where T : unmanaged, IFloatingPointIeee754<T> where TS : struct, ISimd<T, TV> where TV : struct
+    {
+        int w = TS.Width;
+        ref T c0 = ref c, c1 = ref Unsafe.Add(ref c, ldc), c2 = ref Unsafe.Add(ref c, 2 * ldc);
+        ref T c3 = ref Unsafe.Add(ref c, 3 * ldc), c4 = ref Unsafe.Add(ref c, 4 * ldc), c5 = ref Unsafe.Add(ref c, 5 * ldc);
+        ref T c6 = ref Unsafe.Add(ref c, 6 * ldc), c7 = ref Unsafe.Add(ref c, 7 * ldc);
+        TV x00 = TS.Load(ref c0), x01 = TS.Load(ref Unsafe.Add(ref c0, w));
+        TV x10 = TS.Load(ref c1), x11 = TS.Load(ref Unsafe.Add(ref c1, w));
+        TV x20 = TS.Load(ref c2), x21 = TS.Load(ref Unsafe.Add(ref c2, w));
+        TV x30 = TS.Load(ref c3), x31 = TS.Load(ref Unsafe.Add(ref c3, w));
+        TV x40 = TS.Load(ref c4), x41 = TS.Load(ref Unsafe.Add(ref c4, w));
+        TV x50 = TS.Load(ref c5), x51 = TS.Load(ref Unsafe.Add(ref c5, w));
+        TV x60 = TS.Load(ref c6), x61 = TS.Load(ref Unsafe.Add(ref c6, w));
+        TV x70 = TS.Load(ref c7), x71 = TS.Load(ref Unsafe.Add(ref c7, w));
+        for (int q = 0; q < kc; q++)
+        {
+            TV b0 = TS.Load(ref bp), b1 = TS.Load(ref Unsafe.Add(ref bp, w));
+            TV a = TS.Broadcast(ap);
+            x00 = TS.Fma(a, b0, x00); x01 = TS.Fma(a, b1, x01);
+            a = TS.Broadcast(Unsafe.Add(ref ap, 1));
+            x10 = TS.Fma(a, b0, x10); x11 = TS.Fma(a, b1, x11);
+            a = TS.Broadcast(Unsafe.Add(ref ap, 2));
+            x20 = TS.Fma(a, b0, x20); x21 = TS.Fma(a, b1, x21);
+            a = TS.Broadcast(Unsafe.Add(ref ap, 3));
+            x30 = TS.Fma(a, b0, x30); x31 = TS.Fma(a, b1, x31);
+            a = TS.Broadcast(Unsafe.Add(ref ap, 4));
+            x40 = TS.Fma(a, b0, x40); x41 = TS.Fma(a, b1, x41);
+            a = TS.Broadcast(Unsafe.Add(ref ap, 5));
+            x50 = TS.Fma(a, b0, x50); x51 = TS.Fma(a, b1, x51);
+            a = TS.Broadcast(Unsafe.Add(ref ap, 6));
+            x60 = TS.Fma(a, b0, x60); x61 = TS.Fma(a, b1, x61);
+            a = TS.Broadcast(Unsafe.Add(ref ap, 7));
+            x70 = TS.Fma(a, b0, x70); x71 = TS.Fma(a, b1, x71);
+            ap = ref Unsafe.Add(ref ap, 8);
+            bp = ref Unsafe.Add(ref bp, 2 * w);
+        }
+        TS.Store(x00, ref c0); TS.Store(x01, ref Unsafe.Add(ref c0, w));
+        TS.Store(x10, ref c1); TS.Store(x11, ref Unsafe.Add(ref c1, w));
+        TS.Store(x20, ref c2); TS.Store(x21, ref Unsafe.Add(ref c2, w));
+        TS.Store(x30, ref c3); TS.Store(x31, ref Unsafe.Add(ref c3, w));
+        TS.Store(x40, ref c4); TS.Store(x41, ref Unsafe.Add(ref c4, w));
+        TS.Store(x50, ref c5); TS.Store(x51, ref Unsafe.Add(ref c5, w));
+        TS.Store(x60, ref c6); TS.Store(x61, ref Unsafe.Add(ref c6, w));
+        TS.Store(x70, ref c7); TS.Store(x71, ref Unsafe.Add(ref c7, w));
     }
 }

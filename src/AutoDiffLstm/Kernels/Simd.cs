@@ -11,6 +11,8 @@ namespace AutoDiffLstm;
 internal interface ISimd<T, TV> where T : unmanaged where TV : struct
 {
     static abstract int Width { get; }
+    /// <summary>Rows of the matmul register tile: as many as the register file holds accumulators for.</summary>
+    static abstract int TileRows { get; }
     static abstract TV Load(ref T source);
     static abstract void Store(TV value, ref T destination);
     static abstract TV Broadcast(T value);
@@ -21,6 +23,7 @@ internal interface ISimd<T, TV> where T : unmanaged where TV : struct
 internal struct Simd512<T> : ISimd<T, Vector512<T>> where T : unmanaged, IFloatingPointIeee754<T>
 {
     public static int Width => Vector512<T>.Count;
+    public static int TileRows => 8;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<T> Load(ref T s) => Vector512.LoadUnsafe(ref s);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void Store(Vector512<T> v, ref T d) => v.StoreUnsafe(ref d);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<T> Broadcast(T v) => Vector512.Create(v);
@@ -36,6 +39,7 @@ internal struct Simd512<T> : ISimd<T, Vector512<T>> where T : unmanaged, IFloati
 internal struct Simd256<T> : ISimd<T, Vector256<T>> where T : unmanaged, IFloatingPointIeee754<T>
 {
     public static int Width => Vector256<T>.Count;
+    public static int TileRows => 6;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<T> Load(ref T s) => Vector256.LoadUnsafe(ref s);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void Store(Vector256<T> v, ref T d) => v.StoreUnsafe(ref d);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<T> Broadcast(T v) => Vector256.Create(v);
@@ -51,6 +55,7 @@ internal struct Simd256<T> : ISimd<T, Vector256<T>> where T : unmanaged, IFloati
 internal struct Simd128<T> : ISimd<T, Vector128<T>> where T : unmanaged, IFloatingPointIeee754<T>
 {
     public static int Width => Vector128<T>.Count;
+    public static int TileRows => 6;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<T> Load(ref T s) => Vector128.LoadUnsafe(ref s);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void Store(Vector128<T> v, ref T d) => v.StoreUnsafe(ref d);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<T> Broadcast(T v) => Vector128.Create(v);

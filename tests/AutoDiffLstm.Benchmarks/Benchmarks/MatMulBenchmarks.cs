@@ -47,6 +47,7 @@ public class MatMulBenchmarks
         var rng = new Rng(3);
         ourA = AutoDiffLstm.Tensor.RandomNormal<float>(rng, [m, k]);
         ourB = AutoDiffLstm.Tensor.RandomNormal<float>(rng, [k, n]);
+        ourC = new float[m * n];
         torchA = torch.randn(m, k);
         torchB = torch.randn(k, n);
     }
@@ -64,6 +65,18 @@ public class MatMulBenchmarks
         using var c = torch.matmul(torchA, torchB);
     }
 
+    /// <summary>The tensor operation: kernel plus a fresh output tensor (large outputs land on the large-object heap).</summary>
     [Benchmark, BenchmarkCategory("MatMul")]
     public float OurMatMul() => ourA.MatMul(ourB).AsSpan()[0];
+
+    /// <summary>The kernel alone, writing into a preallocated C: the sgemm comparison without the allocator.</summary>
+    [Benchmark, BenchmarkCategory("MatMul")]
+    public float OurGemm()
+    {
+        var (m, k, n) = Dimensions(Shape);
+        Gemm.Run(ourA.Data, 0, false, ourB.Data, 0, false, ourC, 0, m, n, k, accumulate: false);
+        return ourC[0];
+    }
+
+    private float[] ourC = null!;
 }

@@ -22,6 +22,14 @@ internal static class CommonOptions
     public static string[] Flatten(IEnumerable<string> values) =>
         values.SelectMany(v => v.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)).ToArray();
 
+    /// <summary>Rejects the first unknown cell name, listing the valid ones.</summary>
+    public static void RequireKnownCells(IEnumerable<string> names)
+    {
+        foreach (var n in names)
+            if (!Experiments.Models.CellCatalog.Contains(n))
+                throw new ArgumentException($"Unknown cell '{n}'. Valid cells: {string.Join(", ", Experiments.Models.CellCatalog.Names)}.");
+    }
+
     public static void RequirePositive(string option, long value)
     {
         if (value <= 0) throw new ArgumentException($"{option} must be positive, got {value}.");

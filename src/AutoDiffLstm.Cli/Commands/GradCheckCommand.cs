@@ -29,7 +29,7 @@ internal static class GradCheckCommand
             foreach (var (name, v) in new[] { ("--seq-len", t), ("--hidden", h), ("--batch", b), ("--layers", l), ("--input-size", i), ("--directions", d) })
                 CommonOptions.RequirePositive(name, v);
             var names = CommonOptions.Flatten(r.GetValue(cells)!);
-            foreach (var n in names) if (!CellCatalog.Contains(n)) throw new ArgumentException($"Unknown cell '{n}'. Valid cells: {string.Join(", ", CellCatalog.Names)}.");
+            CommonOptions.RequireKnownCells(names);
             var reports = names.Select(n =>
             {
                 var rng = new Rng(r.GetValue(seed));

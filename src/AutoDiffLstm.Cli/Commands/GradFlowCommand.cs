@@ -34,7 +34,7 @@ internal static class GradFlowCommand
             CommonOptions.RequirePositive("--hidden", h);
             CommonOptions.RequirePositive("--batch", b);
             var names = CommonOptions.Flatten(r.GetValue(cells)!);
-            foreach (var n in names) if (!CellCatalog.Contains(n)) throw new ArgumentException($"Unknown cell '{n}'. Valid cells: {string.Join(", ", CellCatalog.Names)}.");
+            CommonOptions.RequireKnownCells(names);
             double? fb = r.GetValue(forgetBias);
             string dir = r.GetValue(outDir)!;
             Directory.CreateDirectory(dir);

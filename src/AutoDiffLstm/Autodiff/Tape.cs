@@ -157,6 +157,8 @@ public sealed partial class Tape
             if (entries[i].Output.RetainsGradient && entries[i].Output.HasGrad)
                 (parked ??= []).Add(entries[i].Output.ParkGrad());
         bool completed = false;
+        // Parameters do not change during backward: each is packed once for all the products that read it.
+        using var packed = PackedOperands.Open();
         try
         {
             root.AccumulateGrad(seed.AsSpan());

@@ -21,11 +21,11 @@ internal static class Gemm
 {
     // Rows of the register tile come from the vector width (ISimd.TileRows): 6 on AVX2 (12 accumulators + 2 B vectors + 1
     // broadcast fit its 16 registers), 8 on AVX-512 (16 accumulators: its 32 registers allow more FMAs per B load).
-    private const int RowAlignment = 24; // a multiple of every tile height, so thread splits never cut a tile
     private const int KC = 256;        // depth of the packed panels
     private const int MC = 72;         // rows of A packed at once (a multiple of every tile height), sized for L2 with a B sliver
     private const int NC = 4096;       // columns of B packed at once
     private const long ParallelMacs = 1 << 20;
+    private const int CachedPackMaxRows = 4 * MC; // above this, packing B is a small share of the product: not worth a cached copy
 
     /// <summary>Number of worker threads large products use (default: all cores). Results do not depend on it.</summary>
     public static int MaxThreads { get; set; } = Environment.ProcessorCount;
@@ -33,17 +33,39 @@ internal static class Gemm
     /// <param name="a">op(A) is [m, k]: A is stored [m, k], or [k, m] when <paramref name="transA"/>.</param>
     /// <param name="b">op(B) is [k, n]: B is stored [k, n], or [n, k] when <paramref name="transB"/>.</param>
     /// <param name="c">C is [m, n]; overwritten unless <paramref name="accumulate"/>.</param>
-    public static void Run<T>(T[] a, int aOff, bool transA, T[] b, int bOff, bool transB, T[] c, int cOff, int m, int n, int k, bool accumulate)
+    /// <param name="constantB">
+    /// B is a parameter (a leaf tensor's storage): inside a <see cref="PackedOperands"/> scope its packed form is kept and
+    /// reused by the next product with the same operand (the recurrent weight at every time step). Same results either way.
+    /// </param>
+    public static void Run<T>(T[] a, int aOff, bool transA, T[] b, int bOff, bool transB, T[] c, int cOff, int m, int n, int k, bool accumulate,
+        bool constantB = false)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         if (m == 0 || n == 0) return;
         if (!accumulate) Array.Clear(c, cOff, m * n);
         if (k == 0) return;
         if (m == 1) { RowTimesMatrix(a, aOff, b, bOff, transB, c, cOff, n, k); return; }
-        var p = new Problem<T>(a, aOff, transA, b, bOff, transB, c, cOff, m, n, k);
-        int threads = Math.Min(MaxThreads, (m + 7) / 8);
-        if (threads > 1 && (long)m * n * k >= ParallelMacs) RunParallel(p, threads);
+        var p = new Problem<T>(a, aOff, transA, b, bOff, transB, c, cOff, m, n, k, null);
+        if (constantB && m <= CachedPackMaxRows && PackedOperands.Active) p = p with { PackedB = CachedPackedB(p) };
+        if (MaxThreads > 1 && (long)m * n * k >= ParallelMacs) RunParallel(p, MaxThreads);
         else Dispatch(p, 0, m, 0, n);
+    }
+
+    /// <summary>
+    /// All of op(B) packed, from the scope's cache or packed now: for each depth block pc, the slivers of every column
+    /// in order, so the sliver of columns [j, j + nr) at depth pc starts at pc * roundUp(N, nr) + j * kc.
+    /// </summary>
+    private static T[] CachedPackedB<T>(Problem<T> p) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int nr = RegisterTileWidth<T>(), width = RoundUp(p.N, nr);
+        if (PackedOperands.Find(p.B, p.BOff, p.TransB, p.K, p.N, nr) is { } cached) return cached;
+        var packed = PackedOperands.Add(p.B, p.BOff, p.TransB, p.K, p.N, nr, p.K * width);
+        for (int pc = 0; pc < p.K; pc += KC)
+        {
+            int kc = Math.Min(KC, p.K - pc);
+            PackB(p, pc, kc, 0, p.N, nr, packed.AsSpan(pc * width, kc * width));
+        }
+        return packed;
     }
 
     /// <summary>
@@ -63,16 +85,17 @@ internal static class Gemm
     }
 
     /// <summary>
-    /// Splits C over threads in whole register tiles: by rows when there are enough of them, otherwise by columns (the
-    /// per-step products of a recurrence have few rows, and splitting by columns also splits the packing of B instead of
-    /// repeating it on every thread). Its own method, so that the single-threaded path allocates no closure.
+    /// Splits C over threads in whole register tiles: by rows when every thread gets at least a block of MC rows,
+    /// otherwise by columns (the per-step products of a recurrence have few rows: split by rows, every thread would
+    /// pack all of B for a handful of rows; split by columns, each packs only its own share). Its own method, so that
+    /// the single-threaded path allocates no closure.
     /// </summary>
     private static void RunParallel<T>(Problem<T> p, int threads) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        int m = p.M, n = p.N, nr = RegisterTileWidth<T>();
-        if ((m + 7) / 8 >= 2 * threads || n < 2 * nr)
+        int m = p.M, n = p.N, nr = RegisterTileWidth<T>(), mr = RegisterTileHeight<T>();
+        if (m >= threads * MC || n < 2 * nr)
         {
-            int rowsPer = ((m + threads - 1) / threads + RowAlignment - 1) / RowAlignment * RowAlignment;
+            int rowsPer = RoundUp((m + threads - 1) / threads, mr);
             Parallel.For(0, threads, new ParallelOptions { MaxDegreeOfParallelism = threads }, t =>
             {
                 int r0 = t * rowsPer, r1 = Math.Min(m, r0 + rowsPer);
@@ -81,7 +104,7 @@ internal static class Gemm
         }
         else
         {
-            int colsPer = ((n + threads - 1) / threads + nr - 1) / nr * nr;
+            int colsPer = RoundUp((n + threads - 1) / threads, nr);
             Parallel.For(0, threads, new ParallelOptions { MaxDegreeOfParallelism = threads }, t =>
             {
                 int c0 = t * colsPer, c1 = Math.Min(n, c0 + colsPer);
@@ -89,6 +112,10 @@ internal static class Gemm
             });
         }
     }
+
+    /// <summary>Rows of the register tile that <see cref="Dispatch"/> uses on this machine.</summary>
+    private static int RegisterTileHeight<T>() where T : unmanaged, IFloatingPointIeee754<T> =>
+        Vector512.IsHardwareAccelerated ? Simd512<T>.TileRows : Vector256.IsHardwareAccelerated ? Simd256<T>.TileRows : Simd128<T>.TileRows;
 
     /// <summary>Columns of the register tile (two vectors) on this machine's widest accelerated vectors.</summary>
     private static int RegisterTileWidth<T>() where T : unmanaged =>
@@ -101,15 +128,17 @@ internal static class Gemm
         else Rows<T, Simd128<T>, Vector128<T>>(p, r0, r1, c0, c1);
     }
 
-    private readonly record struct Problem<T>(T[] A, int AOff, bool TransA, T[] B, int BOff, bool TransB, T[] C, int COff, int M, int N, int K);
+    /// <summary>One product; <c>PackedB</c>, when set, is all of op(B) already packed (<see cref="CachedPackedB"/>).</summary>
+    private readonly record struct Problem<T>(T[] A, int AOff, bool TransA, T[] B, int BOff, bool TransB, T[] C, int COff, int M, int N, int K, T[]? PackedB);
 
     /// <summary>C[r0..r1, c0..c1] += op(A)[r0..r1, :] op(B)[:, c0..c1], by packed panels.</summary>
     private static void Rows<T, TS, TV>(Problem<T> p, int r0, int r1, int c0, int c1)
         where T : unmanaged, IFloatingPointIeee754<T> where TS : struct, ISimd<T, TV> where TV : struct
     {
         int nr = 2 * TS.Width;
-        int ncMax = Math.Min(NC, RoundUp(c1 - c0, nr));
-        T[] bPack = ArrayPool<T>.Shared.Rent(KC * ncMax);
+        int ncMax = Math.Min(NC, RoundUp(c1 - c0, nr)), width = RoundUp(p.N, nr);
+        bool prepacked = p.PackedB is not null;
+        T[] bPack = p.PackedB ?? ArrayPool<T>.Shared.Rent(KC * ncMax);
         T[] aPack = ArrayPool<T>.Shared.Rent(KC * MC);
         int mr = TS.TileRows;
         T[] edge = ArrayPool<T>.Shared.Rent(mr * nr);
@@ -121,7 +150,8 @@ internal static class Gemm
                 for (int pc = 0; pc < p.K; pc += KC)
                 {
                     int kc = Math.Min(KC, p.K - pc);
-                    PackB(p, pc, kc, jc, nc, nr, bPack);
+                    int bBase = prepacked ? pc * width + jc * kc : 0; // where the slivers of columns jc.. start
+                    if (!prepacked) PackB(p, pc, kc, jc, nc, nr, bPack);
                     for (int ic = r0; ic < r1; ic += MC)
                     {
                         int mc = Math.Min(MC, r1 - ic);
@@ -131,7 +161,7 @@ internal static class Gemm
                             {
                                 int rows = Math.Min(mr, mc - ir), cols = Math.Min(nr, nc - jr);
                                 ref T ap = ref aPack[ir * kc];
-                                ref T bp = ref bPack[jr * kc];
+                                ref T bp = ref bPack[bBase + jr * kc];
                                 int cIndex = p.COff + (ic + ir) * p.N + jc + jr;
                                 if (rows == mr && cols == nr)
                                     MicroKernel<T, TS, TV>(kc, ref ap, ref bp, ref p.C[cIndex], p.N);
@@ -150,7 +180,7 @@ internal static class Gemm
         }
         finally
         {
-            ArrayPool<T>.Shared.Return(bPack);
+            if (!prepacked) ArrayPool<T>.Shared.Return(bPack);
             ArrayPool<T>.Shared.Return(aPack);
             ArrayPool<T>.Shared.Return(edge);
         }
@@ -159,12 +189,12 @@ internal static class Gemm
     private static int RoundUp(int x, int m) => (x + m - 1) / m * m;
 
     /// <summary>Packs op(B)[pc..pc+kc, jc..jc+nc] as slivers of nr columns, each stored k-major (bp[p*nr + j]), zero-padded.</summary>
-    private static void PackB<T>(Problem<T> p, int pc, int kc, int jc, int nc, int nr, T[] dst) where T : unmanaged, IFloatingPointIeee754<T>
+    private static void PackB<T>(Problem<T> p, int pc, int kc, int jc, int nc, int nr, Span<T> dst) where T : unmanaged, IFloatingPointIeee754<T>
     {
         for (int jr = 0; jr < nc; jr += nr)
         {
             int cols = Math.Min(nr, nc - jr);
-            var sliver = dst.AsSpan(jr * kc, kc * nr);
+            var sliver = dst.Slice(jr * kc, kc * nr);
             if (cols < nr) sliver.Clear();
             if (!p.TransB)
                 for (int q = 0; q < kc; q++)                                    // B[k, n]: rows copy straight in
@@ -225,7 +255,20 @@ internal static class Gemm
         else MicroKernel6<T, TS, TV>(kc, ref ap, ref bp, ref c, ldc);
     }
 
+    /// <summary>One row of a register tile added into C (two vectors).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void AddTo<T, TS, TV>(ref T c, TV x0, TV x1, int w)
+        where T : unmanaged, IFloatingPointIeee754<T> where TS : struct, ISimd<T, TV> where TV : struct
+    {
+        TS.Store(TS.Add(TS.Load(ref c), x0), ref c);
+        TS.Store(TS.Add(TS.Load(ref Unsafe.Add(ref c, w)), x1), ref Unsafe.Add(ref c, w));
+    }
+
     /// <summary>C[0..6, 0..2W] += Apack (kc x 6) times Bpack (kc x 2W): twelve accumulators stay in registers across the k loop.</summary>
+    /// <remarks>
+    /// The accumulators start at zero and C is read only after the k loop, so the FMAs never wait for C to arrive from
+    /// memory, and a partial edge tile (computed into zeroed scratch, then added) rounds exactly as a full one.
+    /// </remarks>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void MicroKernel6<T, TS, TV>(int kc, ref T ap, ref T bp, ref T c, int ldc)
         where T : unmanaged, IFloatingPointIeee754<T> where TS : struct, ISimd<T, TV> where TV : struct
@@ -233,12 +276,12 @@ internal static class Gemm
         int w = TS.Width;
         ref T c0 = ref c, c1 = ref Unsafe.Add(ref c, ldc), c2 = ref Unsafe.Add(ref c, 2 * ldc);
         ref T c3 = ref Unsafe.Add(ref c, 3 * ldc), c4 = ref Unsafe.Add(ref c, 4 * ldc), c5 = ref Unsafe.Add(ref c, 5 * ldc);
-        TV x00 = TS.Load(ref c0), x01 = TS.Load(ref Unsafe.Add(ref c0, w));
-        TV x10 = TS.Load(ref c1), x11 = TS.Load(ref Unsafe.Add(ref c1, w));
-        TV x20 = TS.Load(ref c2), x21 = TS.Load(ref Unsafe.Add(ref c2, w));
-        TV x30 = TS.Load(ref c3), x31 = TS.Load(ref Unsafe.Add(ref c3, w));
-        TV x40 = TS.Load(ref c4), x41 = TS.Load(ref Unsafe.Add(ref c4, w));
-        TV x50 = TS.Load(ref c5), x51 = TS.Load(ref Unsafe.Add(ref c5, w));
+        TV x00 = TS.Zero, x01 = TS.Zero;
+        TV x10 = TS.Zero, x11 = TS.Zero;
+        TV x20 = TS.Zero, x21 = TS.Zero;
+        TV x30 = TS.Zero, x31 = TS.Zero;
+        TV x40 = TS.Zero, x41 = TS.Zero;
+        TV x50 = TS.Zero, x51 = TS.Zero;
         for (int q = 0; q < kc; q++)
         {
             TV b0 = TS.Load(ref bp), b1 = TS.Load(ref Unsafe.Add(ref bp, w));
@@ -257,12 +300,12 @@ internal static class Gemm
             ap = ref Unsafe.Add(ref ap, 6);
             bp = ref Unsafe.Add(ref bp, 2 * w);
         }
-        TS.Store(x00, ref c0); TS.Store(x01, ref Unsafe.Add(ref c0, w));
-        TS.Store(x10, ref c1); TS.Store(x11, ref Unsafe.Add(ref c1, w));
-        TS.Store(x20, ref c2); TS.Store(x21, ref Unsafe.Add(ref c2, w));
-        TS.Store(x30, ref c3); TS.Store(x31, ref Unsafe.Add(ref c3, w));
-        TS.Store(x40, ref c4); TS.Store(x41, ref Unsafe.Add(ref c4, w));
-        TS.Store(x50, ref c5); TS.Store(x51, ref Unsafe.Add(ref c5, w));
+        AddTo<T, TS, TV>(ref c0, x00, x01, w);
+        AddTo<T, TS, TV>(ref c1, x10, x11, w);
+        AddTo<T, TS, TV>(ref c2, x20, x21, w);
+        AddTo<T, TS, TV>(ref c3, x30, x31, w);
+        AddTo<T, TS, TV>(ref c4, x40, x41, w);
+        AddTo<T, TS, TV>(ref c5, x50, x51, w);
     }
 
     /// <summary>C[0..8, 0..2W] += Apack (kc x 8) times Bpack (kc x 2W): sixteen accumulators (AVX-512's 32 registers) stay in registers across the k loop.</summary>
@@ -274,14 +317,14 @@ internal static class Gemm
         ref T c0 = ref c, c1 = ref Unsafe.Add(ref c, ldc), c2 = ref Unsafe.Add(ref c, 2 * ldc);
         ref T c3 = ref Unsafe.Add(ref c, 3 * ldc), c4 = ref Unsafe.Add(ref c, 4 * ldc), c5 = ref Unsafe.Add(ref c, 5 * ldc);
         ref T c6 = ref Unsafe.Add(ref c, 6 * ldc), c7 = ref Unsafe.Add(ref c, 7 * ldc);
-        TV x00 = TS.Load(ref c0), x01 = TS.Load(ref Unsafe.Add(ref c0, w));
-        TV x10 = TS.Load(ref c1), x11 = TS.Load(ref Unsafe.Add(ref c1, w));
-        TV x20 = TS.Load(ref c2), x21 = TS.Load(ref Unsafe.Add(ref c2, w));
-        TV x30 = TS.Load(ref c3), x31 = TS.Load(ref Unsafe.Add(ref c3, w));
-        TV x40 = TS.Load(ref c4), x41 = TS.Load(ref Unsafe.Add(ref c4, w));
-        TV x50 = TS.Load(ref c5), x51 = TS.Load(ref Unsafe.Add(ref c5, w));
-        TV x60 = TS.Load(ref c6), x61 = TS.Load(ref Unsafe.Add(ref c6, w));
-        TV x70 = TS.Load(ref c7), x71 = TS.Load(ref Unsafe.Add(ref c7, w));
+        TV x00 = TS.Zero, x01 = TS.Zero;
+        TV x10 = TS.Zero, x11 = TS.Zero;
+        TV x20 = TS.Zero, x21 = TS.Zero;
+        TV x30 = TS.Zero, x31 = TS.Zero;
+        TV x40 = TS.Zero, x41 = TS.Zero;
+        TV x50 = TS.Zero, x51 = TS.Zero;
+        TV x60 = TS.Zero, x61 = TS.Zero;
+        TV x70 = TS.Zero, x71 = TS.Zero;
         for (int q = 0; q < kc; q++)
         {
             TV b0 = TS.Load(ref bp), b1 = TS.Load(ref Unsafe.Add(ref bp, w));
@@ -304,13 +347,13 @@ internal static class Gemm
             ap = ref Unsafe.Add(ref ap, 8);
             bp = ref Unsafe.Add(ref bp, 2 * w);
         }
-        TS.Store(x00, ref c0); TS.Store(x01, ref Unsafe.Add(ref c0, w));
-        TS.Store(x10, ref c1); TS.Store(x11, ref Unsafe.Add(ref c1, w));
-        TS.Store(x20, ref c2); TS.Store(x21, ref Unsafe.Add(ref c2, w));
-        TS.Store(x30, ref c3); TS.Store(x31, ref Unsafe.Add(ref c3, w));
-        TS.Store(x40, ref c4); TS.Store(x41, ref Unsafe.Add(ref c4, w));
-        TS.Store(x50, ref c5); TS.Store(x51, ref Unsafe.Add(ref c5, w));
-        TS.Store(x60, ref c6); TS.Store(x61, ref Unsafe.Add(ref c6, w));
-        TS.Store(x70, ref c7); TS.Store(x71, ref Unsafe.Add(ref c7, w));
+        AddTo<T, TS, TV>(ref c0, x00, x01, w);
+        AddTo<T, TS, TV>(ref c1, x10, x11, w);
+        AddTo<T, TS, TV>(ref c2, x20, x21, w);
+        AddTo<T, TS, TV>(ref c3, x30, x31, w);
+        AddTo<T, TS, TV>(ref c4, x40, x41, w);
+        AddTo<T, TS, TV>(ref c5, x50, x51, w);
+        AddTo<T, TS, TV>(ref c6, x60, x61, w);
+        AddTo<T, TS, TV>(ref c7, x70, x71, w);
     }
 }

@@ -29,7 +29,16 @@ internal sealed class AddRule<T> : BackwardRule<T> where T : unmanaged, IFloatin
     protected override void Backward(in TapeEntry e, Tensor<T> y, ReadOnlySpan<T> dy)
     {
         var (a, b) = (e.InA<T>(), e.InB<T>());
-        if (a.RequiresGrad) Kernels.ReduceToShape(dy, y.Dims, a.GradBuffer(), a.Dims);
-        if (b.RequiresGrad) Kernels.ReduceToShape(dy, y.Dims, b.GradBuffer(), b.Dims);
+        // A same-shape operand receives dy itself; the last one to read it may take over its buffer.
+        if (a.RequiresGrad)
+        {
+            if (a.Size == y.Size) a.AccumulateGradPassedThrough(y, mayTake: !b.RequiresGrad || b.Size != y.Size);
+            else Kernels.ReduceToShape(dy, y.Dims, a.GradBuffer(), a.Dims);
+        }
+        if (b.RequiresGrad)
+        {
+            if (b.Size == y.Size) b.AccumulateGradPassedThrough(y, mayTake: true);
+            else Kernels.ReduceToShape(dy, y.Dims, b.GradBuffer(), b.Dims);
+        }
     }
 }

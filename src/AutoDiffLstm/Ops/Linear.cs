@@ -19,10 +19,10 @@ public sealed partial class Tensor<T>
         var dims = (int[])Dims.Clone();
         dims[^1] = outF;
         var y = Uninitialized(dims);
-        Gemm.Run(Data, 0, false, weight.Data, 0, true, y.Data, 0, rows, outF, inF, accumulate: false);
+        // Each row starts as the bias and the product accumulates onto it: one pass over y instead of three.
         if (bias is not null)
-            for (int r = 0; r < rows; r++)
-                System.Numerics.Tensors.TensorPrimitives.Add(y.Data.AsSpan(r * outF, outF), bias.Data, y.Data.AsSpan(r * outF, outF));
+            for (int r = 0; r < rows; r++) bias.Data.CopyTo(y.Data.AsSpan(r * outF, outF));
+        Gemm.Run(Data, 0, false, weight.Data, 0, true, y.Data, 0, rows, outF, inF, accumulate: bias is not null, constantB: weight.IsLeaf);
         Tape.Record(LinearRule<T>.Instance, y, this, weight, bias, i0: rows);
         return y;
     }
@@ -40,7 +40,7 @@ internal sealed class LinearRule<T> : BackwardRule<T> where T : unmanaged, IFloa
         var b = (Tensor<T>?)e.C;
         int rows = e.I0, outF = w.Dims[0], inF = w.Dims[1];
         var g = y.GradData!;
-        if (x.RequiresGrad) Gemm.Run(g, 0, false, w.Data, 0, false, x.GradArray(), 0, rows, inF, outF, accumulate: true);
+        if (x.RequiresGrad) Gemm.Run(g, 0, false, w.Data, 0, false, x.GradArray(), 0, rows, inF, outF, accumulate: true, constantB: w.IsLeaf);
         if (w.RequiresGrad) Gemm.Run(g, 0, true, x.Data, 0, false, w.GradArray(), 0, outF, inF, rows, accumulate: true);
         if (b is not null && b.RequiresGrad)
         {

@@ -14,7 +14,8 @@ public sealed partial class Tensor<T>
         var p = MatMulPlan.Of("MatMul", Dims, other.Dims, transposeThis, transposeOther);
         var y = Uninitialized(p.OutShape);
         for (int s = 0; s < p.Batch; s++)
-            Gemm.Run(Data, s * p.M * p.K, transposeThis, other.Data, p.BatchedB ? s * p.K * p.N : 0, transposeOther, y.Data, s * p.M * p.N, p.M, p.N, p.K, accumulate: false);
+            Gemm.Run(Data, s * p.M * p.K, transposeThis, other.Data, p.BatchedB ? s * p.K * p.N : 0, transposeOther, y.Data, s * p.M * p.N, p.M, p.N, p.K, accumulate: false,
+                constantB: other.IsLeaf);
         Tape.Record(MatMulRule<T>.Instance, y, this, other, aux: p);
         return y;
     }
@@ -66,14 +67,14 @@ internal sealed class MatMulRule<T> : BackwardRule<T> where T : unmanaged, IFloa
             if (a.RequiresGrad)
             {
                 var ga = a.GradArray();
-                if (!p.TransA) Gemm.Run(dc, co, false, b.Data, bo, !p.TransB, ga, ao, m, k, n, accumulate: true);
+                if (!p.TransA) Gemm.Run(dc, co, false, b.Data, bo, !p.TransB, ga, ao, m, k, n, accumulate: true, constantB: b.IsLeaf);
                 else Gemm.Run(b.Data, bo, p.TransB, dc, co, true, ga, ao, k, m, n, accumulate: true);
             }
             if (b.RequiresGrad)
             {
                 var gb = b.GradArray();
                 if (!p.TransB) Gemm.Run(a.Data, ao, !p.TransA, dc, co, false, gb, bo, k, n, m, accumulate: true);
-                else Gemm.Run(dc, co, true, a.Data, ao, p.TransA, gb, bo, n, k, m, accumulate: true);
+                else Gemm.Run(dc, co, true, a.Data, ao, p.TransA, gb, bo, n, k, m, accumulate: true, constantB: a.IsLeaf);
             }
         }
     }

@@ -1,5 +1,4 @@
 using System.Numerics;
-using TP = System.Numerics.Tensors.TensorPrimitives;
 
 namespace AutoDiffLstm;
 
@@ -61,10 +60,6 @@ internal sealed class ReshapeRule<T> : BackwardRule<T> where T : unmanaged, IFlo
     public static readonly ReshapeRule<T> Instance = new();
     public override string Name => "Reshape";
 
-    // dx += dy (same elements, same order)
-    protected override void Backward(in TapeEntry e, Tensor<T> y, ReadOnlySpan<T> dy)
-    {
-        var g = e.InA<T>().GradBuffer();
-        TP.Add(g, dy, g);
-    }
+    // dx += dy (same elements, same order): usually x's gradient simply becomes dy's buffer.
+    protected override void Backward(in TapeEntry e, Tensor<T> y, ReadOnlySpan<T> dy) => e.InA<T>().AccumulateGradPassedThrough(y, mayTake: true);
 }

@@ -110,6 +110,8 @@ public static class Unroll
         var live = options.Mask is null ? null : SequenceMask.PerStep(op, options.Mask, steps, batch);
         Tensor<T>? zeros = live is null ? null : Tensor.Zeros<T>(batch, cell.HiddenSize);
         int segment = options.CheckpointEvery == GradientCheckpoint.SqrtSteps ? GradientCheckpoint.SegmentLength(steps) : options.CheckpointEvery;
+        // The cell's parameters are constant over the pass, so the recurrent weight is packed once, not at every step.
+        using var packed = PackedOperands.Open();
         if (segment > 0 && Autograd.IsGradEnabled) return RunCheckpointed(op, cell, x, options, state, live, zeros, segment);
 
         // The input term does not depend on the state, so all T*B rows go through one product before the loop.

@@ -58,6 +58,7 @@ internal static class BufferPool<T> where T : unmanaged, IFloatingPointIeee754<T
     {
         if (array.Length == 0) return;
         long bytes = (long)array.Length * ElementBytes;
+        PackedOperands.Forget(array); // about to be reused for other contents: a packed copy of it would go stale
         if (retainedBytes + bytes > Tape.BufferPoolLimitBytes) return; // over the limit: leave it to the GC
         if (PoisonOnReturn) array.AsSpan().Fill(T.NaN);
         buckets ??= [];

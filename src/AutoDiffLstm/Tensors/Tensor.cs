@@ -290,6 +290,23 @@ public sealed partial class Tensor<T> : TensorBase where T : unmanaged, IFloatin
         return gradData;
     }
 
+    /// <summary>
+    /// Adds the gradient of <paramref name="y"/>, an op output with this tensor's size whose gradient passes through
+    /// unchanged (Reshape, a same-shape Add). With <paramref name="mayTake"/> (the rule reads y's gradient no more) and no
+    /// gradient here yet, this tensor takes y's engine-owned buffer instead of copying it: backward would give that buffer
+    /// back to the pool right after the rule anyway.
+    /// </summary>
+    internal void AccumulateGradPassedThrough(Tensor<T> y, bool mayTake)
+    {
+        var g = y.gradData!;
+        if (mayTake && gradData is null && y.gradIsPooled && !y.IsLeaf && !y.RetainsGradient && g.Length == ShapeMath.Size(Dims))
+        {
+            (gradData, gradIsPooled) = (g, true);
+            (y.gradData, y.gradTensor, y.gradIsPooled) = (null, null, false);
+        }
+        else AccumulateGrad(g.AsSpan(0, ShapeMath.Size(Dims)));
+    }
+
     internal void AccumulateGrad(ReadOnlySpan<T> g)
     {
         if (gradData is null)

@@ -67,19 +67,19 @@ internal sealed class GemmCase<T> where T : unmanaged, IFloatingPointIeee754<T>
     public override string ToString() =>
         $"m={M} n={N} k={K} transA={TransA} transB={TransB} accumulate={Accumulate} offsets=({AOff},{BOff},{COff})";
 
-    /// <summary>Runs Gemm on a copy of C.</summary>
-    public T[] Run()
+    /// <summary>Runs Gemm on a copy of C (<paramref name="constantB"/>: B may come from the packed-operand cache).</summary>
+    public T[] Run(bool constantB = false)
     {
         var c = (T[])C.Clone();
-        Gemm.Run(A, AOff, TransA, B, BOff, TransB, c, COff, M, N, K, Accumulate);
+        Gemm.Run(A, AOff, TransA, B, BOff, TransB, c, COff, M, N, K, Accumulate, constantB);
         return c;
     }
 
     /// <summary>Runs Gemm on a copy of C and checks it against the reference, the padding and the untouched inputs.</summary>
-    public T[] RunAndCheck()
+    public T[] RunAndCheck(bool constantB = false)
     {
         var (a0, b0) = ((T[])A.Clone(), (T[])B.Clone());
-        var c = Run();
+        var c = Run(constantB);
         var (expected, tolerance) = GemmReference.Run(A, AOff, TransA, B, BOff, TransB, C, COff, M, N, K, Accumulate);
         for (int i = 0; i < c.Length; i++)
         {

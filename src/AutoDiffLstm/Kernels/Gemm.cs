@@ -13,7 +13,9 @@ namespace AutoDiffLstm;
 /// The classic packed-panel design (Goto and van de Geijn, "Anatomy of high-performance matrix multiplication", 2008):
 /// a KC x NC panel of op(B) and an MC x KC block of op(A) are copied into contiguous slivers, transposing on the way (so
 /// the four transpose cases cost the same and backward never materialises a transpose), and a register-tiled micro-kernel
-/// accumulates a tile of C (8 or 6 rows by two vectors, by register count) with fused multiply-adds. Large products split their rows of C over threads. Every
+/// accumulates a tile of C (8 or 6 rows by two vectors, by register count) with fused multiply-adds. Large products split C
+/// over the <see cref="WorkerTeam"/> (by rows, or by columns when there are few rows); a parameter's packed panels are kept
+/// for a whole pass inside a <see cref="PackedOperands"/> scope. Every
 /// element of C is computed by the same sequence of FMAs whatever the split, so results are bit-identical for any thread
 /// count.
 /// </remarks>
@@ -96,7 +98,7 @@ internal static class Gemm
         if (m >= threads * MC || n < 2 * nr)
         {
             int rowsPer = RoundUp((m + threads - 1) / threads, mr);
-            Parallel.For(0, threads, new ParallelOptions { MaxDegreeOfParallelism = threads }, t =>
+            WorkerTeam.Run(threads, t =>
             {
                 int r0 = t * rowsPer, r1 = Math.Min(m, r0 + rowsPer);
                 if (r0 < r1) Dispatch(p, r0, r1, 0, n);
@@ -105,7 +107,7 @@ internal static class Gemm
         else
         {
             int colsPer = RoundUp((n + threads - 1) / threads, nr);
-            Parallel.For(0, threads, new ParallelOptions { MaxDegreeOfParallelism = threads }, t =>
+            WorkerTeam.Run(threads, t =>
             {
                 int c0 = t * colsPer, c1 = Math.Min(n, c0 + colsPer);
                 if (c0 < c1) Dispatch(p, 0, m, c0, c1);

@@ -80,7 +80,10 @@ internal static class WorkerTeam
                 while (Volatile.Read(ref generation) == seen && Stopwatch.GetTimestamp() < deadline) Thread.SpinWait(20);
                 if (Volatile.Read(ref generation) == seen)
                 {
-                    Volatile.Write(ref sleeping, 1);
+                    // A full fence between announcing sleep and re-reading the generation (Start does the mirror image:
+                    // increment, then exchange). With a plain store the x86 store buffer lets the read overtake it: the
+                    // worker would miss the new job while Start saw it awake, and the job would wait forever.
+                    Interlocked.Exchange(ref sleeping, 1);
                     if (Volatile.Read(ref generation) == seen) wake.Wait();
                     Volatile.Write(ref sleeping, 0);
                     continue;

@@ -62,4 +62,27 @@ public class WorkerTeamTests
         WorkerTeam.Run(2, p => Interlocked.Increment(ref ran)); // the team still works afterwards
         Assert.Equal(2, ran);
     }
+
+    [Fact]
+    public void JobsArrivingJustAsWorkersFallAsleepAreNotLost()
+    {
+        // A job started while a worker is deciding to block must wake it. Pauses straddle the worker's spin deadline,
+        // so many jobs land in that window; a lost wake-up leaves Run spinning forever, which the watchdog reports.
+        // (Before the fence in Worker.Loop this hung within a few thousand jobs on an AMD EPYC.)
+        int done = 0;
+        var loop = new Thread(() =>
+        {
+            var spin = System.Diagnostics.Stopwatch.Frequency / 1_000_000.0;
+            for (int job = 0; job < 3000; job++)
+            {
+                long pause = (long)((WorkerTeam.SpinMicroseconds - 60 + job % 120) * spin);
+                long until = System.Diagnostics.Stopwatch.GetTimestamp() + pause;
+                while (System.Diagnostics.Stopwatch.GetTimestamp() < until) Thread.SpinWait(10);
+                WorkerTeam.Run(2, _ => { });
+                done = job + 1;
+            }
+        }) { IsBackground = true };
+        loop.Start();
+        Assert.True(loop.Join(TimeSpan.FromSeconds(60)), $"WorkerTeam.Run never returned after job {Volatile.Read(ref done)} of 3000.");
+    }
 }

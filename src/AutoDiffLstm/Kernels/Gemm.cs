@@ -15,7 +15,8 @@ namespace AutoDiffLstm;
 /// the four transpose cases cost the same and backward never materialises a transpose), and a register-tiled micro-kernel
 /// accumulates a tile of C (8 or 6 rows by two vectors, by register count) with fused multiply-adds. Large products split C
 /// over the <see cref="WorkerTeam"/> (by rows, or by columns when there are few rows); a parameter's packed panels are kept
-/// for a whole pass inside a <see cref="PackedOperands"/> scope. Every
+/// for a whole pass inside a <see cref="PackedOperands"/> scope; when a block of A would serve at most two register
+/// tiles' worth of rows or columns, the micro-kernel reads A in place instead of packing it. Every
 /// element of C is computed by the same sequence of FMAs whatever the split, so results are bit-identical for any thread
 /// count.
 /// </remarks>
@@ -144,6 +145,10 @@ internal static class Gemm
         T[] aPack = ArrayPool<T>.Shared.Rent(KC * MC);
         int mr = TS.TileRows;
         T[] edge = ArrayPool<T>.Shared.Rent(mr * nr);
+        // Packing A pays off when its slivers are reused across many column slivers. With at most two row tiles, or at
+        // most two column slivers (the per-step products of a small recurrence, the narrow products of its backward),
+        // it costs more than it saves, so the kernel reads A in place: same FMAs in the same order, same results.
+        bool direct = r1 - r0 <= 2 * mr || c1 - c0 <= 2 * nr;
         try
         {
             for (int jc = c0; jc < c1; jc += NC)
@@ -156,22 +161,25 @@ internal static class Gemm
                     if (!prepacked) PackB(p, pc, kc, jc, nc, nr, bPack);
                     for (int ic = r0; ic < r1; ic += MC)
                     {
-                        int mc = Math.Min(MC, r1 - ic);
-                        PackA(p, ic, mc, pc, kc, mr, aPack);
+                        int mc = Math.Min(MC, r1 - ic), full = direct ? mc / mr * mr : 0;
+                        // Direct: full row tiles read op(A) where it lies; only a partial last tile is packed (zero-padded).
+                        if (full < mc) PackA(p, ic + full, mc - full, pc, kc, mr, aPack);
                         for (int jr = 0; jr < nc; jr += nr)
                             for (int ir = 0; ir < mc; ir += mr)
                             {
                                 int rows = Math.Min(mr, mc - ir), cols = Math.Min(nr, nc - jr);
-                                ref T ap = ref aPack[ir * kc];
                                 ref T bp = ref bPack[bBase + jr * kc];
                                 int cIndex = p.COff + (ic + ir) * p.N + jc + jr;
+                                bool inPlace = ir < full;
+                                ref T ap = ref inPlace ? ref p.A[p.TransA ? p.AOff + pc * p.M + ic + ir : p.AOff + (ic + ir) * p.K + pc]
+                                    : ref aPack[(ir - full) * kc];
                                 if (rows == mr && cols == nr)
-                                    MicroKernel<T, TS, TV>(kc, ref ap, ref bp, ref p.C[cIndex], p.N);
+                                    Tile<T, TS, TV>(kc, ref ap, inPlace, p, ref bp, ref p.C[cIndex], p.N);
                                 else
                                 {
                                     // Edge tile: compute a full tile into scratch, add back only the valid part.
                                     Array.Clear(edge, 0, mr * nr);
-                                    MicroKernel<T, TS, TV>(kc, ref ap, ref bp, ref edge[0], nr);
+                                    Tile<T, TS, TV>(kc, ref ap, inPlace, p, ref bp, ref edge[0], nr);
                                     for (int r = 0; r < rows; r++)
                                         for (int j = 0; j < cols; j++) p.C[cIndex + r * p.N + j] += edge[r * nr + j];
                                 }
@@ -229,32 +237,90 @@ internal static class Gemm
     }
 
     /// <summary>Packs op(A)[ic..ic+mc, pc..pc+kc] as slivers of mr rows, each stored k-major (ap[p*mr + r]), zero-padded.</summary>
+    /// <remarks>
+    /// Through references, without bounds checks, walking k in the outer loop so that each step writes one contiguous
+    /// column of the sliver: when op(B) is narrow (few column slivers share a packed A, as in the products of a small
+    /// recurrence or of its hoisted input projection), packing A is most of the product's time.
+    /// </remarks>
     private static void PackA<T>(Problem<T> p, int ic, int mc, int pc, int kc, int mr, T[] dst) where T : unmanaged, IFloatingPointIeee754<T>
     {
+        ref T a = ref MemoryMarshal.GetArrayDataReference(p.A);
         for (int ir = 0; ir < mc; ir += mr)
         {
             int rows = Math.Min(mr, mc - ir);
             var sliver = dst.AsSpan(ir * kc, kc * mr);
             if (rows < mr) sliver.Clear();
+            ref T d = ref MemoryMarshal.GetReference(sliver);
             if (!p.TransA)
-                for (int r = 0; r < rows; r++)                                  // A[m, k]: read each row contiguously
+            {
+                // A[m, k]: element (r, q) of the sliver is at first + r * K + q.
+                ref T first = ref Unsafe.Add(ref a, p.AOff + (ic + ir) * p.K + pc);
+                for (int q = 0; q < kc; q++)
                 {
-                    var src = p.A.AsSpan(p.AOff + (ic + ir + r) * p.K + pc, kc);
-                    for (int q = 0; q < kc; q++) sliver[q * mr + r] = src[q];
+                    ref T col = ref Unsafe.Add(ref d, q * mr);
+                    ref T src = ref Unsafe.Add(ref first, q);
+                    for (int r = 0; r < rows; r++) Unsafe.Add(ref col, r) = Unsafe.Add(ref src, r * p.K);
                 }
+            }
             else
-                for (int q = 0; q < kc; q++)                                    // A stored [k, m]: rows of A^T are contiguous
-                    p.A.AsSpan(p.AOff + (pc + q) * p.M + ic + ir, rows).CopyTo(sliver.Slice(q * mr, rows));
+            {
+                // A stored [k, m]: the sliver's column q is a contiguous run of A's row pc + q.
+                ref T first = ref Unsafe.Add(ref a, p.AOff + pc * p.M + ic + ir);
+                for (int q = 0; q < kc; q++)
+                {
+                    ref T col = ref Unsafe.Add(ref d, q * mr);
+                    ref T src = ref Unsafe.Add(ref first, q * p.M);
+                    for (int r = 0; r < rows; r++) Unsafe.Add(ref col, r) = Unsafe.Add(ref src, r);
+                }
+            }
         }
+    }
+
+    /// <summary>One register tile, with A packed or read in place (row-major A, or A stored transposed).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Tile<T, TS, TV>(int kc, ref T ap, bool inPlace, Problem<T> p, ref T bp, ref T c, int ldc)
+        where T : unmanaged, IFloatingPointIeee754<T> where TS : struct, ISimd<T, TV> where TV : struct
+    {
+        if (!inPlace) MicroKernel<T, TS, TV, Packed>(kc, ref ap, 0, ref bp, ref c, ldc);
+        else if (p.TransA) MicroKernel<T, TS, TV, ColumnMajor>(kc, ref ap, p.M, ref bp, ref c, ldc);
+        else MicroKernel<T, TS, TV, RowMajor>(kc, ref ap, p.K, ref bp, ref c, ldc);
     }
 
     /// <summary>The register-tiled kernel of this vector width's tile height.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void MicroKernel<T, TS, TV>(int kc, ref T ap, ref T bp, ref T c, int ldc)
-        where T : unmanaged, IFloatingPointIeee754<T> where TS : struct, ISimd<T, TV> where TV : struct
+    private static void MicroKernel<T, TS, TV, TA>(int kc, ref T ap, int lda, ref T bp, ref T c, int ldc)
+        where T : unmanaged, IFloatingPointIeee754<T> where TS : struct, ISimd<T, TV> where TV : struct where TA : struct, IALayout
     {
-        if (TS.TileRows == 8) MicroKernel8<T, TS, TV>(kc, ref ap, ref bp, ref c, ldc);
-        else MicroKernel6<T, TS, TV>(kc, ref ap, ref bp, ref c, ldc);
+        if (TS.TileRows == 8) MicroKernel8<T, TS, TV, TA>(kc, ref ap, lda, ref bp, ref c, ldc);
+        else MicroKernel6<T, TS, TV, TA>(kc, ref ap, lda, ref bp, ref c, ldc);
+    }
+
+    /// <summary>Where element (row r, depth q) of a tile's A lies relative to element (0, 0); lda is A's leading dimension.</summary>
+    private interface IALayout
+    {
+        static abstract int Row(int r, int lda);
+        static abstract int Depth(int tileRows, int lda);
+    }
+
+    /// <summary>A packed sliver: ap[q * tileRows + r].</summary>
+    private struct Packed : IALayout
+    {
+        public static int Row(int r, int lda) => r;
+        public static int Depth(int tileRows, int lda) => tileRows;
+    }
+
+    /// <summary>A stored [m, k] and read in place: a[r * K + q].</summary>
+    private struct RowMajor : IALayout
+    {
+        public static int Row(int r, int lda) => r * lda;
+        public static int Depth(int tileRows, int lda) => 1;
+    }
+
+    /// <summary>A stored [k, m] (op(A) = A^T) and read in place: a[q * M + r].</summary>
+    private struct ColumnMajor : IALayout
+    {
+        public static int Row(int r, int lda) => r;
+        public static int Depth(int tileRows, int lda) => lda;
     }
 
     /// <summary>One row of a register tile added into C (two vectors).</summary>
@@ -272,10 +338,10 @@ internal static class Gemm
     /// memory, and a partial edge tile (computed into zeroed scratch, then added) rounds exactly as a full one.
     /// </remarks>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void MicroKernel6<T, TS, TV>(int kc, ref T ap, ref T bp, ref T c, int ldc)
-        where T : unmanaged, IFloatingPointIeee754<T> where TS : struct, ISimd<T, TV> where TV : struct
+    private static void MicroKernel6<T, TS, TV, TA>(int kc, ref T ap, int lda, ref T bp, ref T c, int ldc)
+        where T : unmanaged, IFloatingPointIeee754<T> where TS : struct, ISimd<T, TV> where TV : struct where TA : struct, IALayout
     {
-        int w = TS.Width;
+        int w = TS.Width, step = TA.Depth(6, lda);
         ref T c0 = ref c, c1 = ref Unsafe.Add(ref c, ldc), c2 = ref Unsafe.Add(ref c, 2 * ldc);
         ref T c3 = ref Unsafe.Add(ref c, 3 * ldc), c4 = ref Unsafe.Add(ref c, 4 * ldc), c5 = ref Unsafe.Add(ref c, 5 * ldc);
         TV x00 = TS.Zero, x01 = TS.Zero;
@@ -289,17 +355,17 @@ internal static class Gemm
             TV b0 = TS.Load(ref bp), b1 = TS.Load(ref Unsafe.Add(ref bp, w));
             TV a = TS.Broadcast(ap);
             x00 = TS.Fma(a, b0, x00); x01 = TS.Fma(a, b1, x01);
-            a = TS.Broadcast(Unsafe.Add(ref ap, 1));
+            a = TS.Broadcast(Unsafe.Add(ref ap, TA.Row(1, lda)));
             x10 = TS.Fma(a, b0, x10); x11 = TS.Fma(a, b1, x11);
-            a = TS.Broadcast(Unsafe.Add(ref ap, 2));
+            a = TS.Broadcast(Unsafe.Add(ref ap, TA.Row(2, lda)));
             x20 = TS.Fma(a, b0, x20); x21 = TS.Fma(a, b1, x21);
-            a = TS.Broadcast(Unsafe.Add(ref ap, 3));
+            a = TS.Broadcast(Unsafe.Add(ref ap, TA.Row(3, lda)));
             x30 = TS.Fma(a, b0, x30); x31 = TS.Fma(a, b1, x31);
-            a = TS.Broadcast(Unsafe.Add(ref ap, 4));
+            a = TS.Broadcast(Unsafe.Add(ref ap, TA.Row(4, lda)));
             x40 = TS.Fma(a, b0, x40); x41 = TS.Fma(a, b1, x41);
-            a = TS.Broadcast(Unsafe.Add(ref ap, 5));
+            a = TS.Broadcast(Unsafe.Add(ref ap, TA.Row(5, lda)));
             x50 = TS.Fma(a, b0, x50); x51 = TS.Fma(a, b1, x51);
-            ap = ref Unsafe.Add(ref ap, 6);
+            ap = ref Unsafe.Add(ref ap, step);
             bp = ref Unsafe.Add(ref bp, 2 * w);
         }
         AddTo<T, TS, TV>(ref c0, x00, x01, w);
@@ -312,10 +378,10 @@ internal static class Gemm
 
     /// <summary>C[0..8, 0..2W] += Apack (kc x 8) times Bpack (kc x 2W): sixteen accumulators (AVX-512's 32 registers) stay in registers across the k loop.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void MicroKernel8<T, TS, TV>(int kc, ref T ap, ref T bp, ref T c, int ldc)
-        where T : unmanaged, IFloatingPointIeee754<T> where TS : struct, ISimd<T, TV> where TV : struct
+    private static void MicroKernel8<T, TS, TV, TA>(int kc, ref T ap, int lda, ref T bp, ref T c, int ldc)
+        where T : unmanaged, IFloatingPointIeee754<T> where TS : struct, ISimd<T, TV> where TV : struct where TA : struct, IALayout
     {
-        int w = TS.Width;
+        int w = TS.Width, step = TA.Depth(8, lda);
         ref T c0 = ref c, c1 = ref Unsafe.Add(ref c, ldc), c2 = ref Unsafe.Add(ref c, 2 * ldc);
         ref T c3 = ref Unsafe.Add(ref c, 3 * ldc), c4 = ref Unsafe.Add(ref c, 4 * ldc), c5 = ref Unsafe.Add(ref c, 5 * ldc);
         ref T c6 = ref Unsafe.Add(ref c, 6 * ldc), c7 = ref Unsafe.Add(ref c, 7 * ldc);
@@ -332,21 +398,21 @@ internal static class Gemm
             TV b0 = TS.Load(ref bp), b1 = TS.Load(ref Unsafe.Add(ref bp, w));
             TV a = TS.Broadcast(ap);
             x00 = TS.Fma(a, b0, x00); x01 = TS.Fma(a, b1, x01);
-            a = TS.Broadcast(Unsafe.Add(ref ap, 1));
+            a = TS.Broadcast(Unsafe.Add(ref ap, TA.Row(1, lda)));
             x10 = TS.Fma(a, b0, x10); x11 = TS.Fma(a, b1, x11);
-            a = TS.Broadcast(Unsafe.Add(ref ap, 2));
+            a = TS.Broadcast(Unsafe.Add(ref ap, TA.Row(2, lda)));
             x20 = TS.Fma(a, b0, x20); x21 = TS.Fma(a, b1, x21);
-            a = TS.Broadcast(Unsafe.Add(ref ap, 3));
+            a = TS.Broadcast(Unsafe.Add(ref ap, TA.Row(3, lda)));
             x30 = TS.Fma(a, b0, x30); x31 = TS.Fma(a, b1, x31);
-            a = TS.Broadcast(Unsafe.Add(ref ap, 4));
+            a = TS.Broadcast(Unsafe.Add(ref ap, TA.Row(4, lda)));
             x40 = TS.Fma(a, b0, x40); x41 = TS.Fma(a, b1, x41);
-            a = TS.Broadcast(Unsafe.Add(ref ap, 5));
+            a = TS.Broadcast(Unsafe.Add(ref ap, TA.Row(5, lda)));
             x50 = TS.Fma(a, b0, x50); x51 = TS.Fma(a, b1, x51);
-            a = TS.Broadcast(Unsafe.Add(ref ap, 6));
+            a = TS.Broadcast(Unsafe.Add(ref ap, TA.Row(6, lda)));
             x60 = TS.Fma(a, b0, x60); x61 = TS.Fma(a, b1, x61);
-            a = TS.Broadcast(Unsafe.Add(ref ap, 7));
+            a = TS.Broadcast(Unsafe.Add(ref ap, TA.Row(7, lda)));
             x70 = TS.Fma(a, b0, x70); x71 = TS.Fma(a, b1, x71);
-            ap = ref Unsafe.Add(ref ap, 8);
+            ap = ref Unsafe.Add(ref ap, step);
             bp = ref Unsafe.Add(ref bp, 2 * w);
         }
         AddTo<T, TS, TV>(ref c0, x00, x01, w);

@@ -8,8 +8,9 @@ namespace AutoDiffLstm.Benchmarks;
 /// `--peak`: the machine's theoretical floating-point peak, to put measured GFLOP/s in proportion.
 /// peak = cores x clock x FLOP per cycle per core, where FLOP per cycle = FMA units x SIMD lanes x 2 (an FMA is a
 /// multiply and an add). The clock is /proc/cpuinfo's "cpu MHz" (the nominal clock under a hypervisor: turbo can be
-/// higher and heavy AVX-512 code lower). Server Xeons since Skylake-SP have two 512-bit FMA units per core (ports 0+1
-/// fused and port 5); the number of units cannot be read from cpuinfo, so it is an assumption printed with the result.
+/// higher and heavy AVX-512 code lower). Server Xeons since Skylake-SP and AMD's Zen 5 server cores have two 512-bit FMA
+/// units per core (Zen 4 has two 256-bit ones and runs AVX-512 in two halves: half the 512-bit figure); the number of
+/// units cannot be read from cpuinfo, so it is an assumption printed with the result.
 /// </summary>
 internal static class MachinePeak
 {
@@ -26,7 +27,9 @@ internal static class MachinePeak
         Console.WriteLine($"flags: avx2={flags.Contains("avx2")} fma={flags.Contains("fma")} avx512f={flags.Contains("avx512f")}");
         Console.WriteLine($".NET: Vector<float>.Count={Vector<float>.Count} (Vector<T> is {Vector<byte>.Count * 8}-bit), Fma={Fma.IsSupported}, Avx512F={Avx512F.IsSupported}, Vector512 accelerated={Vector512.IsHardwareAccelerated}");
         Console.WriteLine($"assumed FMA units per core: {fmaUnits}");
-        foreach (var (label, bits) in new[] { ("AVX-512 (libtorch's MKL/oneDNN kernels)", 512), ($"Vector<T> width ({Vector<byte>.Count * 8}-bit, our Gemm)", Vector<byte>.Count * 8) })
+        // Our Gemm's micro-kernel uses Vector512 where it is accelerated (else Vector256), like libtorch's kernels;
+        // Vector<T> (256-bit even on AVX-512 machines) is the width of our elementwise kernels.
+        foreach (var (label, bits) in new[] { ("AVX-512 (our Gemm's Vector512 path; libtorch's MKL/oneDNN kernels)", 512), ($"Vector<T> width ({Vector<byte>.Count * 8}-bit: our elementwise kernels)", Vector<byte>.Count * 8) })
         {
             if (bits == 512 && !flags.Contains("avx512f")) continue;
             int floatLanes = bits / 32, doubleLanes = bits / 64;

@@ -45,6 +45,11 @@ internal static class Gemm
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         if (m == 0 || n == 0) return;
+        // The packing loops and the micro-kernel read through unchecked references: the extents are checked once, here.
+        if (aOff < 0 || bOff < 0 || cOff < 0 || m < 0 || n < 0 || k < 0
+            || (long)aOff + (long)m * k > a.Length || (long)bOff + (long)k * n > b.Length || (long)cOff + (long)m * n > c.Length)
+            throw new ArgumentException(
+                $"Gemm: op(A) [{m}, {k}] at offset {aOff} of {a.Length}, op(B) [{k}, {n}] at {bOff} of {b.Length}, C [{m}, {n}] at {cOff} of {c.Length}: an operand does not fit its array.");
         if (!accumulate) Array.Clear(c, cOff, m * n);
         if (k == 0) return;
         if (m == 1) { RowTimesMatrix(a, aOff, b, bOff, transB, c, cOff, n, k); return; }

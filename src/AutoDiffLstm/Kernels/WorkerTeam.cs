@@ -26,12 +26,15 @@ internal static class WorkerTeam
     private static int pending;
     private static Exception? failure;
 
-    /// <summary>Runs <paramref name="body"/>(0..parts-1): part 0 on the calling thread, the others on workers.</summary>
+    /// <summary>
+    /// Runs <paramref name="body"/>(0..parts-1): part 0 on the calling thread, the others on workers. Every part runs
+    /// even if one fails; a failure is then thrown as an <see cref="AggregateException"/>, whichever thread ran the part.
+    /// </summary>
     public static void Run(int parts, Action<int> body)
     {
         if (parts <= 1 || Monitor.IsEntered(Gate) || !Monitor.TryEnter(Gate)) // nested, or another thread's job is running
         {
-            for (int i = 0; i < parts; i++) body(i);
+            RunInline(parts, body);
             return;
         }
         try
@@ -49,6 +52,18 @@ internal static class WorkerTeam
             if (failure is { } e) throw new AggregateException("A parallel kernel part failed.", e);
         }
         finally { Monitor.Exit(Gate); }
+    }
+
+    /// <summary>All parts on the calling thread, failing the way a shared job does (the caller cannot tell which ran).</summary>
+    private static void RunInline(int parts, Action<int> body)
+    {
+        Exception? first = null;
+        for (int i = 0; i < parts; i++)
+        {
+            try { body(i); }
+            catch (Exception e) { first ??= e; }
+        }
+        if (first is not null) throw new AggregateException("A parallel kernel part failed.", first);
     }
 
     private sealed class Worker

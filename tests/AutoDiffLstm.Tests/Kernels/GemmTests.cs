@@ -41,6 +41,22 @@ public abstract class GemmTests<T> where T : unmanaged, IFloatingPointIeee754<T>
         Assert.Equal(keep.C, keep.RunAndCheck());
     }
 
+    [Theory]
+    [InlineData(0)]
+    [InlineData(1)]
+    [InlineData(2)]
+    public void AnOperandTooShortForItsShapeIsRefusedBeforeAnythingIsRead(int shortOperand)
+    {
+        // The kernels read through unchecked references, so the extents are checked at the entry.
+        var (a, b, c) = (new T[6 * 5], new T[5 * 7], new T[6 * 7]);
+        if (shortOperand == 0) a = new T[6 * 5 - 1];
+        if (shortOperand == 1) b = new T[5 * 7 - 1];
+        if (shortOperand == 2) c = new T[6 * 7 - 1];
+        var e = Assert.Throws<ArgumentException>(() => Gemm.Run(a, 0, false, b, 0, false, c, 0, 6, 7, 5, accumulate: true));
+        Assert.Contains("does not fit", e.Message);
+        Assert.Throws<ArgumentException>(() => Gemm.Run(new T[30], 1, false, new T[35], 0, false, new T[42], 0, 6, 7, 5, accumulate: true));
+    }
+
     private static Gen<GemmCase<T>> Cases() =>
         from m in Gen.Choose(0, 70)
         from n in Gen.Choose(0, 70)

@@ -2,7 +2,7 @@ using System.Numerics;
 
 namespace AutoDiffLstm.Tests.Kernels;
 
-/// <summary>Tests that change the process-wide Gemm.MaxThreads run alone, after every parallel test.</summary>
+/// <summary>Tests that change the process-wide Gemm.MaxThreads, or need the worker team to themselves, run alone, after every parallel test.</summary>
 [CollectionDefinition(Name, DisableParallelization = true)]
 public sealed class GemmThreadsCollection
 {

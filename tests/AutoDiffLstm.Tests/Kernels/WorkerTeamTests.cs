@@ -1,6 +1,11 @@
 namespace AutoDiffLstm.Tests.Kernels;
 
 /// <summary>The persistent workers behind parallel products: every part runs exactly once, whoever calls and however often.</summary>
+/// <remarks>
+/// In the collection that runs alone: whether a job gets the team or runs inline depends on what else is running, and
+/// these tests decide that themselves.
+/// </remarks>
+[Collection(GemmThreadsCollection.Name)]
 public class WorkerTeamTests
 {
     [Theory]
@@ -61,6 +66,34 @@ public class WorkerTeamTests
         int ran = 0;
         WorkerTeam.Run(2, p => Interlocked.Increment(ref ran)); // the team still works afterwards
         Assert.Equal(2, ran);
+    }
+
+    [Fact]
+    public void WhileAnotherThreadsJobRunsAFailureIsReportedTheSameWayAndEveryPartRuns()
+    {
+        // Another thread holds the team (both its parts wait), so this job runs inline on the calling thread: callers
+        // must not see a different exception type, or fewer parts run, depending on who else is busy.
+        using var release = new ManualResetEventSlim();
+        using var started = new CountdownEvent(2);
+        var other = new Thread(() => WorkerTeam.Run(2, _ => { started.Signal(); release.Wait(); })) { IsBackground = true };
+        other.Start();
+        try
+        {
+            Assert.True(started.Wait(TimeSpan.FromSeconds(30)), "the other thread's job never started");
+            var ran = new int[3];
+            var e = Assert.Throws<AggregateException>(() => WorkerTeam.Run(3, p =>
+            {
+                Interlocked.Increment(ref ran[p]);
+                if (p == 0) throw new InvalidOperationException("part 0");
+            }));
+            Assert.Contains("part 0", e.InnerException!.Message);
+            Assert.All(ran, r => Assert.Equal(1, r));
+        }
+        finally
+        {
+            release.Set();
+            other.Join();
+        }
     }
 
     [Fact]

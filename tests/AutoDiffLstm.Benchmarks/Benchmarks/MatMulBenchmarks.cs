@@ -78,5 +78,22 @@ public class MatMulBenchmarks
         return ourC[0];
     }
 
+    /// <summary>Time steps of <see cref="OurGemmPerStep"/>: the T of W1-W3.</summary>
+    private const int Steps = 100;
+
+    /// <summary>
+    /// The kernel as an unrolled recurrence runs it: B is a parameter, packed once for <see cref="Steps"/> products
+    /// inside a <see cref="PackedOperands"/> scope (as <c>Unroll</c> and backward do), so this is the per-step product
+    /// of training; <see cref="OurGemm"/> packs B at every call.
+    /// </summary>
+    [Benchmark(OperationsPerInvoke = Steps), BenchmarkCategory("MatMul")]
+    public float OurGemmPerStep()
+    {
+        var (m, k, n) = Dimensions(Shape);
+        using var scope = PackedOperands.Open();
+        for (int t = 0; t < Steps; t++) Gemm.Run(ourA.Data, 0, false, ourB.Data, 0, false, ourC, 0, m, n, k, accumulate: false, constantB: true);
+        return ourC[0];
+    }
+
     private float[] ourC = null!;
 }

@@ -147,7 +147,7 @@ internal static class Gemm
         int ncMax = Math.Min(NC, RoundUp(c1 - c0, nr)), width = RoundUp(p.N, nr);
         bool prepacked = p.PackedB is not null;
         T[] bPack = p.PackedB ?? ArrayPool<T>.Shared.Rent(KC * ncMax);
-        T[] aPack = ArrayPool<T>.Shared.Rent(KC * MC);
+        T[]? aPack = null; // rented on first use: a product that reads all of A in place needs none
         int mr = TS.TileRows;
         T[] edge = ArrayPool<T>.Shared.Rent(mr * nr);
         // Packing A pays off when its slivers are reused across many column slivers. With at most two row tiles, or at
@@ -168,7 +168,7 @@ internal static class Gemm
                     {
                         int mc = Math.Min(MC, r1 - ic), full = direct ? mc / mr * mr : 0;
                         // Direct: full row tiles read op(A) where it lies; only a partial last tile is packed (zero-padded).
-                        if (full < mc) PackA(p, ic + full, mc - full, pc, kc, mr, aPack);
+                        if (full < mc) PackA(p, ic + full, mc - full, pc, kc, mr, aPack ??= ArrayPool<T>.Shared.Rent(KC * MC));
                         for (int jr = 0; jr < nc; jr += nr)
                             for (int ir = 0; ir < mc; ir += mr)
                             {
@@ -177,7 +177,7 @@ internal static class Gemm
                                 int cIndex = p.COff + (ic + ir) * p.N + jc + jr;
                                 bool inPlace = ir < full;
                                 ref T ap = ref inPlace ? ref p.A[p.TransA ? p.AOff + pc * p.M + ic + ir : p.AOff + (ic + ir) * p.K + pc]
-                                    : ref aPack[(ir - full) * kc];
+                                    : ref aPack![(ir - full) * kc];
                                 if (rows == mr && cols == nr)
                                     Tile<T, TS, TV>(kc, ref ap, inPlace, p, ref bp, ref p.C[cIndex], p.N);
                                 else
@@ -196,7 +196,7 @@ internal static class Gemm
         finally
         {
             if (!prepacked) ArrayPool<T>.Shared.Return(bPack);
-            ArrayPool<T>.Shared.Return(aPack);
+            if (aPack is not null) ArrayPool<T>.Shared.Return(aPack);
             ArrayPool<T>.Shared.Return(edge);
         }
     }

@@ -45,6 +45,28 @@ internal static partial class Kernels
         for (; i < n; i++) Unsafe.Add(ref ra, i) += TOp.Invoke(Unsafe.Add(ref rx, i), Unsafe.Add(ref ry, i));
     }
 
+    /// <summary>sink (+)= F(x, y): written into a fresh gradient, added onto one that earlier rules began.</summary>
+    public static void Accumulate<T, TOp>(ReadOnlySpan<T> x, ReadOnlySpan<T> y, GradSink<T> sink)
+        where T : unmanaged, IFloatingPointIeee754<T> where TOp : struct, IFused2<T>
+    {
+        if (sink.Overwrite) Map<T, TOp>(x, y, sink.Span);
+        else Accumulate<T, TOp>(x, y, sink.Span);
+    }
+
+    /// <summary>sink (+)= x * y.</summary>
+    public static void MultiplyInto<T>(ReadOnlySpan<T> x, ReadOnlySpan<T> y, GradSink<T> sink) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (sink.Overwrite) System.Numerics.Tensors.TensorPrimitives.Multiply(x, y, sink.Span);
+        else System.Numerics.Tensors.TensorPrimitives.MultiplyAdd(x, y, sink.Span, sink.Span);
+    }
+
+    /// <summary>dst (+)= src, for one block of a gradient whose sink is being filled piecewise.</summary>
+    public static void CopyOrAdd<T>(ReadOnlySpan<T> src, Span<T> dst, bool overwrite) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (overwrite) src.CopyTo(dst);
+        else System.Numerics.Tensors.TensorPrimitives.Add(dst, src, dst);
+    }
+
     /// <summary>acc[i] += F(x[i], y[i], z[i]).</summary>
     public static void Accumulate<T, TOp>(ReadOnlySpan<T> x, ReadOnlySpan<T> y, ReadOnlySpan<T> z, Span<T> acc)
         where T : unmanaged, IFloatingPointIeee754<T> where TOp : struct, IFused3<T>

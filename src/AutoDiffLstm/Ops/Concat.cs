@@ -1,5 +1,4 @@
 using System.Numerics;
-using TP = System.Numerics.Tensors.TensorPrimitives;
 
 namespace AutoDiffLstm;
 
@@ -73,9 +72,9 @@ internal sealed class ConcatRule<T> : BackwardRule<T> where T : unmanaged, IFloa
             int block = p.Dims[ax] * inner;
             if (p.RequiresGrad)
             {
-                var g = p.GradBuffer();
+                var g = p.GradSink();
                 for (int o = 0; o < outer; o++)
-                    TP.Add(g.Slice(o * block, block), dy.Slice(o * total * inner + offset, block), g.Slice(o * block, block));
+                    Kernels.CopyOrAdd(dy.Slice(o * total * inner + offset, block), g.Span.Slice(o * block, block), g.Overwrite);
             }
             offset += block;
         }

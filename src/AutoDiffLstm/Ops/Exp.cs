@@ -23,7 +23,6 @@ internal sealed class ExpRule<T> : BackwardRule<T> where T : unmanaged, IFloatin
     // dx += dy * y
     protected override void Backward(in TapeEntry e, Tensor<T> y, ReadOnlySpan<T> dy)
     {
-        var g = e.InA<T>().GradBuffer();
-        TP.MultiplyAdd(dy, y.AsSpan(), g, g);
+        Kernels.MultiplyInto(dy, y.AsSpan(), e.InA<T>().GradSink());
     }
 }

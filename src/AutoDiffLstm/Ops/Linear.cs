@@ -40,7 +40,11 @@ internal sealed class LinearRule<T> : BackwardRule<T> where T : unmanaged, IFloa
         var b = (Tensor<T>?)e.C;
         int rows = e.I0, outF = w.Dims[0], inF = w.Dims[1];
         var g = y.GradData!;
-        if (x.RequiresGrad) Gemm.Run(g, 0, false, w.Data, 0, false, x.GradArray(), 0, rows, inF, outF, accumulate: true, constantB: w.IsLeaf);
+        if (x.RequiresGrad)
+        {
+            var dx = x.GradSink();
+            Gemm.Run(g, 0, false, w.Data, 0, false, dx.Array, 0, rows, inF, outF, accumulate: !dx.Overwrite, constantB: w.IsLeaf);
+        }
         if (w.RequiresGrad) Gemm.Run(g, 0, true, x.Data, 0, false, w.GradArray(), 0, outF, inF, rows, accumulate: true);
         if (b is not null && b.RequiresGrad)
         {

@@ -24,7 +24,7 @@ internal sealed class LogRule<T> : BackwardRule<T> where T : unmanaged, IFloatin
     protected override void Backward(in TapeEntry e, Tensor<T> y, ReadOnlySpan<T> dy)
     {
         var x = e.InA<T>();
-        Kernels.Accumulate<T, Quotient>(dy, x.AsSpan(), x.GradBuffer());
+        Kernels.Accumulate<T, Quotient>(dy, x.AsSpan(), x.GradSink());
     }
 
     private struct Quotient : IFused2<T>

@@ -1,5 +1,4 @@
 using System.Numerics;
-using TP = System.Numerics.Tensors.TensorPrimitives;
 
 namespace AutoDiffLstm;
 
@@ -36,11 +35,7 @@ internal sealed class MultiplyRule<T> : BackwardRule<T> where T : unmanaged, IFl
 
     private static void Accumulate(Tensor<T> y, Tensor<T> other, Tensor<T> target)
     {
-        if (other.Size == y.Size && target.Size == y.Size)
-        {
-            var g = target.GradBuffer();
-            TP.MultiplyAdd(y.GradData!, other.AsSpan(), g, g);
-        }
+        if (other.Size == y.Size && target.Size == y.Size) Kernels.MultiplyInto(y.GradData!, other.AsSpan(), target.GradSink());
         else Elementwise.AccumulateBroadcast<T, MultiplySpans<T>>(y.GradData!, y.Dims, other, target);
     }
 }

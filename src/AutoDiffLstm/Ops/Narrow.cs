@@ -1,5 +1,4 @@
 using System.Numerics;
-using TP = System.Numerics.Tensors.TensorPrimitives;
 
 namespace AutoDiffLstm;
 
@@ -82,11 +81,17 @@ internal sealed class NarrowRule<T> : BackwardRule<T> where T : unmanaged, IFloa
         var x = e.InA<T>();
         var (outer, n, inner) = ShapeMath.AroundAxis(x.Dims, e.I0);
         int block = y.Dims[e.I0] * inner;
-        var g = x.GradBuffer();
+        var g = x.GradSink();
         for (int o = 0; o < outer; o++)
         {
-            var dst = g.Slice(o * n * inner + e.I1 * inner, block);
-            TP.Add(dst, dy.Slice(o * block, block), dst);
+            var row = g.Span.Slice(o * n * inner, n * inner);
+            int start = e.I1 * inner;
+            if (g.Overwrite) // fresh: the elements outside the slice get no gradient from this rule
+            {
+                row[..start].Clear();
+                row[(start + block)..].Clear();
+            }
+            Kernels.CopyOrAdd(dy.Slice(o * block, block), row.Slice(start, block), g.Overwrite);
         }
     }
 }

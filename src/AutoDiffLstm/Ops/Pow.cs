@@ -28,8 +28,7 @@ internal sealed class PowRule<T> : BackwardRule<T> where T : unmanaged, IFloatin
         var slope = BufferPool<T>.Rent(x.Size);
         TP.Pow(x.AsSpan(), p - T.One, slope);
         TP.Multiply(slope, p, slope);
-        var g = x.GradBuffer();
-        TP.MultiplyAdd(dy, slope, g, g);
+        Kernels.MultiplyInto<T>(dy, slope, x.GradSink());
         BufferPool<T>.Return(slope);
     }
 }

@@ -24,7 +24,7 @@ internal sealed class ReluRule<T> : BackwardRule<T> where T : unmanaged, IFloati
     protected override void Backward(in TapeEntry e, Tensor<T> y, ReadOnlySpan<T> dy)
     {
         var x = e.InA<T>();
-        Kernels.Accumulate<T, Grad>(dy, x.AsSpan(), x.GradBuffer());
+        Kernels.Accumulate<T, Grad>(dy, x.AsSpan(), x.GradSink());
     }
 
     private struct Grad : IFused2<T>

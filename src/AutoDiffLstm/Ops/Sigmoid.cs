@@ -23,7 +23,7 @@ internal sealed class SigmoidRule<T> : BackwardRule<T> where T : unmanaged, IFlo
     // dx += dy * y * (1 - y)
     protected override void Backward(in TapeEntry e, Tensor<T> y, ReadOnlySpan<T> dy)
     {
-        Kernels.Accumulate<T, Grad>(dy, y.AsSpan(), e.InA<T>().GradBuffer());
+        Kernels.Accumulate<T, Grad>(dy, y.AsSpan(), e.InA<T>().GradSink());
     }
 
     private struct Grad : IFused2<T>

@@ -23,7 +23,7 @@ internal sealed class SqrtRule<T> : BackwardRule<T> where T : unmanaged, IFloati
     // dx += dy / (2 * y)
     protected override void Backward(in TapeEntry e, Tensor<T> y, ReadOnlySpan<T> dy)
     {
-        Kernels.Accumulate<T, Grad>(dy, y.AsSpan(), e.InA<T>().GradBuffer());
+        Kernels.Accumulate<T, Grad>(dy, y.AsSpan(), e.InA<T>().GradSink());
     }
 
     private struct Grad : IFused2<T>

@@ -5,11 +5,7 @@ namespace AutoDiffLstm;
 public static partial class Tensor
 {
     /// <summary>Joins tensors along <paramref name="axis"/>; all other dimensions must agree.</summary>
-    public static Tensor<T> Concat<T>(int axis, params Tensor<T>[] parts) where T : unmanaged, IFloatingPointIeee754<T> =>
-        ConcatCore(axis, parts, partsAreOurs: false);
-
-    /// <param name="partsAreOurs">The array was built by the engine for this call, so the tape may keep it without a copy.</param>
-    private static Tensor<T> ConcatCore<T>(int axis, Tensor<T>[] parts, bool partsAreOurs) where T : unmanaged, IFloatingPointIeee754<T>
+    public static Tensor<T> Concat<T>(int axis, params Tensor<T>[] parts) where T : unmanaged, IFloatingPointIeee754<T>
     {
         if (parts.Length == 0) throw new ArgumentException("Concat: needs at least one tensor.");
         var first = parts[0];
@@ -25,18 +21,27 @@ public static partial class Tensor
         }
         var dims = (int[])first.Dims.Clone();
         dims[ax] = total;
-        var y = Tensor<T>.Uninitialized(dims);
-        var (outer, _, inner) = ShapeMath.AroundAxis(dims, ax);
-        int offset = 0;
-        foreach (var p in parts)
-        {
-            int block = p.Dims[ax] * inner;
-            for (int o = 0; o < outer; o++)
-                p.Data.AsSpan(o * block, block).CopyTo(y.Data.AsSpan(o * total * inner + offset, block));
-            offset += block;
-        }
         // The tape keeps the list of inputs; a caller's array could change after the call.
-        Tape.Record(ConcatRule<T>.Instance, y, null, aux: partsAreOurs ? parts : parts.Clone(), i0: ax);
+        return ConcatCore(ax, dims, (Tensor<T>[])parts.Clone());
+    }
+
+    /// <summary>
+    /// Copies each part into its block of a tensor of shape <paramref name="dims"/>, seen as [outer, dims[ax], inner]: part
+    /// p fills size(p) / outer consecutive elements of every outer row. That covers Concat (p has the axis) and Stack (p
+    /// lacks it and fills one index of the new axis), so both are one primitive with one rule.
+    /// </summary>
+    private static Tensor<T> ConcatCore<T>(int ax, int[] dims, Tensor<T>[] parts) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var y = Tensor<T>.Uninitialized(dims);
+        var (outer, n, inner) = ShapeMath.AroundAxis(dims, ax);
+        if (outer > 0)
+            for (int i = 0, offset = 0; i < parts.Length; offset += parts[i].Size / outer, i++)
+            {
+                int block = parts[i].Size / outer;
+                for (int o = 0; o < outer; o++)
+                    parts[i].Data.AsSpan(o * block, block).CopyTo(y.Data.AsSpan(o * n * inner + offset, block));
+            }
+        Tape.Record(ConcatRule<T>.Instance, y, null, aux: parts, i0: ax);
         return y;
     }
 
@@ -48,10 +53,9 @@ public static partial class Tensor
             if (!ShapeMath.Equal(p.Dims, parts[0].Dims))
                 throw new ArgumentException($"Stack: shapes {string.Join(", ", parts.Select(q => q.ShapeText))} differ; all must be equal.");
         int ax = ShapeMath.NormalizeAxis("Stack", axis, parts[0].Rank + 1);
-        var dims = Tensor<T>.UnsqueezedDims(parts[0].Dims, ax); // equal shapes: one dims array serves every part
-        var unsqueezed = new Tensor<T>[parts.Length];
-        for (int i = 0; i < parts.Length; i++) unsqueezed[i] = parts[i].ReshapeTo(dims);
-        return ConcatCore(ax, unsqueezed, partsAreOurs: true);
+        var dims = Tensor<T>.UnsqueezedDims(parts[0].Dims, ax);
+        dims[ax] = parts.Length;
+        return ConcatCore(ax, dims, (Tensor<T>[])parts.Clone());
     }
 }
 
@@ -66,10 +70,11 @@ internal sealed class ConcatRule<T> : BackwardRule<T> where T : unmanaged, IFloa
         var parts = (TensorBase[])e.Aux!;
         int ax = e.I0, total = y.Dims[ax];
         var (outer, _, inner) = ShapeMath.AroundAxis(y.Dims, ax);
+        if (outer == 0) return; // every part is empty
         int offset = 0;
         foreach (Tensor<T> p in parts)
         {
-            int block = p.Dims[ax] * inner;
+            int block = p.Size / outer; // as in ConcatCore
             if (p.RequiresGrad)
             {
                 var g = p.GradSink();

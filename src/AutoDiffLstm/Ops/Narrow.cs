@@ -10,13 +10,16 @@ public sealed partial class Tensor<T>
         int ax = ShapeMath.NormalizeAxis("Narrow", axis, Rank);
         if (start < 0 || length < 0 || start + length > Dims[ax])
             throw new ArgumentOutOfRangeException(nameof(start), $"Narrow: range [{start}, {start + length}) is outside dimension {axis} of shape {ShapeText} (size {Dims[ax]}).");
-        return NarrowCore(ax, start, WithDim(ax, length));
+        return NarrowCore(ax, start, length, WithDim(ax, length));
     }
 
-    /// <summary>Narrow after validation; <paramref name="dims"/> is this shape with dims[ax] = length (an array several outputs may share).</summary>
-    private Tensor<T> NarrowCore(int ax, int start, int[] dims)
+    /// <summary>
+    /// Narrow after validation. <paramref name="dims"/> is the output shape (an array several outputs may share): this
+    /// shape with dims[ax] = length, or, for Select, without dimension ax. Either way the output is [outer, length, inner]
+    /// in memory, so one rule serves both.
+    /// </summary>
+    private Tensor<T> NarrowCore(int ax, int start, int length, int[] dims)
     {
-        int length = dims[ax];
         var y = Uninitialized(dims);
         var (outer, n, inner) = ShapeMath.AroundAxis(Dims, ax);
         int block = length * inner;
@@ -35,7 +38,13 @@ public sealed partial class Tensor<T>
     }
 
     /// <summary>The slice at <paramref name="index"/> along <paramref name="axis"/>, with that dimension removed (x[t] on a [T, B, I] sequence).</summary>
-    public Tensor<T> Select(int axis, int index) => Narrow(axis, index, 1).Squeeze(axis);
+    public Tensor<T> Select(int axis, int index)
+    {
+        int ax = ShapeMath.NormalizeAxis("Select", axis, Rank);
+        if ((uint)index >= (uint)Dims[ax])
+            throw new ArgumentOutOfRangeException(nameof(index), $"Select: index {index} is outside dimension {axis} of shape {ShapeText} (size {Dims[ax]}).");
+        return NarrowCore(ax, index, 1, [.. Dims[..ax], .. Dims[(ax + 1)..]]);
+    }
 
     /// <summary>Splits along <paramref name="axis"/> into pieces of the given sizes (which must add up to the dimension).</summary>
     public Tensor<T>[] Split(int axis, params int[] sizes)
@@ -51,7 +60,7 @@ public sealed partial class Tensor<T>
         for (int i = 0, start = 0; i < sizes.Length; start += sizes[i], i++)
         {
             if (dims is null || dims[ax] != sizes[i]) dims = WithDim(ax, sizes[i]);
-            parts[i] = NarrowCore(ax, start, dims);
+            parts[i] = NarrowCore(ax, start, sizes[i], dims);
         }
         return parts;
     }
@@ -65,7 +74,7 @@ public sealed partial class Tensor<T>
         int size = Dims[ax] / chunks;
         var dims = WithDim(ax, size);
         var parts = new Tensor<T>[chunks];
-        for (int i = 0; i < chunks; i++) parts[i] = NarrowCore(ax, i * size, dims);
+        for (int i = 0; i < chunks; i++) parts[i] = NarrowCore(ax, i * size, size, dims);
         return parts;
     }
 }
@@ -80,7 +89,8 @@ internal sealed class NarrowRule<T> : BackwardRule<T> where T : unmanaged, IFloa
     {
         var x = e.InA<T>();
         var (outer, n, inner) = ShapeMath.AroundAxis(x.Dims, e.I0);
-        int block = y.Dims[e.I0] * inner;
+        if (outer == 0) return; // x is empty
+        int block = y.Size / outer; // length * inner, whether or not y kept the axis (Select drops it)
         var g = x.GradSink();
         for (int o = 0; o < outer; o++)
         {

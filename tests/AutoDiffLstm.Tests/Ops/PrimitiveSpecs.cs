@@ -119,7 +119,7 @@ internal static class PrimitiveSpecs<T> where T : unmanaged, IFloatingPointIeee7
                 return [start, 1 + e[1] % (shape[axis] - start)];
             },
             (c, x) => x[0].Narrow(c.Args[0], c.Args[1], c.Args[2])),
-        AxisOp("Select", ["Narrow", "Reshape"], extraKnobs: [5], (shape, axis, e) => [e[0] % shape[axis]],
+        AxisOp("Select", ["Narrow"], extraKnobs: [5], (shape, axis, e) => [e[0] % shape[axis]],
             (c, x) => x[0].Select(c.Args[0], c.Args[1])),
         // Split and Chunk return several tensors; concatenating them in reverse order gives one output whose gradient
         // still routes every part back to its own slice (and exercises parts of size 0 for Split).
@@ -287,7 +287,7 @@ internal static class PrimitiveSpecs<T> where T : unmanaged, IFloatingPointIeee7
 
     /// <summary>1..4 equal parts of rank 0..4 stacked along a new axis 0..rank.</summary>
     private static PrimitiveSpec<T> Stack() =>
-        new("Stack", ["Reshape", "Concat"], "1..4", "equal parts, rank 0..4, new axis 0..rank", [SpecRanges.Normal],
+        new("Stack", ["Concat"], "1..4", "equal parts, rank 0..4, new axis 0..rank", [SpecRanges.Normal],
             Dims: 4, Knobs: [4, 5, 5, 2],
             (d, k) =>
             {

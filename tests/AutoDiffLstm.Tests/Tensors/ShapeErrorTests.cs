@@ -79,7 +79,7 @@ public class ShapeErrorTests
         AssertNames<ArgumentOutOfRangeException>(() => T(2, 3).Narrow(1, 2, 2), "Narrow", "[2, 4)", "[2, 3]");
         AssertNames<ArgumentOutOfRangeException>(() => T(2, 3).Narrow(0, -1, 1), "Narrow", "[2, 3]");
         AssertNames<ArgumentOutOfRangeException>(() => T(2, 3).Narrow(2, 0, 1), "Narrow", "axis 2", "rank 2");
-        AssertNames<ArgumentOutOfRangeException>(() => T(2, 3).Select(0, 2), "Narrow", "[2, 3]");
+        AssertNames<ArgumentOutOfRangeException>(() => T(2, 3).Select(0, 2), "Select", "index 2", "[2, 3]");
     }
 
     [Fact]

@@ -159,6 +159,7 @@ public sealed partial class Tape
         bool completed = false;
         // Parameters do not change during backward: each is packed once for all the products that read it.
         using var packed = PackedOperands.Open();
+        using var weightGradients = WeightGradientBatch.Open();
         try
         {
             root.AccumulateGrad(seed.AsSpan());
@@ -171,6 +172,7 @@ public sealed partial class Tape
                 if (Autograd.AnomalyDetectionEnabled) Autograd.CheckBackward(e, i);
                 e.Output.DropIntermediateGrad(); // consumed: every reader of this output came later on the tape
             }
+            weightGradients.Complete();
             completed = true;
         }
         finally

@@ -45,7 +45,9 @@ internal sealed class LinearRule<T> : BackwardRule<T> where T : unmanaged, IFloa
             var dx = x.GradSink();
             Gemm.Run(g, 0, false, w.Data, 0, false, dx.Array, 0, rows, inF, outF, accumulate: !dx.Overwrite, constantB: w.IsLeaf);
         }
-        if (w.RequiresGrad) Gemm.Run(g, 0, true, x.Data, 0, false, w.GradArray(), 0, outF, inF, rows, accumulate: true);
+        // A recurrence's per-step products have few rows: their dW joins the pass's batch (one deep product per weight).
+        if (w.RequiresGrad && !WeightGradientBatch.TryDefer(w, g, x.Data, rows))
+            Gemm.Run(g, 0, true, x.Data, 0, false, w.GradArray(), 0, outF, inF, rows, accumulate: true);
         if (b is not null && b.RequiresGrad)
         {
             var gb = b.GradBuffer();

@@ -52,9 +52,16 @@ internal static class Gemm
                 $"Gemm: op(A) [{m}, {k}] at offset {aOff} of {a.Length}, op(B) [{k}, {n}] at {bOff} of {b.Length}, C [{m}, {n}] at {cOff} of {c.Length}: an operand does not fit its array.");
         if (!accumulate) Array.Clear(c, cOff, m * n);
         if (k == 0) return;
-        if (m == 1) { RowTimesMatrix(a, aOff, b, bOff, transB, c, cOff, n, k); return; }
         var p = new Problem<T>(a, aOff, transA, b, bOff, transB, c, cOff, m, n, k, null);
-        if (constantB && m <= CachedPackMaxRows && PackedOperands.Active) p = p with { PackedB = CachedPackedB(p) };
+        bool cached = constantB && m <= CachedPackMaxRows && PackedOperands.Active;
+        if (m == 1)
+        {
+            // The row of op(A) is contiguous whether or not A is transposed.
+            if (cached) RowTimesPacked(ref a[aOff], CachedPackedB(p), ref c[cOff], n, k);
+            else RowTimesMatrix(a, aOff, b, bOff, transB, c, cOff, n, k);
+            return;
+        }
+        if (cached) p = p with { PackedB = CachedPackedB(p) };
         if (MaxThreads > 1 && (long)m * n * k >= ParallelMacs) RunParallel(p, MaxThreads);
         else Dispatch(p, 0, m, 0, n);
     }
@@ -77,9 +84,96 @@ internal static class Gemm
     }
 
     /// <summary>
-    /// A single row of C (batch-1 recurrences: h @ W^T at every step): packing B would cost as much as the product, so
-    /// B is read in place, as dot products of contiguous rows (B stored [n, k]) or as row updates (B stored [k, n]).
-    /// The row of op(A) is contiguous whether or not A is transposed.
+    /// A single row of C with B packed earlier in the scope (batch-1 recurrences: h @ W^T and dgates @ W at every step).
+    /// Four column slivers at a time: eight independent accumulators keep both FMA pipes busy, where one sliver alone
+    /// would wait on its own dependency chain at every depth step. Each depth block is summed from zero, then added to C,
+    /// as the micro-kernel does.
+    /// </summary>
+    private static void RowTimesPacked<T>(ref T a, T[] packed, ref T c, int n, int k) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (Vector512.IsHardwareAccelerated) RowTimesPacked<T, Simd512<T>, Vector512<T>>(ref a, packed, ref c, n, k);
+        else if (Vector256.IsHardwareAccelerated) RowTimesPacked<T, Simd256<T>, Vector256<T>>(ref a, packed, ref c, n, k);
+        else RowTimesPacked<T, Simd128<T>, Vector128<T>>(ref a, packed, ref c, n, k);
+    }
+
+    private static void RowTimesPacked<T, TS, TV>(ref T a, T[] packed, ref T c, int n, int k)
+        where T : unmanaged, IFloatingPointIeee754<T> where TS : struct, ISimd<T, TV> where TV : struct
+    {
+        int w = TS.Width, nr = 2 * w, group = 4 * nr, width = RoundUp(n, nr);
+        Span<T> edge = stackalloc T[4 * 2 * Vector512<T>.Count]; // a group's sums when it runs past column n
+        for (int pc = 0; pc < k; pc += KC)
+        {
+            int kc = Math.Min(KC, k - pc);
+            ref T block = ref packed[pc * width];
+            ref T ap = ref Unsafe.Add(ref a, pc);
+            for (int j = 0; j < width; j += group)
+            {
+                // Sliver s of the group starts at (j + s nr) kc; at depth q its nr values are contiguous.
+                ref T b0 = ref Unsafe.Add(ref block, j * kc);
+                int slivers = Math.Min(4, (width - j) / nr);
+                if (slivers < 4)
+                {
+                    for (int s = 0; s < slivers; s++) // the last, short group: one sliver at a time
+                    {
+                        ref T bs = ref Unsafe.Add(ref b0, s * nr * kc);
+                        TV lo = TS.Zero, hi = TS.Zero;
+                        for (int q = 0; q < kc; q++)
+                        {
+                            TV x = TS.Broadcast(Unsafe.Add(ref ap, q));
+                            lo = TS.Fma(x, TS.Load(ref Unsafe.Add(ref bs, q * nr)), lo);
+                            hi = TS.Fma(x, TS.Load(ref Unsafe.Add(ref bs, q * nr + w)), hi);
+                        }
+                        TS.Store(lo, ref edge[s * nr]);
+                        TS.Store(hi, ref edge[s * nr + w]);
+                    }
+                    AddColumns(edge, ref Unsafe.Add(ref c, j), n - j);
+                    continue;
+                }
+                ref T b1 = ref Unsafe.Add(ref b0, nr * kc);
+                ref T b2 = ref Unsafe.Add(ref b1, nr * kc);
+                ref T b3 = ref Unsafe.Add(ref b2, nr * kc);
+                TV s0 = TS.Zero, s1 = TS.Zero, s2 = TS.Zero, s3 = TS.Zero, s4 = TS.Zero, s5 = TS.Zero, s6 = TS.Zero, s7 = TS.Zero;
+                for (int q = 0; q < kc; q++)
+                {
+                    TV x = TS.Broadcast(Unsafe.Add(ref ap, q));
+                    int o = q * nr;
+                    s0 = TS.Fma(x, TS.Load(ref Unsafe.Add(ref b0, o)), s0);
+                    s1 = TS.Fma(x, TS.Load(ref Unsafe.Add(ref b0, o + w)), s1);
+                    s2 = TS.Fma(x, TS.Load(ref Unsafe.Add(ref b1, o)), s2);
+                    s3 = TS.Fma(x, TS.Load(ref Unsafe.Add(ref b1, o + w)), s3);
+                    s4 = TS.Fma(x, TS.Load(ref Unsafe.Add(ref b2, o)), s4);
+                    s5 = TS.Fma(x, TS.Load(ref Unsafe.Add(ref b2, o + w)), s5);
+                    s6 = TS.Fma(x, TS.Load(ref Unsafe.Add(ref b3, o)), s6);
+                    s7 = TS.Fma(x, TS.Load(ref Unsafe.Add(ref b3, o + w)), s7);
+                }
+                bool inside = j + group <= n;
+                ref T dst = ref inside ? ref Unsafe.Add(ref c, j) : ref edge[0];
+                if (inside)
+                {
+                    s0 = TS.Add(TS.Load(ref dst), s0); s1 = TS.Add(TS.Load(ref Unsafe.Add(ref dst, w)), s1);
+                    s2 = TS.Add(TS.Load(ref Unsafe.Add(ref dst, 2 * w)), s2); s3 = TS.Add(TS.Load(ref Unsafe.Add(ref dst, 3 * w)), s3);
+                    s4 = TS.Add(TS.Load(ref Unsafe.Add(ref dst, 4 * w)), s4); s5 = TS.Add(TS.Load(ref Unsafe.Add(ref dst, 5 * w)), s5);
+                    s6 = TS.Add(TS.Load(ref Unsafe.Add(ref dst, 6 * w)), s6); s7 = TS.Add(TS.Load(ref Unsafe.Add(ref dst, 7 * w)), s7);
+                }
+                TS.Store(s0, ref dst); TS.Store(s1, ref Unsafe.Add(ref dst, w));
+                TS.Store(s2, ref Unsafe.Add(ref dst, 2 * w)); TS.Store(s3, ref Unsafe.Add(ref dst, 3 * w));
+                TS.Store(s4, ref Unsafe.Add(ref dst, 4 * w)); TS.Store(s5, ref Unsafe.Add(ref dst, 5 * w));
+                TS.Store(s6, ref Unsafe.Add(ref dst, 6 * w)); TS.Store(s7, ref Unsafe.Add(ref dst, 7 * w));
+                if (!inside) AddColumns(edge, ref Unsafe.Add(ref c, j), n - j);
+            }
+        }
+    }
+
+    /// <summary>C[0..count) += sums[0..count): the columns of a group of slivers that lie inside C (the rest is padding).</summary>
+    private static void AddColumns<T>(Span<T> sums, ref T c, int count) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        for (int t = 0; t < Math.Min(count, sums.Length); t++) Unsafe.Add(ref c, t) += sums[t];
+    }
+
+    /// <summary>
+    /// A single row of C when B has not been packed (outside a scope, or B is not a parameter): packing B would cost as
+    /// much as the product, so B is read in place, as dot products of contiguous rows (B stored [n, k]) or as row updates
+    /// (B stored [k, n]). The row of op(A) is contiguous whether or not A is transposed.
     /// </summary>
     private static void RowTimesMatrix<T>(T[] a, int aOff, T[] b, int bOff, bool transB, T[] c, int cOff, int n, int k)
         where T : unmanaged, IFloatingPointIeee754<T>

@@ -42,6 +42,38 @@ public class PackedOperandsTests
             }
     }
 
+    /// <summary>
+    /// A single row over a kept operand (batch-1 recurrences) runs its own kernel: four column slivers at a time, then
+    /// slivers one by one, columns past n dropped. Checked against the double reference, with the elements of C outside
+    /// the product untouched, and the second call (reading the kept copy) gives the first call's bits.
+    /// </summary>
+    [Theory]
+    [InlineData(1, 1)]
+    [InlineData(5, 3)]
+    [InlineData(256, 64)]      // W4's per-step forward product (4H x H)
+    [InlineData(64, 256)]      // and its backward dh product
+    [InlineData(130, 300)]     // two depth blocks, ragged last sliver
+    [InlineData(4 * 32 + 1, 9)] // one full group of four float slivers and one column more
+    [InlineData(3 * 32, 9)]    // a short group only
+    public void ASingleRowOverAKeptOperandMatchesTheReference(int n, int k)
+    {
+        ulong seed = 60;
+        foreach (bool transA in new[] { false, true })
+            foreach (bool transB in new[] { false, true })
+            {
+                var f = new GemmCase<float>(1, n, k, transA, transB, accumulate: true, 2, 1, 3, seed++);
+                var d = new GemmCase<double>(1, n, k, transA, transB, accumulate: false, 0, 4, 1, seed++);
+                using (PackedOperands.Open())
+                {
+                    var first = f.RunAndCheck(constantB: true);
+                    Assert.Equal(first, f.RunAndCheck(constantB: true));
+                    var firstD = d.RunAndCheck(constantB: true);
+                    Assert.Equal(firstD, d.RunAndCheck(constantB: true));
+                    Assert.Equal(2, PackedOperands.Count);
+                }
+            }
+    }
+
     [Fact]
     public void OnlyConstantOperandsInsideAScopeAreKept()
     {

@@ -16,8 +16,8 @@ public class GradientPassThroughTests
         var (a, b) = ((x * 2.0).RetainGrad(), (x * 3.0).RetainGrad());
         var w = Tensor.RandomNormal<double>(new Rng(2), [3, 4]);
         ((a + b) * w).Sum().Backward();
-        Assert.Equal(w.ToArray(), a.Grad.ToArray());
-        Assert.Equal(w.ToArray(), b.Grad.ToArray());
+        Assert.Equal(w.ToArray(), a.Grad!.ToArray());
+        Assert.Equal(w.ToArray(), b.Grad!.ToArray());
         Approx.Equal(w.ToArray().Select(v => 5 * v).ToArray(), x.Grad, 1e-12, "dL/dx");
         Assert.False(ReferenceEquals(a.GradData, b.GradData));
     }

@@ -49,11 +49,15 @@ public sealed partial class Tape
     /// </summary>
     public static long BufferPoolLimitBytes { get; set; } = 1L << 30;
 
-    /// <summary>Drops the calling thread's free buffers (e.g. after training a large model, before something else).</summary>
+    /// <summary>
+    /// Drops the calling thread's free buffers (e.g. after training a large model, before something else), and the
+    /// arrays backward keeps for gathering weight gradients (<see cref="WeightGradientBatch"/>).
+    /// </summary>
     public static void ClearBufferPool()
     {
         BufferPool<float>.Clear();
         BufferPool<double>.Clear();
+        WeightGradientBatch.Clear();
     }
 
     /// <summary>Bytes of free buffers the calling thread's pool holds.</summary>

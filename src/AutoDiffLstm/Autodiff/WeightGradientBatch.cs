@@ -58,6 +58,12 @@ internal static class WeightGradientBatch
         return true;
     }
 
+    /// <summary>Drops this thread's stacks and their arrays (<see cref="Tape.ClearBufferPool"/>); an open pass keeps its own.</summary>
+    public static void Clear()
+    {
+        if (current is { Open: false }) current = null;
+    }
+
     /// <summary>The open batch of one backward pass (disposing the outer scope closes it).</summary>
     public readonly struct Scope(Batch? batch) : IDisposable
     {

@@ -29,6 +29,10 @@ internal static class Gemm
     private const int NC = 4096;       // columns of B packed at once
     private const long ParallelMacs = 1 << 20;
     private const int CachedPackMaxRows = 4 * MC; // above this, packing B is a small share of the product: not worth a cached copy
+    // Row kernel or register tile for a few rows over a kept operand, measured on one core (double, the per-step shapes
+    // of H = 32 and 64): with 2 rows the row kernel took 0.4-0.8 of the tile's time at every shape; with 3 and 4 rows
+    // 0.4-1.35, slower at 4H x H = 256 x 64.
+    private const int RowKernelMaxRows = 2;
 
     /// <summary>Number of worker threads large products use (default: all cores). Results do not depend on it.</summary>
     public static int MaxThreads { get; set; } = Environment.ProcessorCount;
@@ -54,11 +58,16 @@ internal static class Gemm
         if (k == 0) return;
         var p = new Problem<T>(a, aOff, transA, b, bOff, transB, c, cOff, m, n, k, null);
         bool cached = constantB && m <= CachedPackMaxRows && PackedOperands.Active;
-        if (m == 1)
+        if (m == 1 || (m <= RowKernelMaxRows && !transA))
         {
-            // The row of op(A) is contiguous whether or not A is transposed.
-            if (cached) RowTimesPacked(ref a[aOff], CachedPackedB(p), ref c[cOff], n, k);
-            else RowTimesMatrix(a, aOff, b, bOff, transB, c, cOff, n, k);
+            // One or two rows (the per-step products of a batch-1 or batch-2 recurrence): the row kernel, row by row,
+            // where an 8-row register tile would multiply six or seven rows of padding. The sums are the tile's: every
+            // element is the same chain of FMAs from zero per depth block, then added to C, so a product gives the same
+            // bits whichever path runs it, with or without a kept operand (checkpointing recomputes forward inside
+            // backward's scope and requires the same bits).
+            var packedB = cached ? CachedPackedB(p) : PackAllOfB(p, ArrayPool<T>.Shared.Rent(PackedLength(p)));
+            for (int r = 0; r < m; r++) RowTimesPacked(ref a[aOff + r * k], packedB, ref c[cOff + r * n], n, k);
+            if (!cached) ArrayPool<T>.Shared.Return(packedB);
             return;
         }
         if (cached) p = p with { PackedB = CachedPackedB(p) };
@@ -72,9 +81,18 @@ internal static class Gemm
     /// </summary>
     private static T[] CachedPackedB<T>(Problem<T> p) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        int nr = RegisterTileWidth<T>(), width = RoundUp(p.N, nr);
+        int nr = RegisterTileWidth<T>();
         if (PackedOperands.Find(p.B, p.BOff, p.TransB, p.K, p.N, nr) is { } cached) return cached;
-        var packed = PackedOperands.Add(p.B, p.BOff, p.TransB, p.K, p.N, nr, p.K * width);
+        return PackAllOfB(p, PackedOperands.Add(p.B, p.BOff, p.TransB, p.K, p.N, nr, PackedLength(p)));
+    }
+
+    /// <summary>Elements of all of op(B) packed: K rows of N columns rounded up to whole slivers.</summary>
+    private static int PackedLength<T>(Problem<T> p) where T : unmanaged, IFloatingPointIeee754<T> => p.K * RoundUp(p.N, RegisterTileWidth<T>());
+
+    /// <summary>Packs all of op(B) into <paramref name="packed"/> in the layout <see cref="CachedPackedB"/> describes.</summary>
+    private static T[] PackAllOfB<T>(Problem<T> p, T[] packed) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int nr = RegisterTileWidth<T>(), width = RoundUp(p.N, nr);
         for (int pc = 0; pc < p.K; pc += KC)
         {
             int kc = Math.Min(KC, p.K - pc);
@@ -84,7 +102,8 @@ internal static class Gemm
     }
 
     /// <summary>
-    /// A single row of C with B packed earlier in the scope (batch-1 recurrences: h @ W^T and dgates @ W at every step).
+    /// A single row of C over all of op(B) packed (kept in the scope, or packed for this product): the per-step products
+    /// of batch-1 recurrences, h @ W^T and dgates @ W.
     /// Four column slivers at a time: eight independent accumulators keep both FMA pipes busy, where one sliver alone
     /// would wait on its own dependency chain at every depth step. Each depth block is summed from zero, then added to C,
     /// as the micro-kernel does.
@@ -168,22 +187,6 @@ internal static class Gemm
     private static void AddColumns<T>(Span<T> sums, ref T c, int count) where T : unmanaged, IFloatingPointIeee754<T>
     {
         for (int t = 0; t < Math.Min(count, sums.Length); t++) Unsafe.Add(ref c, t) += sums[t];
-    }
-
-    /// <summary>
-    /// A single row of C when B has not been packed (outside a scope, or B is not a parameter): packing B would cost as
-    /// much as the product, so B is read in place, as dot products of contiguous rows (B stored [n, k]) or as row updates
-    /// (B stored [k, n]). The row of op(A) is contiguous whether or not A is transposed.
-    /// </summary>
-    private static void RowTimesMatrix<T>(T[] a, int aOff, T[] b, int bOff, bool transB, T[] c, int cOff, int n, int k)
-        where T : unmanaged, IFloatingPointIeee754<T>
-    {
-        var row = a.AsSpan(aOff, k);
-        var dst = c.AsSpan(cOff, n);
-        if (transB)
-            for (int j = 0; j < n; j++) dst[j] += System.Numerics.Tensors.TensorPrimitives.Dot<T>(row, b.AsSpan(bOff + j * k, k));
-        else
-            for (int q = 0; q < k; q++) System.Numerics.Tensors.TensorPrimitives.MultiplyAdd(b.AsSpan(bOff + q * n, n), row[q], dst, dst);
     }
 
     /// <summary>

@@ -52,6 +52,29 @@ public class GradientCheckpointTests
         SameBits(direct.Grads(), ckpt.Grads());
     }
 
+    /// <summary>
+    /// A batch-1 segment called outside any unroll: forward multiplies its single rows without a kept operand, the
+    /// recomputation inside backward with one (backward keeps packed parameters); the products must give the same bits
+    /// either way, or the recomputation check throws.
+    /// </summary>
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    public void SegmentsOfOneOrTwoRowProductsRecomputeTheSameBits(int rows)
+    {
+        Tape.Current.Reset();
+        // Width 40: long enough dot products that a different order of the sums would show in the bits.
+        Leaves Few() => new(Tensor.RandomNormal<double>(new Rng(5), [rows, 40]).RequireGrad(), Tensor.RandomNormal<double>(new Rng(6), [rows, 40]).RequireGrad(),
+            Tensor.RandomNormal<double>(new Rng(7), [40, 40], std: 0.15).RequireGrad(), Tensor.RandomNormal<double>(new Rng(8), [40]).RequireGrad());
+        var direct = Few();
+        Loss2(Steps(direct.X, direct.H, direct.W, direct.B)).Backward();
+        var ckpt = Few();
+        Loss2(GradientCheckpoint.Run(xs => Steps(xs[0], xs[1], ckpt.W, ckpt.B), ckpt.X, ckpt.H)).Backward();
+        SameBits(direct.Grads(), ckpt.Grads());
+
+        static Tensor<double> Loss2(Tensor<double>[] outputs) => (outputs[0] * outputs[0]).Sum() + outputs[1].Exp().Sum();
+    }
+
     [Fact]
     public void FloatGradientsAreBitIdenticalToo()
     {

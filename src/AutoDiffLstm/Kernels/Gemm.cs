@@ -58,16 +58,21 @@ internal static class Gemm
         if (k == 0) return;
         var p = new Problem<T>(a, aOff, transA, b, bOff, transB, c, cOff, m, n, k, null);
         bool cached = constantB && m <= CachedPackMaxRows && PackedOperands.Active;
-        if (m == 1 || (m <= RowKernelMaxRows && !transA))
+        if (constantB && (m == 1 || (m <= RowKernelMaxRows && !transA)))
         {
-            // One or two rows (the per-step products of a batch-1 or batch-2 recurrence): the row kernel, row by row,
-            // where an 8-row register tile would multiply six or seven rows of padding. The sums are the tile's: every
-            // element is the same chain of FMAs from zero per depth block, then added to C, so a product gives the same
-            // bits whichever path runs it, with or without a kept operand (checkpointing recomputes forward inside
-            // backward's scope and requires the same bits).
+            // One or two rows times a parameter (the per-step products of a batch-1 or batch-2 recurrence): the row
+            // kernel, row by row, where an 8-row register tile would multiply six or seven rows of padding. The sums are
+            // the tile's (every element is the same chain of FMAs from zero per depth block, then added to C), and the
+            // same whether the parameter was kept packed or is packed now: checkpointing recomputes a forward pass inside
+            // backward's scope and requires the same bits.
             var packedB = cached ? CachedPackedB(p) : PackAllOfB(p, ArrayPool<T>.Shared.Rent(PackedLength(p)));
             for (int r = 0; r < m; r++) RowTimesPacked(ref a[aOff + r * k], packedB, ref c[cOff + r * n], n, k);
             if (!cached) ArrayPool<T>.Shared.Return(packedB);
+            return;
+        }
+        if (m == 1)
+        {
+            RowTimesMatrix(a, aOff, b, bOff, transB, c, cOff, n, k);
             return;
         }
         if (cached) p = p with { PackedB = CachedPackedB(p) };
@@ -84,6 +89,22 @@ internal static class Gemm
         int nr = RegisterTileWidth<T>();
         if (PackedOperands.Find(p.B, p.BOff, p.TransB, p.K, p.N, nr) is { } cached) return cached;
         return PackAllOfB(p, PackedOperands.Add(p.B, p.BOff, p.TransB, p.K, p.N, nr, PackedLength(p)));
+    }
+
+    /// <summary>
+    /// A single row of C times an operand that is not a parameter (a weight gradient's dy^T x with one output): packing B
+    /// would cost as much as the product, so B is read in place, as dot products of contiguous rows (B stored [n, k]) or
+    /// as row updates (B stored [k, n]). The row of op(A) is contiguous whether or not A is transposed.
+    /// </summary>
+    private static void RowTimesMatrix<T>(T[] a, int aOff, T[] b, int bOff, bool transB, T[] c, int cOff, int n, int k)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var row = a.AsSpan(aOff, k);
+        var dst = c.AsSpan(cOff, n);
+        if (transB)
+            for (int j = 0; j < n; j++) dst[j] += System.Numerics.Tensors.TensorPrimitives.Dot<T>(row, b.AsSpan(bOff + j * k, k));
+        else
+            for (int q = 0; q < k; q++) System.Numerics.Tensors.TensorPrimitives.MultiplyAdd(b.AsSpan(bOff + q * n, n), row[q], dst, dst);
     }
 
     /// <summary>Elements of all of op(B) packed: K rows of N columns rounded up to whole slivers.</summary>

@@ -44,9 +44,10 @@ public class PackedOperandsTests
     }
 
     /// <summary>
-    /// A single row (batch-1 recurrences) runs its own kernel: four column slivers at a time, then slivers one by one,
-    /// columns past n dropped. Checked against the double reference, with the elements of C outside the product
-    /// untouched; with a kept operand (twice: packing, then reading the kept copy) it gives the bits it gives without.
+    /// A single row times a parameter (batch-1 recurrences) runs its own kernel: four column slivers at a time, then
+    /// slivers one by one, columns past n dropped. Checked against the double reference, with the elements of C outside
+    /// the product untouched; with a kept operand (twice: packing, then reading the kept copy) it gives the bits it gives
+    /// without one.
     /// </summary>
     [Theory]
     [InlineData(1, 1)]
@@ -64,7 +65,8 @@ public class PackedOperandsTests
             {
                 var f = new GemmCase<float>(1, n, k, transA, transB, accumulate: true, 2, 1, 3, seed++);
                 var d = new GemmCase<double>(1, n, k, transA, transB, accumulate: false, 0, 4, 1, seed++);
-                var (plainF, plainD) = (f.RunAndCheck(), d.RunAndCheck());
+                // Outside a scope the parameter is packed for this product alone.
+                var (plainF, plainD) = (f.RunAndCheck(constantB: true), d.RunAndCheck(constantB: true));
                 using (PackedOperands.Open())
                 {
                     Assert.Equal(plainF, f.RunAndCheck(constantB: true));

@@ -17,9 +17,9 @@ namespace AutoDiffLstm;
 /// over the <see cref="WorkerTeam"/> (by rows, or by columns when there are few rows); a parameter's packed panels are kept
 /// for a whole pass inside a <see cref="PackedOperands"/> scope; when a block of A would serve at most two register
 /// tiles' worth of rows or columns, the micro-kernel reads A in place instead of packing it; one or two rows times a
-/// parameter (batch-1 and batch-2 recurrences) run a row kernel instead of a mostly empty register tile. Every element of
-/// C is computed by the same sequence of FMAs whatever the split or the kernel, so results are bit-identical for any
-/// thread count and with or without kept operands.
+/// parameter (batch-1 and batch-2 recurrences) run a row kernel instead of a mostly empty register tile, with the
+/// tile's sums. Every element of C is computed by the same sequence of FMAs whatever the split, so results are
+/// bit-identical for any thread count, and a product with a parameter gives the same bits with or without kept operands.
 /// </remarks>
 internal static class Gemm
 {

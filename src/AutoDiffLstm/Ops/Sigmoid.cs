@@ -1,5 +1,4 @@
 using System.Numerics;
-using TP = System.Numerics.Tensors.TensorPrimitives;
 
 namespace AutoDiffLstm;
 
@@ -9,7 +8,7 @@ public sealed partial class Tensor<T>
     public Tensor<T> Sigmoid()
     {
         var y = Uninitialized(Dims);
-        TP.Sigmoid(Data, y.Data);
+        Activations.Sigmoid<T>(Data, y.Data);
         Tape.Record(SigmoidRule<T>.Instance, y, this);
         return y;
     }

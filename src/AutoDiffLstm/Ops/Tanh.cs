@@ -1,5 +1,4 @@
 using System.Numerics;
-using TP = System.Numerics.Tensors.TensorPrimitives;
 
 namespace AutoDiffLstm;
 
@@ -9,7 +8,7 @@ public sealed partial class Tensor<T>
     public Tensor<T> Tanh()
     {
         var y = Uninitialized(Dims);
-        TP.Tanh(Data, y.Data);
+        Activations.Tanh<T>(Data, y.Data);
         Tape.Record(TanhRule<T>.Instance, y, this);
         return y;
     }

@@ -28,7 +28,12 @@ internal static class Gemm
     private const int KC = 256;        // depth of the packed panels
     private const int MC = 72;         // rows of A packed at once (a multiple of every tile height), sized for L2 with a B sliver
     private const int NC = 4096;       // columns of B packed at once
-    private const long ParallelMacs = 1 << 20;
+    // Each thread's share of a split product is at least this many multiply-adds (about 22 us at 190 GFLOP/s): a worker
+    // must be signalled and must pull operands the calling thread has just written into its own cache. Measured with two
+    // threads on the AMD machine (2026-12-03, iterations alternated in one process): splitting W3's 3.3M-MAC hoisted
+    // products made the iteration about 6 % slower than one thread, and the 1M-2M-MAC per-step products of B = 64 or 128
+    // at H = 64 about 10-15 % slower; W2's 8.4M-MAC per-step products and the 4.2M of B = 64, H = 128 gain 10-25 %.
+    private const long MinMacsPerThread = 1 << 21;
     private const int CachedPackMaxRows = 4 * MC; // above this, packing B is a small share of the product: not worth a cached copy
     // Row kernel or register tile for a few rows over a kept operand, measured on one core (double, the per-step shapes
     // of H = 32 and 64): with 2 rows the row kernel took 0.4-0.8 of the tile's time at every shape; with 3 and 4 rows
@@ -77,9 +82,13 @@ internal static class Gemm
             return;
         }
         if (cached) p = p with { PackedB = CachedPackedB(p) };
-        if (MaxThreads > 1 && (long)m * n * k >= ParallelMacs) RunParallel(p, MaxThreads);
+        int threads = ThreadsFor(m, n, k);
+        if (threads > 1) RunParallel(p, threads);
         else Dispatch(p, 0, m, 0, n);
     }
+
+    /// <summary>Threads an [m, k] x [k, n] product is split over: as many as give each a share of at least <see cref="MinMacsPerThread"/>, at most <see cref="MaxThreads"/>.</summary>
+    internal static int ThreadsFor(int m, int n, int k) => (int)Math.Max(1, Math.Min(MaxThreads, (long)m * n * k / MinMacsPerThread));
 
     /// <summary>
     /// All of op(B) packed, from the scope's cache or packed now: for each depth block pc, the slivers of every column

@@ -22,6 +22,8 @@ public class GemmThreadingTests
         try
         {
             Gemm.MaxThreads = threads;
+            // The premise of every test here: the product is really shared out over that many threads.
+            Assert.Equal(threads, Gemm.ThreadsFor(c.M, c.N, c.K));
             return check ? c.RunAndCheck() : c.Run();
         }
         finally { Gemm.MaxThreads = saved; }
@@ -50,9 +52,9 @@ public class GemmThreadingTests
     [InlineData(259, 7)]
     public void EveryRowIsComputedWhenRowsDoNotDivideEvenlyAmongThreads(int m, int threads)
     {
-        // n * k = 120,000 makes every m here at least 2^20 multiply-adds, so the product takes the parallel path (by
-        // columns while there are fewer than two row tiles per thread, by rows beyond).
-        var c = new GemmCase<double>(m, 400, 300, false, false, accumulate: false, 0, 0, 4, (ulong)m);
+        // n * k = 560,000 gives every thread here a share large enough to be split off, so the product takes the parallel
+        // path (by columns while there are fewer than two row tiles per thread, by rows beyond).
+        var c = new GemmCase<double>(m, 800, 700, false, false, accumulate: false, 0, 0, 4, (ulong)m);
         Assert.Equal(RunWith(1, c, check: false), RunWith(threads, c, check: true));
     }
 
@@ -65,8 +67,43 @@ public class GemmThreadingTests
         // The per-step product of a recurrence: 8 rows, so the threads share out the columns (and the packing of B).
         var f = new GemmCase<float>(8, 2048 + 40, 512, transA, transB, accumulate: true, 0, 3, 0, 31);
         Assert.Equal(RunWith(1, f, check: true), RunWith(2, f, check: true));
-        var d = new GemmCase<double>(12, 1000, 300, transA, transB, accumulate: false, 2, 0, 1, 32);
+        var d = new GemmCase<double>(12, 1000, 600, transA, transB, accumulate: false, 2, 0, 1, 32);
         Assert.Equal(RunWith(1, d, check: true), RunWith(3, d, check: true));
+    }
+
+    [Theory]
+    [InlineData(8, 32, 8)]       // W3's per-step weight gradient, dgates^T h
+    [InlineData(800, 128, 32)]   // W3's hoisted input projection over all T * B rows
+    [InlineData(64, 256, 64)]    // B = 64, H = 64: the per-step product
+    public void ProductsTooSmallToShareStayOnTheCallingThread(int m, int n, int k)
+    {
+        // Splitting these made the iterations that run them slower than one thread (see Gemm.MinMacsPerThread).
+        int saved = Gemm.MaxThreads;
+        try
+        {
+            Gemm.MaxThreads = 2;
+            Assert.Equal(1, Gemm.ThreadsFor(m, n, k));
+            Gemm.MaxThreads = 64;
+            Assert.Equal(1, Gemm.ThreadsFor(m, n, k));
+        }
+        finally { Gemm.MaxThreads = saved; }
+    }
+
+    [Fact]
+    public void LargerProductsUseMoreThreadsUpToTheLimit()
+    {
+        int saved = Gemm.MaxThreads;
+        try
+        {
+            Gemm.MaxThreads = 2;
+            Assert.Equal(2, Gemm.ThreadsFor(32, 1024, 256));  // W2's per-step product, 8.4M multiply-adds
+            Gemm.MaxThreads = 16;
+            Assert.Equal(4, Gemm.ThreadsFor(32, 1024, 256));  // each share keeps at least 2M
+            Assert.Equal(16, Gemm.ThreadsFor(1024, 1024, 1024));
+            Gemm.MaxThreads = 0;                                // nonsense limit: still computed, on the calling thread
+            Assert.Equal(1, Gemm.ThreadsFor(1024, 1024, 1024));
+        }
+        finally { Gemm.MaxThreads = saved; }
     }
 
     [Fact]
@@ -76,9 +113,9 @@ public class GemmThreadingTests
         // AVX-512: at most two column slivers) for the kernel to read A where it lies. Same FMAs in the same order.
         foreach (bool transA in new[] { false, true })
         {
-            var f = new GemmCase<float>(40, 100, 300, transA, false, accumulate: true, 1, 0, 2, 41);
+            var f = new GemmCase<float>(40, 100, 1100, transA, false, accumulate: true, 1, 0, 2, 41);
             Assert.Equal(RunWith(1, f, check: true), RunWith(2, f, check: true));
-            var d = new GemmCase<double>(40, 60, 450, transA, true, accumulate: false, 0, 3, 0, 42);
+            var d = new GemmCase<double>(40, 60, 1800, transA, true, accumulate: false, 0, 3, 0, 42);
             Assert.Equal(RunWith(1, d, check: true), RunWith(2, d, check: true));
         }
     }

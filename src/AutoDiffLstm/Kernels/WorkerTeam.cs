@@ -12,23 +12,33 @@ namespace AutoDiffLstm;
 /// back to sleep, and waking one costs about as much as the product it would share (measured at W2: two threads were
 /// slower than one). OpenMP runtimes, which libtorch uses, keep their workers spinning for the same reason. Workers here
 /// spin for <see cref="SpinMicroseconds"/> after their last job, then block; they are background threads. One job at a
-/// time: a kernel started while another thread's job is running simply runs all its parts on its own thread (the results
-/// do not depend on how the parts are shared out).
+/// time: a kernel started while another thread's job is running simply runs all its parts on its own thread. Parts are
+/// claimed, not assigned, so the caller also takes the parts of workers that have not woken yet. Results never depend
+/// on which thread ran which part.
 /// </remarks>
 internal static class WorkerTeam
 {
     /// <summary>How long an idle worker keeps polling for the next job before it blocks.</summary>
-    public const int SpinMicroseconds = 500;
+    /// <remarks>
+    /// Waking a blocked worker costs the caller about 18 us (the futex wake and the inter-processor interrupt, on the
+    /// project's VMs) and the worker 60-100 us before it runs: a 4.2M-multiply-add product that takes 40 us on two warm
+    /// threads and 50 on one took 84 us when it had to wake the worker. With a 500 us spin, a recurrence whose split
+    /// products are further apart than that (the hoisted products at each end of a pass with small per-step products)
+    /// paid it every time; at 5 ms the same product after a 1 or 5 ms pause took 41-44 us (2026-12-03). OpenMP runtimes
+    /// spin far longer by default (Intel's 200 ms).
+    /// </remarks>
+    public const int SpinMicroseconds = 5000;
 
     private static readonly object Gate = new();
     private static readonly List<Worker> Workers = [];
-    private static Action<int>? job;
-    private static int pending;
-    private static Exception? failure;
+    private static Job? current;
 
     /// <summary>
-    /// Runs <paramref name="body"/>(0..parts-1): part 0 on the calling thread, the others on workers. Every part runs
-    /// even if one fails; a failure is then thrown as an <see cref="AggregateException"/>, whichever thread ran the part.
+    /// Runs <paramref name="body"/>(0..parts-1), each part exactly once, on the calling thread and on workers: whoever
+    /// is free claims the next part, so a worker that wakes late (a blocked thread takes 60-100 us to wake on the
+    /// project's VMs, as long as a 4M-multiply-add product) leaves its part to the caller instead of holding up the job.
+    /// Every part runs even if one fails; a failure is then thrown as an <see cref="AggregateException"/>, whichever
+    /// thread ran the part.
     /// </summary>
     public static void Run(int parts, Action<int> body)
     {
@@ -40,16 +50,14 @@ internal static class WorkerTeam
         try
         {
             while (Workers.Count < parts - 1) Workers.Add(new Worker(Workers.Count + 1));
-            job = body;
-            failure = null;
-            Volatile.Write(ref pending, parts - 1);
+            var job = new Job(body, parts);
+            Volatile.Write(ref current, job);
             for (int i = 0; i < parts - 1; i++) Workers[i].Start();
-            try { body(0); }
-            catch (Exception thrown) { failure = thrown; } // reported below, once the workers are done with this job
+            job.Work();
             var spin = new SpinWait();
-            while (Volatile.Read(ref pending) > 0) spin.SpinOnce(sleep1Threshold: -1);
-            job = null;
-            if (failure is { } e) throw new AggregateException("A parallel kernel part failed.", e);
+            while (!job.Finished) spin.SpinOnce(sleep1Threshold: -1); // parts that workers claimed are still running
+            Volatile.Write(ref current, null);
+            if (job.Failure is { } e) throw new AggregateException("A parallel kernel part failed.", e);
         }
         finally { Monitor.Exit(Gate); }
     }
@@ -66,17 +74,40 @@ internal static class WorkerTeam
         if (first is not null) throw new AggregateException("A parallel kernel part failed.", first);
     }
 
+    /// <summary>
+    /// One call's parts, claimed one at a time. A fresh object per call: a worker that picks up a job only after it
+    /// finished finds every part claimed, and cannot mistake it for the next call's.
+    /// </summary>
+    private sealed class Job(Action<int> body, int parts)
+    {
+        private int claimed, completed;
+        private Exception? failure;
+
+        public bool Finished => Volatile.Read(ref completed) == parts;
+        public Exception? Failure => Volatile.Read(ref failure);
+
+        /// <summary>Runs unclaimed parts until none is left.</summary>
+        public void Work()
+        {
+            int part;
+            while ((part = Interlocked.Increment(ref claimed) - 1) < parts)
+            {
+                try { body(part); }
+                catch (Exception e) { Interlocked.CompareExchange(ref failure, e, null); }
+                finally { Interlocked.Increment(ref completed); }
+            }
+        }
+    }
+
     private sealed class Worker
     {
-        private readonly int part;
         private readonly SemaphoreSlim wake = new(0);
         private int generation;   // incremented by Start, read by the worker
         private int sleeping;     // 1 while the worker is (about to be) blocked on wake
 
-        public Worker(int part)
+        public Worker(int number)
         {
-            this.part = part;
-            new Thread(Loop) { IsBackground = true, Name = $"AutoDiffLstm worker {part}" }.Start();
+            new Thread(Loop) { IsBackground = true, Name = $"AutoDiffLstm worker {number}" }.Start();
         }
 
         public void Start()
@@ -97,16 +128,15 @@ internal static class WorkerTeam
                 {
                     // A full fence between announcing sleep and re-reading the generation (Start does the mirror image:
                     // increment, then exchange). With a plain store the x86 store buffer lets the read overtake it: the
-                    // worker would miss the new job while Start saw it awake, and the job would wait forever.
+                    // worker would block through the new job while Start saw it awake (the caller would then run every
+                    // part itself, and keep doing so until some later Start found the worker asleep).
                     Interlocked.Exchange(ref sleeping, 1);
                     if (Volatile.Read(ref generation) == seen) wake.Wait();
                     Volatile.Write(ref sleeping, 0);
                     continue;
                 }
                 seen = Volatile.Read(ref generation);
-                try { job!(part); }
-                catch (Exception e) { failure = e; }
-                finally { Interlocked.Decrement(ref pending); }
+                Volatile.Read(ref current)?.Work(); // null or fully claimed when the job finished before this worker woke
             }
         }
     }

@@ -28,11 +28,29 @@ public class WorkerTeamTests
         // Workers block after SpinMicroseconds; the next job must wake them.
         for (int job = 0; job < 5; job++)
         {
-            Thread.Sleep(2);
+            Thread.Sleep(WorkerTeam.SpinMicroseconds / 1000 + 2);
             int sum = 0;
             WorkerTeam.Run(3, p => Interlocked.Add(ref sum, p + 1));
             Assert.Equal(6, sum);
         }
+    }
+
+    [Fact]
+    public void TheCallerTakesThePartsOfWorkersThatHaveNotWokenYet()
+    {
+        // After a pause longer than the spin, the worker is blocked and takes tens of microseconds to wake: the caller
+        // claims the other part of a tiny job first. With parts assigned to threads (part 0 to the caller, always) the
+        // caller would never run two parts, and a late worker would hold up every such job.
+        int callerRanBoth = 0;
+        for (int job = 0; job < 20; job++)
+        {
+            Thread.Sleep(WorkerTeam.SpinMicroseconds / 1000 + 2);
+            var caller = Environment.CurrentManagedThreadId;
+            var ranBy = new int[2];
+            WorkerTeam.Run(2, p => ranBy[p] = Environment.CurrentManagedThreadId);
+            if (ranBy[0] == caller && ranBy[1] == caller) callerRanBoth++;
+        }
+        Assert.True(callerRanBoth > 0, "in 20 jobs after a pause the caller never ran the sleeping worker's part");
     }
 
     [Fact]
@@ -99,14 +117,15 @@ public class WorkerTeamTests
     [Fact]
     public void JobsArrivingJustAsWorkersFallAsleepAreNotLost()
     {
-        // A job started while a worker is deciding to block must wake it. Pauses straddle the worker's spin deadline,
-        // so many jobs land in that window; a lost wake-up leaves Run spinning forever, which the watchdog reports.
-        // (Before the fence in Worker.Loop this hung within a few thousand jobs on an AMD EPYC.)
+        // A job started while a worker is deciding to block. Pauses straddle the worker's spin deadline, so many jobs
+        // land in that window; every one must complete (the watchdog reports a hang). Before the fence in Worker.Loop,
+        // when each part was assigned to one thread, a lost wake-up hung Run within a few thousand jobs on an AMD EPYC (with the 500 us spin of the time);
+        // since parts are claimed, the caller would run a sleeping worker's part itself.
         int done = 0;
         var loop = new Thread(() =>
         {
             var spin = System.Diagnostics.Stopwatch.Frequency / 1_000_000.0;
-            for (int job = 0; job < 3000; job++)
+            for (int job = 0; job < 800; job++)
             {
                 long pause = (long)((WorkerTeam.SpinMicroseconds - 60 + job % 120) * spin);
                 long until = System.Diagnostics.Stopwatch.GetTimestamp() + pause;
@@ -116,6 +135,6 @@ public class WorkerTeamTests
             }
         }) { IsBackground = true };
         loop.Start();
-        Assert.True(loop.Join(TimeSpan.FromSeconds(60)), $"WorkerTeam.Run never returned after job {Volatile.Read(ref done)} of 3000.");
+        Assert.True(loop.Join(TimeSpan.FromSeconds(60)), $"WorkerTeam.Run never returned after job {Volatile.Read(ref done)} of 800.");
     }
 }

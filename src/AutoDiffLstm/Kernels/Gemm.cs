@@ -33,6 +33,8 @@ internal static class Gemm
     // threads on the AMD machine (2026-12-03, iterations alternated in one process): splitting W3's 3.3M-MAC hoisted
     // products made the iteration about 6 % slower than one thread, and the 1M-2M-MAC per-step products of B = 64 or 128
     // at H = 64 about 10-15 % slower; W2's 8.4M-MAC per-step products and the 4.2M of B = 64, H = 128 gain 10-25 %.
+    // Rechecked with workers kept warm (WorkerTeam's 5 ms spin): a 512K minimum was still 7-20 % slower on those small
+    // models, a 4M one 4-5 % slower at B = 64, H = 128 and B = 32, H = 192.
     private const long MinMacsPerThread = 1 << 21;
     private const int CachedPackMaxRows = 4 * MC; // above this, packing B is a small share of the product: not worth a cached copy
     // Row kernel or register tile for a few rows over a kept operand, measured on one core (double, the per-step shapes

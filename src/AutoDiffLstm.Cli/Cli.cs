@@ -26,6 +26,12 @@ public static class Cli
             CompareCommand.Create(stdout),
             PaperCommand.Create(stdout),
         };
+        var threads = new Option<int?>("--threads")
+        {
+            Description = $"Threads a matrix product may use (default: all {Environment.ProcessorCount} processors); results do not depend on it",
+            Recursive = true,
+        };
+        root.Options.Add(threads);
         var config = new InvocationConfiguration { Output = stdout, Error = stderr, EnableDefaultExceptionHandler = false };
         try
         {
@@ -36,7 +42,14 @@ public static class Cli
                 stderr.WriteLine("Run with --help for the valid commands and options.");
                 return BadInput;
             }
-            return parsed.Invoke(config);
+            int previousThreads = Parallelism.MaxThreads;
+            if (parsed.GetValue(threads) is int count)
+            {
+                CommonOptions.RequirePositive("--threads", count);
+                Parallelism.MaxThreads = count;
+            }
+            try { return parsed.Invoke(config); }
+            finally { Parallelism.MaxThreads = previousThreads; }
         }
         // IOException covers unusable paths (an --out that is a file, a missing directory, a damaged checkpoint:
         // SafetensorsException, FileNotFoundException and DirectoryNotFoundException derive from it).

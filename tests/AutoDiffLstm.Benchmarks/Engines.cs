@@ -11,6 +11,6 @@ internal static class Engines
     {
         LibTorchSharpFix.EnsureApplied(Console.Out);
         torch.set_num_threads(threads);        // libtorch's intra-op pool (OpenMP)
-        Gemm.MaxThreads = threads;             // our matrix products; every other kernel of ours is single-threaded
+        Parallelism.MaxThreads = threads;             // our matrix products; every other kernel of ours is single-threaded
     }
 }

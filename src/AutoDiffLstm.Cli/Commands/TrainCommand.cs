@@ -129,7 +129,7 @@ internal static class TrainCommand
     {
         // A run that diverged before its first evaluation has no final loss (null in the JSON).
         options = r.Options, final_loss = r.LastEvaluation?.Loss, final_accuracy = r.LastEvaluation?.Accuracy, baseline_loss = r.BaselineLoss,
-        baseline = r.BaselineDescription, steps_per_second = r.StepsPerSecond, parameters = r.ParameterCount,
+        baseline = r.BaselineDescription, steps_per_second = r.StepsPerSecond, threads = Parallelism.MaxThreads, parameters = r.ParameterCount,
         evaluations = r.Evaluations, losses = r.Steps.Select(s => s.Loss).ToArray(), grad_norms = r.Steps.Select(s => s.GradNorm).ToArray(),
     };
 

@@ -42,9 +42,6 @@ internal static class Gemm
     // 0.4-1.35, slower at 4H x H = 256 x 64.
     private const int RowKernelMaxRows = 2;
 
-    /// <summary>Number of worker threads large products use (default: all cores). Results do not depend on it.</summary>
-    public static int MaxThreads { get; set; } = Environment.ProcessorCount;
-
     /// <param name="a">op(A) is [m, k]: A is stored [m, k], or [k, m] when <paramref name="transA"/>.</param>
     /// <param name="b">op(B) is [k, n]: B is stored [k, n], or [n, k] when <paramref name="transB"/>.</param>
     /// <param name="c">C is [m, n]; overwritten unless <paramref name="accumulate"/>.</param>
@@ -89,8 +86,8 @@ internal static class Gemm
         else Dispatch(p, 0, m, 0, n);
     }
 
-    /// <summary>Threads an [m, k] x [k, n] product is split over: as many as give each a share of at least <see cref="MinMacsPerThread"/>, at most <see cref="MaxThreads"/>.</summary>
-    internal static int ThreadsFor(int m, int n, int k) => (int)Math.Max(1, Math.Min(MaxThreads, (long)m * n * k / MinMacsPerThread));
+    /// <summary>Threads an [m, k] x [k, n] product is split over: as many as give each a share of at least <see cref="MinMacsPerThread"/>, at most <see cref="Parallelism.MaxThreads"/>.</summary>
+    internal static int ThreadsFor(int m, int n, int k) => (int)Math.Max(1, Math.Min(Parallelism.MaxThreads, (long)m * n * k / MinMacsPerThread));
 
     /// <summary>
     /// All of op(B) packed, from the scope's cache or packed now: for each depth block pc, the slivers of every column

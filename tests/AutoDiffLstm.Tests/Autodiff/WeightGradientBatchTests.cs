@@ -121,12 +121,12 @@ public class WeightGradientBatchThreadingTests
     [Fact]
     public void GatheredProductsGiveTheSameBitsOnOneAndTwoThreads()
     {
-        int saved = Gemm.MaxThreads;
+        int saved = Parallelism.MaxThreads;
         try
         {
             double[][] Grads(int threads)
             {
-                Gemm.MaxThreads = threads;
+                Parallelism.MaxThreads = threads;
                 var rng = new Rng(16);
                 var layer = RecurrentLayer.Lstm<float>(64, 256, rng);
                 var x = Tensor.RandomNormal<float>(rng, [40, 1, 64]);
@@ -135,6 +135,6 @@ public class WeightGradientBatchThreadingTests
             }
             Assert.Equal(Grads(1), Grads(2));
         }
-        finally { Gemm.MaxThreads = saved; }
+        finally { Parallelism.MaxThreads = saved; }
     }
 }

@@ -2,31 +2,31 @@ using System.Numerics;
 
 namespace AutoDiffLstm.Tests.Kernels;
 
-/// <summary>Tests that change the process-wide Gemm.MaxThreads, or need the worker team to themselves, run alone, after every parallel test.</summary>
+/// <summary>Tests that change the process-wide Parallelism.MaxThreads, or need the worker team to themselves, run alone, after every parallel test.</summary>
 [CollectionDefinition(Name, DisableParallelization = true)]
 public sealed class GemmThreadsCollection
 {
-    public const string Name = "Gemm.MaxThreads";
+    public const string Name = "Parallelism.MaxThreads";
 }
 
 /// <summary>
 /// Large products split their rows over threads; every output element must still be reduced in the same order, so the
-/// result is bit-identical whatever Gemm.MaxThreads is, and every row is computed whatever the row count.
+/// result is bit-identical whatever Parallelism.MaxThreads is, and every row is computed whatever the row count.
 /// </summary>
 [Collection(GemmThreadsCollection.Name)]
 public class GemmThreadingTests
 {
     private static T[] RunWith<T>(int threads, GemmCase<T> c, bool check) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        int saved = Gemm.MaxThreads;
+        int saved = Parallelism.MaxThreads;
         try
         {
-            Gemm.MaxThreads = threads;
+            Parallelism.MaxThreads = threads;
             // The premise of every test here: the product is really shared out over that many threads.
             Assert.Equal(threads, Gemm.ThreadsFor(c.M, c.N, c.K));
             return check ? c.RunAndCheck() : c.Run();
         }
-        finally { Gemm.MaxThreads = saved; }
+        finally { Parallelism.MaxThreads = saved; }
     }
 
     [Theory]
@@ -78,32 +78,33 @@ public class GemmThreadingTests
     public void ProductsTooSmallToShareStayOnTheCallingThread(int m, int n, int k)
     {
         // Splitting these made the iterations that run them slower than one thread (see Gemm.MinMacsPerThread).
-        int saved = Gemm.MaxThreads;
+        int saved = Parallelism.MaxThreads;
         try
         {
-            Gemm.MaxThreads = 2;
+            Parallelism.MaxThreads = 2;
             Assert.Equal(1, Gemm.ThreadsFor(m, n, k));
-            Gemm.MaxThreads = 64;
+            Parallelism.MaxThreads = 64;
             Assert.Equal(1, Gemm.ThreadsFor(m, n, k));
         }
-        finally { Gemm.MaxThreads = saved; }
+        finally { Parallelism.MaxThreads = saved; }
     }
 
     [Fact]
     public void LargerProductsUseMoreThreadsUpToTheLimit()
     {
-        int saved = Gemm.MaxThreads;
+        int saved = Parallelism.MaxThreads;
         try
         {
-            Gemm.MaxThreads = 2;
+            Parallelism.MaxThreads = 2;
             Assert.Equal(2, Gemm.ThreadsFor(32, 1024, 256));  // W2's per-step product, 8.4M multiply-adds
-            Gemm.MaxThreads = 16;
+            Parallelism.MaxThreads = 16;
             Assert.Equal(4, Gemm.ThreadsFor(32, 1024, 256));  // each share keeps at least 2M
             Assert.Equal(16, Gemm.ThreadsFor(1024, 1024, 1024));
-            Gemm.MaxThreads = 0;                                // nonsense limit: still computed, on the calling thread
-            Assert.Equal(1, Gemm.ThreadsFor(1024, 1024, 1024));
+            var e = Assert.Throws<ArgumentOutOfRangeException>(() => Parallelism.MaxThreads = 0);
+            Assert.Contains("Parallelism.MaxThreads must be at least 1", e.Message);
+            Assert.Equal(16, Parallelism.MaxThreads); // the bad value was not taken
         }
-        finally { Gemm.MaxThreads = saved; }
+        finally { Parallelism.MaxThreads = saved; }
     }
 
     [Fact]

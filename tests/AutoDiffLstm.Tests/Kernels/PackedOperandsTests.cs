@@ -150,19 +150,19 @@ public class PackedOperandsThreadingTests
     [InlineData(288, 512, 64)]
     public void CachedProductsSplitOverThreadsAreBitIdentical(int m, int n, int k)
     {
-        int saved = Gemm.MaxThreads;
+        int saved = Parallelism.MaxThreads;
         try
         {
             var c = new GemmCase<float>(m, n, k, false, true, accumulate: true, 0, 0, 0, 77);
-            Gemm.MaxThreads = 1;
+            Parallelism.MaxThreads = 1;
             var single = c.Run();
-            Gemm.MaxThreads = 2;
+            Parallelism.MaxThreads = 2;
             using (PackedOperands.Open())
             {
                 Assert.Equal(single, c.RunAndCheck(constantB: true));
                 Assert.Equal(single, c.Run(constantB: true));
             }
         }
-        finally { Gemm.MaxThreads = saved; }
+        finally { Parallelism.MaxThreads = saved; }
     }
 }

@@ -28,7 +28,7 @@ public static class Cli
         };
         var threads = new Option<int?>("--threads")
         {
-            Description = $"Threads a matrix product may use (default: all {Environment.ProcessorCount} processors); results do not depend on it",
+            Description = $"Threads to use: for a matrix product, and for the runs a paper trains at once (default: all {Environment.ProcessorCount} processors); results do not depend on it",
             Recursive = true,
         };
         root.Options.Add(threads);

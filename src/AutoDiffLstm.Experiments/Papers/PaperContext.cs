@@ -90,11 +90,12 @@ public sealed partial class PaperContext
         Text("scale", PaperScales.Name(Scale));
         Number("runtime-seconds", seconds, "F0");
         Number("runtime-minutes", seconds / 60, "F1");
-        Number("processor-count", Environment.ProcessorCount, "F0");
+        int cores = Math.Min(Environment.ProcessorCount, Parallelism.MaxThreads); // what the run was allowed (--threads)
+        Number("processor-count", cores, "F0");
         return new()
         {
             Paper = paper.Id, Title = paper.Title, Command = command, Scale = PaperScales.Name(Scale),
-            RuntimeSeconds = Math.Round(seconds, 1), ProcessorCount = Environment.ProcessorCount,
+            RuntimeSeconds = Math.Round(seconds, 1), ProcessorCount = cores,
             Numbers = numbers, Tables = tables, Figures = figures,
             Files = [.. files.Append(PaperGenerator.PaperFile).Append(PaperGenerator.ResultsFile).Order(StringComparer.Ordinal)],
         };

@@ -34,7 +34,7 @@ public sealed record PaperResults
     public required string Scale { get; init; }
     /// <summary>Wall-clock seconds the experiments took (figures included; varies from run to run and machine to machine).</summary>
     public required double RuntimeSeconds { get; init; }
-    /// <summary>Logical processors of the machine that ran them.</summary>
+    /// <summary>Logical processors the run could use: the machine's, or fewer with <c>--threads</c> (<see cref="Parallelism.MaxThreads"/>).</summary>
     public required int ProcessorCount { get; init; }
     /// <summary>Values quoted in the prose, by name.</summary>
     public required IReadOnlyDictionary<string, GeneratedNumber> Numbers { get; init; }

@@ -7,7 +7,7 @@ namespace AutoDiffLstm.Experiments.Papers;
 public static class PaperRuns
 {
     /// <summary>
-    /// Trains every configuration, as many at a time as there are processors (each run records on its own thread's
+    /// Trains every configuration, <see cref="Parallelism.MaxThreads"/> at a time (each run records on its own thread's
     /// tape and draws from its own seeded generators, so the results do not depend on the order or the parallelism),
     /// and returns them in the order given. A diverged run keeps what it recorded.
     /// </summary>
@@ -16,7 +16,7 @@ public static class PaperRuns
         foreach (var (_, options) in runs) options.Validate();
         var results = new LabelledRun[runs.Count];
         int done = 0;
-        Parallel.For(0, runs.Count, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount }, k =>
+        Parallel.For(0, runs.Count, new ParallelOptions { MaxDegreeOfParallelism = Parallelism.MaxThreads }, k =>
         {
             var watch = System.Diagnostics.Stopwatch.StartNew();
             results[k] = TrainingStudy.Run([runs[k]])[0];

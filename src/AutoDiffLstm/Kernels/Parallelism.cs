@@ -2,15 +2,16 @@ namespace AutoDiffLstm;
 
 /// <summary>How many cores the toolkit may use: the counterpart of <c>torch.set_num_threads</c>.</summary>
 /// <remarks>
-/// Only matrix products are split over threads, and only those large enough that every thread gets at least 2M
-/// multiply-adds (smaller ones measured slower when shared); every other kernel runs on the calling thread. Results are
-/// bit-identical whatever the setting. Lower it when several experiments run side by side in one process or machine.
+/// Matrix products are split over up to this many threads, and only those large enough that every thread gets at least
+/// 2M multiply-adds (smaller ones measured slower when shared); every other kernel runs on the calling thread. Papers,
+/// which train many independent runs, train this many at a time. Results are bit-identical whatever the setting. Lower
+/// it when several experiments share the machine.
 /// </remarks>
 public static class Parallelism
 {
     private static int maxThreads = Environment.ProcessorCount;
 
-    /// <summary>Threads a matrix product may use, the calling thread included (default: <see cref="Environment.ProcessorCount"/>).</summary>
+    /// <summary>Threads the toolkit may use, the calling thread included (default: <see cref="Environment.ProcessorCount"/>).</summary>
     /// <exception cref="ArgumentOutOfRangeException">The value is below 1.</exception>
     public static int MaxThreads
     {

@@ -1,4 +1,6 @@
+using AutoDiffLstm.Experiments.Papers;
 using AutoDiffLstm.Tests.IO;
+using AutoDiffLstm.Tests.Papers;
 using AutoDiffLstm.Tests.Kernels;
 
 namespace AutoDiffLstm.Tests.Cli;
@@ -29,6 +31,24 @@ public sealed class ThreadsOptionTests : IDisposable
         Assert.Equal(3, three.GetProperty("threads").GetInt32());
         Assert.Equal(before, Train().GetProperty("threads").GetInt32());
         Assert.Equal(one.GetProperty("losses").ToString(), three.GetProperty("losses").ToString());
+    }
+
+    [Fact]
+    public void APaperStatesTheCoresItWasAllowed()
+    {
+        // "took N minutes on K shared cores": K is what the run could use, not the machine's count.
+        string dir = temp.File("paper");
+        Directory.CreateDirectory(dir);
+        File.Copy(Path.Combine(PaperTestFiles.Folder("gradient-flow"), PaperGenerator.PaperFile), Path.Combine(dir, PaperGenerator.PaperFile));
+        int saved = Parallelism.MaxThreads;
+        try
+        {
+            Parallelism.MaxThreads = 1;
+            var run = PaperGenerator.Generate("gradient-flow", PaperScale.Ci, dir, PaperCatalog.CommandLine("gradient-flow", PaperScale.Ci, dir));
+            Assert.Equal(1, run.Results.ProcessorCount);
+            Assert.Equal(1, run.Results.Numbers["processor-count"].Value);
+        }
+        finally { Parallelism.MaxThreads = saved; }
     }
 
     [Theory]

@@ -62,4 +62,13 @@ public sealed partial class Tape
 
     /// <summary>Bytes of free buffers the calling thread's pool holds.</summary>
     internal static long PooledBytes => BufferPool<float>.RetainedBytes + BufferPool<double>.RetainedBytes;
+
+    /// <summary>
+    /// Bytes the engine keeps on the calling thread between iterations: the buffer pool's free arrays, and the arrays
+    /// backward gathers small products' weight gradients in (see the README's engine notes). Under
+    /// <see cref="ReuseBuffers"/> every array an iteration uses goes back to the pool by the reset that ends backward,
+    /// so after a steady-state iteration this bounds the tensor storage (values, gradients other than leaves', kept
+    /// packed weights) the iteration ever held at once. <see cref="ClearBufferPool"/> gives it all back.
+    /// </summary>
+    public static long RetainedBufferBytes => PooledBytes + WeightGradientBatch.RetainedBytes;
 }

@@ -58,6 +58,9 @@ internal static class WeightGradientBatch
         return true;
     }
 
+    /// <summary>Bytes of the arrays this thread's stacks keep between passes (outside the buffer pool).</summary>
+    public static long RetainedBytes => current?.Bytes ?? 0;
+
     /// <summary>Drops this thread's stacks and their arrays (<see cref="Tape.ClearBufferPool"/>); an open pass keeps its own.</summary>
     public static void Clear()
     {
@@ -101,6 +104,8 @@ internal static class WeightGradientBatch
             foreach (var s in stacks) s.Run();
         }
 
+        public long Bytes => stacks.Sum(s => s.Bytes);
+
         public void DropAll()
         {
             foreach (var s in stacks) s.Release();
@@ -111,6 +116,7 @@ internal static class WeightGradientBatch
     {
         void Run();
         void Release();
+        long Bytes { get; }
     }
 
     /// <summary>The stacked rows of one weight: G [rows, outF] and X [rows, inF]; running adds G^T X to the weight's gradient.</summary>
@@ -141,6 +147,8 @@ internal static class WeightGradientBatch
             if (rows > 0) Gemm.Run(g, 0, true, x, 0, false, Weight!.GradArray(), 0, outF, inF, rows, accumulate: true);
             rows = 0;
         }
+
+        public long Bytes => (long)(g.Length + x.Length) * System.Runtime.CompilerServices.Unsafe.SizeOf<T>();
 
         public void Release()
         {

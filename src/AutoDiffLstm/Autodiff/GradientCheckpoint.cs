@@ -42,7 +42,8 @@ namespace AutoDiffLstm;
 /// </para>
 /// <para>
 /// Rules for the segment: deterministic (draw random numbers outside and pass or capture them); everything it produces
-/// that is used later must be returned (a tensor leaked out through a side effect belongs to a discarded tape); no
+/// that is used later must be returned (a tensor leaked out through a side effect belongs to a discarded tape, and under
+/// <see cref="Tape.ReuseBuffers"/> its storage is recycled as soon as the segment returns); no
 /// <c>Backward</c> or <c>Tape.Reset</c> inside; side effects run twice (see <see cref="IsRecomputing"/>).
 /// </para>
 /// </remarks>
@@ -145,7 +146,7 @@ internal sealed class CheckedSegment<T> where T : unmanaged, IFloatingPointIeee7
     public Tensor<T>[] Forward()
     {
         var leaves = FreshLeaves();
-        Tensor<T>[] produced;
+        Tensor<T>[] produced, distinct;
         using (Tape.UsePrivateTape())
         {
             // Recorded (and then dropped) only to learn which tensors the segment reads that require a gradient.
@@ -153,9 +154,13 @@ internal sealed class CheckedSegment<T> where T : unmanaged, IFloatingPointIeee7
             produced = Call(tape, leaves);
             captured = Reads(tape, leaves, produced);
             GradientCheckpoint.SegmentTapeObserver?.Invoke(tape);
+            distinct = Distinct(produced, out outputSlot);
+            outputs = distinct.Select(TakeOver).ToArray();
+            // The segment's intermediates are dead (backward recomputes them): under Tape.ReuseBuffers their storage
+            // goes back to the pool now instead of to the garbage collector, so a checkpointed training loop reuses
+            // it as a plain one does.
+            tape.Reset();
         }
-        var distinct = Distinct(produced, out outputSlot);
-        outputs = distinct.Select(o => new Tensor<T>(o.Dims, o.Data)).ToArray();
         offsets = new int[distinct.Length];
         reached = new bool[distinct.Length];
         int size = 0;
@@ -221,6 +226,8 @@ internal sealed class CheckedSegment<T> where T : unmanaged, IFloatingPointIeee7
         }
         finally
         {
+            BufferPool<T>.Return(seed.Data); // backward copied it into the root's gradient and holds no reference
+
             for (int i = 0; i < leaves.Length; i++)
             {
                 if (!leaves[i].RequiresGrad) continue;
@@ -233,6 +240,24 @@ internal sealed class CheckedSegment<T> where T : unmanaged, IFloatingPointIeee7
                 }
             }
         }
+    }
+
+    /// <summary>
+    /// The tensor handed out for a segment output <paramref name="o"/> of the private tape, sharing its storage. When
+    /// the private tape would recycle that storage at its reset (an output recorded under <see cref="Tape.ReuseBuffers"/>),
+    /// the handed-out tensor takes it over instead, so the caller's tape recycles it at its own reset; storage shared
+    /// in other ways (a view of an intermediate, an input) is kept out of the pool for good, as before.
+    /// </summary>
+    private static Tensor<T> TakeOver(Tensor<T> o)
+    {
+        var output = new Tensor<T>(o.Dims, o.Data);
+        if (o.StorageOwner is null && o.ReleaseAtReset && !o.StorageEscaped)
+        {
+            o.ReleaseAtReset = false;
+            output.EngineOwnsStorage = true;
+        }
+        else o.KeepStorage();
+        return output;
     }
 
     private Tensor<T>[] FreshLeaves() =>

@@ -62,9 +62,20 @@ public sealed partial class Tape
     internal static Autograd.Scope UsePrivateTape()
     {
         var saved = current;
-        current = new Tape { foreignInputsAreConstants = true };
-        return new Autograd.Scope(() => current = saved);
+        var tape = spareTapes is { Count: > 0 } ? spareTapes.Pop() : new Tape { foreignInputsAreConstants = true };
+        current = tape;
+        return new Autograd.Scope(() =>
+        {
+            current = saved;
+            // A checkpointed pass opens two private tapes per segment and iteration; reusing them (and their grown
+            // entry arrays) keeps a checkpointed training loop from allocating a tape's worth of entries per segment.
+            // Only an empty one is reused: its Generation has moved on, so nothing recorded on it earlier is mistaken
+            // for a tensor of its next use.
+            if (tape.count == 0) (spareTapes ??= new()).Push(tape);
+        });
     }
+
+    [ThreadStatic] private static Stack<Tape>? spareTapes;
 
     private bool foreignInputsAreConstants;
 

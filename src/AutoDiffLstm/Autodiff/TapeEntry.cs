@@ -19,12 +19,44 @@ internal struct TapeEntry
     public readonly Tensor<T> InB<T>() where T : unmanaged, System.Numerics.IFloatingPointIeee754<T> => (Tensor<T>)B!;
     public readonly Tensor<T> InC<T>() where T : unmanaged, System.Numerics.IFloatingPointIeee754<T> => (Tensor<T>)C!;
 
-    public readonly IEnumerable<TensorBase> Inputs()
+    /// <summary>The tensor inputs: A, B, C, then those of a list in Aux (a checkpoint segment's parents, Concat's parts).</summary>
+    public readonly InputList Inputs() => new(A, B, C, Aux as TensorBase[]);
+}
+
+/// <summary>
+/// The inputs of one tape entry for <c>foreach</c>, without allocating: a checkpoint segment scans every entry of its
+/// private tape for the tensors it captured, and an iterator object per entry was most of what a checkpointed training
+/// iteration allocated.
+/// </summary>
+internal struct InputList(TensorBase? a, TensorBase? b, TensorBase? c, TensorBase[]? many)
+{
+    private int next = -1;
+
+    public readonly InputList GetEnumerator() => this;
+
+    public TensorBase Current { get; private set; } = null!;
+
+    public bool MoveNext()
     {
-        if (A is not null) yield return A;
-        if (B is not null) yield return B;
-        if (C is not null) yield return C;
-        if (Aux is TensorBase[] many) foreach (var t in many) yield return t;
+        int end = 3 + (many?.Length ?? 0);
+        while (++next < end)
+        {
+            var t = next switch { 0 => a, 1 => b, 2 => c, _ => many![next - 3] };
+            if (t is not null)
+            {
+                Current = t;
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /// <summary>The inputs as a new array.</summary>
+    public readonly TensorBase[] ToArray()
+    {
+        var list = new List<TensorBase>(3);
+        foreach (var t in this) list.Add(t);
+        return [.. list];
     }
 }
 

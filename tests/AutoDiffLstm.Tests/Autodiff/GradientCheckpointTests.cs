@@ -53,6 +53,39 @@ public class GradientCheckpointTests
     }
 
     /// <summary>
+    /// Under Tape.ReuseBuffers the segment's intermediates are dead once it returns (backward recomputes them), so their
+    /// storage goes back to the pool at once; the outputs handed out stay valid until the caller's reset, which then
+    /// recycles them like any other recorded output; and the gradients are the plain run's bits.
+    /// </summary>
+    [Fact]
+    public void UnderReuseTheSegmentsIntermediatesAreRecycledAtOnceAndItsOutputsAtTheCallersReset()
+    {
+        Tape.Current.Reset();
+        var direct = Leaves.Fresh();
+        Loss(Steps(direct.X, direct.H, direct.W, direct.B)).Backward();
+
+        var ckpt = Leaves.Fresh();
+        TensorBase[]? intermediates = null;
+        GradientCheckpoint.SegmentTapeObserver = t => intermediates ??= t.Operations().Select(o => o.Output).ToArray();
+        try
+        {
+            using var reuse = Tape.ReuseBuffers();
+            var z = GradientCheckpoint.Run(xs => Steps(xs[0], xs[1], ckpt.W, ckpt.B), ckpt.X, ckpt.H);
+            Assert.NotNull(intermediates);
+            Assert.True(intermediates!.Length > 10, $"the segment recorded {intermediates.Length} operations");
+            // Only the two outputs' storage survives, handed over to the tensors Run returned.
+            var kept = intermediates.Where(t => !t.IsRecycled).Cast<Tensor<double>>().ToArray();
+            Assert.Equal(2, kept.Length);
+            Assert.Equal(z.Select(o => o.ToArray()), kept.Select(t => t.ToArray()));
+            Assert.All(z, o => Assert.False(o.IsRecycled));
+            Loss(z).Backward();
+            Assert.All(z, o => Assert.True(o.IsRecycled, "a segment output kept its storage after the caller's reset"));
+        }
+        finally { GradientCheckpoint.SegmentTapeObserver = null; }
+        SameBits(direct.Grads(), ckpt.Grads());
+    }
+
+    /// <summary>
     /// A batch-1 segment called outside any unroll: forward multiplies its single rows without a kept operand, the
     /// recomputation inside backward with one (backward keeps packed parameters); the products must give the same bits
     /// either way, or the recomputation check throws.

@@ -82,6 +82,31 @@ public class WeightGradientBatchTests
     }
 
     [Fact]
+    public void AStackKeepsOnlyAboutTheRowsItsPassesUsed()
+    {
+        // A full stack of this weight would hold StackBytes (4 MB): 27,594 rows. Thirty steps of one row need 64.
+        Tape.ClearBufferPool();
+        const int outF = 12, inF = 7, steps = 30;
+        var rng = new Rng(15);
+        var w = Tensor.RandomNormal<double>(rng, [outF, inF]).RequireGrad();
+        var (xs, vs) = (Random(rng, steps, inF), Random(rng, steps, outF));
+        var (dw, _) = ThroughTheEngine(w, xs, vs, rows: 1);
+        Approx.Equal(ByHand(w.ToArray(), outF, inF, xs, vs).DW, dw!, 1e-12, "dW");
+        long bytes = WeightGradientBatch.RetainedBytes;
+        Assert.Equal(64L * (outF + inF) * sizeof(double), bytes);
+        // A longer pass grows the stack it finds (doubling), and a pass of the same length again allocates nothing more.
+        (xs, vs) = (Random(rng, 3 * steps, inF), Random(rng, 3 * steps, outF));
+        w.ZeroGrad();
+        ThroughTheEngine(w, xs, vs, rows: 1);
+        Assert.Equal(128L * (outF + inF) * sizeof(double), WeightGradientBatch.RetainedBytes);
+        w.ZeroGrad();
+        ThroughTheEngine(w, xs, vs, rows: 1);
+        Assert.Equal(128L * (outF + inF) * sizeof(double), WeightGradientBatch.RetainedBytes);
+        Tape.ClearBufferPool();
+        Assert.Equal(0, WeightGradientBatch.RetainedBytes);
+    }
+
+    [Fact]
     public void AComputedWeightIsNotBatchedItsProducerSeesItsWholeGradient()
     {
         // w = 3 w0 is an intermediate: its gradient must be complete when Multiply's rule runs, before backward ends.

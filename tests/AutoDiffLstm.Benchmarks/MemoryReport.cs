@@ -9,11 +9,13 @@ namespace AutoDiffLstm.Benchmarks;
 /// </summary>
 /// <remarks>
 /// Activations: bytes of forward values the tape holds for backward when forward ends (<see cref="Tape.ActivationBytes"/>).
-/// Peak storage: everything the engine keeps after a steady-state iteration (<see cref="Tape.RetainedBufferBytes"/>:
-/// under <see cref="Tape.ReuseBuffers"/> every array an iteration used is back in the pool by then, so this bounds what
-/// it held at once) plus the leaves' gradients, which are never pooled. Runs on one thread, since every thread has
-/// its own pool. Allocated: managed bytes per steady-state iteration (the tensor objects; MemoryDiagnoser measures the
-/// same in the benchmark run).
+/// Peak storage: the most tensor storage in use at one moment of a steady-state iteration: the rise of the pool's
+/// in-use count above its value when the iteration starts (<see cref="Tape.StorageInUseBytes"/>), plus what stays in
+/// use throughout (the leaves' gradients and the stacks of gathered weight-gradient rows). Retained: everything the
+/// engine keeps after the iteration (<see cref="Tape.RetainedBufferBytes"/>; under <see cref="Tape.ReuseBuffers"/> every
+/// array the iteration used is back in the pool by then, so this is an upper bound of the peak that needs no counting)
+/// plus the leaves' gradients. Runs on one thread, since every thread has its own pool. Allocated: managed bytes per
+/// steady-state iteration (the tensor objects; MemoryDiagnoser measures the same in the benchmark run).
 /// </remarks>
 internal static class MemoryReport
 {
@@ -26,14 +28,14 @@ internal static class MemoryReport
         Parallelism.MaxThreads = 1;
         try
         {
-            Console.WriteLine("| workload | model | activations kept | peak storage | peak / activations | allocated per iteration | gen0 / gen1 / gen2 GCs per 100 iterations |");
-            Console.WriteLine("|---|---|---|---|---|---|---|");
+            Console.WriteLine("| workload | model | activations kept | peak storage | peak / activations | retained after the iteration (bound) | allocated per iteration | gen0 / gen1 / gen2 GCs per 100 iterations |");
+            Console.WriteLine("|---|---|---|---|---|---|---|---|");
             foreach (var workload in Selection.Workloads)
             {
                 foreach (var kind in Enum.GetValues<CellKind>()) Print(workload, kind, 0);
                 if (workload == Workload.W4) Print(workload, CellKind.Lstm, CheckpointEvery);
             }
-            Console.WriteLine("(one thread; peak storage = the engine's retained buffers after a steady-state iteration + the leaves' gradients)");
+            Console.WriteLine("(one thread; peak = the most storage in use at once during a steady-state iteration, leaves' gradients and weight-gradient stacks included; retained = the pool and stacks after it + the leaves' gradients)");
             return 0;
         }
         finally
@@ -47,13 +49,13 @@ internal static class MemoryReport
         var row = Measure(workload, kind, checkpointEvery);
         string model = checkpointEvery > 0 ? $"{kind}, checkpoint every {checkpointEvery}" : kind.ToString();
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"| {workload} | {model} | {Megabytes(row.Activations)} | {Megabytes(row.Peak)} | {(double)row.Peak / row.Activations:F2} | " +
+            $"| {workload} | {model} | {Megabytes(row.Activations)} | {Megabytes(row.Peak)} | {(double)row.Peak / row.Activations:F2} | {Megabytes(row.Retained)} | " +
             $"{row.AllocatedPerIteration / 1024.0:F0} KB | {row.Gen0Per100:F1} / {row.Gen1Per100:F1} / {row.Gen2Per100:F1} |"));
     }
 
     private static string Megabytes(long bytes) => string.Create(CultureInfo.InvariantCulture, $"{bytes / (1024.0 * 1024.0):F2} MB");
 
-    internal readonly record struct Row(long Activations, long Peak, long AllocatedPerIteration, double Gen0Per100, double Gen1Per100, double Gen2Per100);
+    internal readonly record struct Row(long Activations, long Peak, long Retained, long AllocatedPerIteration, double Gen0Per100, double Gen1Per100, double Gen2Per100);
 
     /// <summary>The memory of a steady-state iteration of one model, measured on the calling thread from an empty pool.</summary>
     internal static Row Measure(Workload workload, CellKind kind, int checkpointEvery, int? iterations = null)
@@ -62,8 +64,12 @@ internal static class MemoryReport
         using var step = OurTrainingStep.CreateMeasurable(kind, workload, checkpointEvery: checkpointEvery);
         step.Run(); // fills the pool; the next iterations take everything from it
         long activations = step.RunReportingActivations();
+        long start = Tape.StorageInUseBytes;
+        Tape.ResetPeakStorage();
+        step.Run();
         long retained = Tape.RetainedBufferBytes;
-        long peak = retained + step.LeafGradientBytes;
+        // The leaves' gradients and the stacks were in use before the iteration began, and stay so.
+        long peak = Tape.PeakStorageInUseBytes - start + step.LeafGradientBytes + WeightGradientBatch.RetainedBytes;
 
         int n = iterations ?? workload switch { Workload.W1 => 3, Workload.W2 => 10, Workload.W3 => 200, _ => 20 };
         var gcBefore = (GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2));
@@ -71,7 +77,7 @@ internal static class MemoryReport
         for (int i = 0; i < n; i++) step.Run();
         long allocated = (GC.GetAllocatedBytesForCurrentThread() - before) / n;
         double Per100(int now, int then) => 100.0 * (now - then) / n;
-        var row = new Row(activations, peak, allocated,
+        var row = new Row(activations, peak, retained + step.LeafGradientBytes, allocated,
             Per100(GC.CollectionCount(0), gcBefore.Item1), Per100(GC.CollectionCount(1), gcBefore.Item2), Per100(GC.CollectionCount(2), gcBefore.Item3));
         if (Tape.RetainedBufferBytes != retained)
             Console.Error.WriteLine($"memory: {workload} {kind}: the engine's buffers grew from {retained:N0} to {Tape.RetainedBufferBytes:N0} bytes after the second iteration; the peak above is not a steady state's");

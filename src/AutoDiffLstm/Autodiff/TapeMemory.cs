@@ -64,6 +64,22 @@ public sealed partial class Tape
     internal static long PooledBytes => BufferPool<float>.RetainedBytes + BufferPool<double>.RetainedBytes;
 
     /// <summary>
+    /// Bytes of storage the calling thread's pool has handed out and not taken back (both element types): live tensor
+    /// values and gradients, plus arrays left to the garbage collector. Memory measurements read differences of it.
+    /// </summary>
+    internal static long StorageInUseBytes => BufferPool<float>.InUseBytes + BufferPool<double>.InUseBytes;
+
+    /// <summary>The most <see cref="StorageInUseBytes"/> reached since <see cref="ResetPeakStorage"/> (the two element types' peaks added).</summary>
+    internal static long PeakStorageInUseBytes => BufferPool<float>.PeakInUseBytes + BufferPool<double>.PeakInUseBytes;
+
+    /// <summary>Starts a new peak of <see cref="StorageInUseBytes"/> at its current value.</summary>
+    internal static void ResetPeakStorage()
+    {
+        BufferPool<float>.ResetPeak();
+        BufferPool<double>.ResetPeak();
+    }
+
+    /// <summary>
     /// Bytes the engine keeps on the calling thread between iterations: the buffer pool's free arrays, and the arrays
     /// backward gathers small products' weight gradients in (see the README's engine notes). Under
     /// <see cref="ReuseBuffers"/> every array an iteration uses goes back to the pool by the reset that ends backward,

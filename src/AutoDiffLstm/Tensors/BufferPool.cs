@@ -30,11 +30,28 @@ internal static class BufferPool<T> where T : unmanaged, IFloatingPointIeee754<T
     /// <summary>Bytes of free arrays this thread's pool holds.</summary>
     public static long RetainedBytes => State.RetainedBytes;
 
+    /// <summary>
+    /// Bytes of arrays this thread rented and has not given back: the storage of live tensors and gradients, and of
+    /// arrays that were dropped to the garbage collector instead (forward values outside <see cref="Tape.ReuseBuffers"/>).
+    /// </summary>
+    public static long InUseBytes => State.InUseBytes;
+
+    /// <summary>The most <see cref="InUseBytes"/> reached since the last <see cref="ResetPeak"/>.</summary>
+    public static long PeakInUseBytes => State.PeakInUseBytes;
+
+    /// <summary>Starts a new peak at the current <see cref="InUseBytes"/>.</summary>
+    public static void ResetPeak()
+    {
+        var pool = State;
+        pool.PeakInUseBytes = pool.InUseBytes;
+    }
+
     /// <summary>An array of exactly <paramref name="length"/> elements with arbitrary contents (a pooled one when available).</summary>
     public static T[] Rent(int length)
     {
         if (length == 0) return [];
         var pool = State;
+        pool.TakeOut((long)length * ElementBytes);
         if (pool.Find(length) is { Count: > 0 } bucket)
         {
             pool.RetainedBytes -= (long)length * ElementBytes;
@@ -48,6 +65,7 @@ internal static class BufferPool<T> where T : unmanaged, IFloatingPointIeee754<T
     {
         if (length == 0) return [];
         var pool = State;
+        pool.TakeOut((long)length * ElementBytes);
         if (pool.Find(length) is { Count: > 0 } bucket)
         {
             pool.RetainedBytes -= (long)length * ElementBytes;
@@ -68,6 +86,7 @@ internal static class BufferPool<T> where T : unmanaged, IFloatingPointIeee754<T
         long bytes = (long)array.Length * ElementBytes;
         PackedOperands.Forget(array); // about to be reused for other contents: a packed copy of it would go stale
         var pool = State;
+        pool.InUseBytes -= bytes;
         if (pool.RetainedBytes + bytes > Tape.BufferPoolLimitBytes) return; // over the limit: leave it to the GC
         if (PoisonOnReturn) array.AsSpan().Fill(T.NaN);
         pool.FindOrAdd(array.Length).Push(array);
@@ -77,8 +96,11 @@ internal static class BufferPool<T> where T : unmanaged, IFloatingPointIeee754<T
     /// <summary>Drops every free array of this thread (for the element type T).</summary>
     public static void Clear()
     {
-        if (typeof(T) == typeof(float)) BufferPoolState.Float = null;
-        else BufferPoolState.Double = null;
+        // The arrays handed out are still out: a fresh pool keeps counting them.
+        long inUse = State.InUseBytes;
+        var fresh = new Pool { InUseBytes = inUse, PeakInUseBytes = inUse };
+        if (typeof(T) == typeof(float)) BufferPoolState.Float = Unsafe.As<BufferPool<float>.Pool>(fresh);
+        else BufferPoolState.Double = Unsafe.As<BufferPool<double>.Pool>(fresh);
     }
 
     /// <summary>Whether <paramref name="array"/> currently sits in this thread's pool (tests: a buffer must never be both free and in use).</summary>
@@ -101,7 +123,14 @@ internal static class BufferPool<T> where T : unmanaged, IFloatingPointIeee754<T
     {
         private readonly Dictionary<int, Bucket> buckets = [];
         private Bucket? last; // the bucket of the previous request: a step asks for the same size several times in a row
-        public long RetainedBytes;
+        public long RetainedBytes, InUseBytes, PeakInUseBytes;
+
+        /// <summary>Counts a rented array as in use, for the peak that memory measurements read.</summary>
+        public void TakeOut(long bytes)
+        {
+            InUseBytes += bytes;
+            if (InUseBytes > PeakInUseBytes) PeakInUseBytes = InUseBytes;
+        }
 
         public Bucket? Find(int length)
         {

@@ -23,6 +23,31 @@ public class BufferPoolTests
     }
 
     [Fact]
+    public void InUseCountsWhatIsOutAndThePeakItReached()
+    {
+        Tape.ClearBufferPool();
+        long start = BufferPool<double>.InUseBytes;
+        BufferPool<double>.ResetPeak();
+        var a = BufferPool<double>.Rent(10);
+        var b = BufferPool<double>.RentZeroed(30);
+        Assert.Equal(start + 40 * sizeof(double), BufferPool<double>.InUseBytes);
+        BufferPool<double>.Return(b);
+        var c = BufferPool<double>.Rent(30); // from the pool: still counted as out again
+        Assert.Same(b, c);
+        BufferPool<double>.Return(a);
+        BufferPool<double>.Return(c);
+        Assert.Equal(start, BufferPool<double>.InUseBytes);
+        Assert.Equal(start + 40 * sizeof(double), BufferPool<double>.PeakInUseBytes);
+        var d = BufferPool<double>.Rent(5);
+        Tape.ClearBufferPool(); // the pool's free arrays go, but d is still out
+        Assert.Equal(start + 5 * sizeof(double), BufferPool<double>.InUseBytes);
+        BufferPool<double>.ResetPeak();
+        Assert.Equal(BufferPool<double>.InUseBytes, BufferPool<double>.PeakInUseBytes);
+        BufferPool<double>.Return(d);
+        Assert.Equal(start, BufferPool<double>.InUseBytes);
+    }
+
+    [Fact]
     public void RentZeroedClearsARecycledArray()
     {
         Tape.ClearBufferPool();

@@ -47,33 +47,16 @@ internal static class BufferPool<T> where T : unmanaged, IFloatingPointIeee754<T
     }
 
     /// <summary>An array of exactly <paramref name="length"/> elements with arbitrary contents (a pooled one when available).</summary>
-    public static T[] Rent(int length)
-    {
-        if (length == 0) return [];
-        var pool = State;
-        pool.TakeOut((long)length * ElementBytes);
-        if (pool.Find(length) is { Count: > 0 } bucket)
-        {
-            pool.RetainedBytes -= (long)length * ElementBytes;
-            return bucket.Pop();
-        }
-        return GC.AllocateUninitializedArray<T>(length);
-    }
+    public static T[] Rent(int length) =>
+        length == 0 ? [] : State.TakeOut(length) ?? GC.AllocateUninitializedArray<T>(length);
 
     /// <summary>An array of exactly <paramref name="length"/> zeros.</summary>
     public static T[] RentZeroed(int length)
     {
         if (length == 0) return [];
-        var pool = State;
-        pool.TakeOut((long)length * ElementBytes);
-        if (pool.Find(length) is { Count: > 0 } bucket)
-        {
-            pool.RetainedBytes -= (long)length * ElementBytes;
-            var array = bucket.Pop();
-            Array.Clear(array);
-            return array;
-        }
-        return new T[length];
+        if (State.TakeOut(length) is not { } array) return new T[length];
+        Array.Clear(array);
+        return array;
     }
 
     /// <summary>
@@ -125,11 +108,18 @@ internal static class BufferPool<T> where T : unmanaged, IFloatingPointIeee754<T
         private Bucket? last; // the bucket of the previous request: a step asks for the same size several times in a row
         public long RetainedBytes, InUseBytes, PeakInUseBytes;
 
-        /// <summary>Counts a rented array as in use, for the peak that memory measurements read.</summary>
-        public void TakeOut(long bytes)
+        /// <summary>
+        /// Counts an array of <paramref name="length"/> as handed out (for the peak memory measurements read) and returns
+        /// a free one of that length, or null when the caller must allocate it.
+        /// </summary>
+        public T[]? TakeOut(int length)
         {
+            long bytes = (long)length * ElementBytes;
             InUseBytes += bytes;
             if (InUseBytes > PeakInUseBytes) PeakInUseBytes = InUseBytes;
+            if (Find(length) is not { Count: > 0 } bucket) return null;
+            RetainedBytes -= bytes;
+            return bucket.Pop();
         }
 
         public Bucket? Find(int length)

@@ -1,7 +1,7 @@
 namespace AutoDiffLstm;
 
 /// <summary>Process-wide switches of the autodiff engine: gradient recording and anomaly detection (per thread).</summary>
-public static class Autograd
+public static partial class Autograd
 {
     [ThreadStatic] private static int noGradDepth;
     [ThreadStatic] private static int anomalyDepth;

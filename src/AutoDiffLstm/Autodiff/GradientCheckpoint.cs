@@ -344,6 +344,10 @@ internal sealed class CheckpointRule<T> : BackwardRule<T> where T : unmanaged, I
 
     // run the segment again from its inputs and back-propagate dy (its outputs' gradients, block by block) through it
     protected override void Backward(in TapeEntry e, Tensor<T> y, ReadOnlySpan<T> dy) => CheckedSegment<T>.Of(y).Backward(dy);
+
+    protected override Tensor<T>? Jvp(in TapeEntry e, Tensor<T> y, Tangents tangents) => throw CheckpointedSegments.NoHigherOrder("Jvp, Hvp and Jacobian");
+
+    protected override void Vjp(in TapeEntry e, Tensor<T> y, Tensor<T> dy, Cotangents sink) => throw CheckpointedSegments.NoHigherOrder("Autograd.Grad and Hvp");
 }
 
 /// <summary>One output of a segment (Aux: the segment, I0: which output).</summary>
@@ -354,4 +358,18 @@ internal sealed class CheckpointOutputRule<T> : BackwardRule<T> where T : unmana
 
     // d(token)[block of output j] += dy, as the slice of a packed output would
     protected override void Backward(in TapeEntry e, Tensor<T> y, ReadOnlySpan<T> dy) => ((CheckedSegment<T>)e.Aux!).Receive(e.I0, dy);
+
+    protected override Tensor<T>? Jvp(in TapeEntry e, Tensor<T> y, Tangents tangents) => throw CheckpointedSegments.NoHigherOrder("Jvp, Hvp and Jacobian");
+
+    protected override void Vjp(in TapeEntry e, Tensor<T> y, Tensor<T> dy, Cotangents sink) => throw CheckpointedSegments.NoHigherOrder("Autograd.Grad and Hvp");
+}
+
+/// <summary>What forward mode and higher-order derivatives do with a checkpointed segment: refuse it, clearly.</summary>
+internal static class CheckpointedSegments
+{
+    // A segment keeps no intermediates, only a recipe that its fast backward replays; forward mode and a recorded
+    // backward would need that replay to be recorded too, which the segment does not do.
+    public static NotSupportedException NoHigherOrder(string what) => new(
+        $"Checkpoint: {what} cannot pass through a gradient-checkpointed segment (it keeps no intermediates to differentiate). " +
+        "Run the forward pass without checkpointing (SequenceOptions.CheckpointEvery = 0, adl --grad-checkpoint 0) for forward-mode or second-order derivatives.");
 }

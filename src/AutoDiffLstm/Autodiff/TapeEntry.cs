@@ -60,13 +60,24 @@ internal struct InputList(TensorBase? a, TensorBase? b, TensorBase? c, TensorBas
     }
 }
 
-/// <summary>The backward rule of one primitive: given dL/dy in the entry's output, accumulate dL/d(input) into every input that requires it.</summary>
+/// <summary>
+/// The derivative rules of one primitive. <see cref="Backward"/> is the fast reverse rule over gradient arrays that
+/// training runs; <see cref="Jvp"/> (forward mode) and <see cref="Vjp"/> (reverse mode as recorded tensor operations,
+/// which is what makes a gradient differentiable again) are written with the engine's own public operations.
+/// </summary>
 internal interface IBackwardRule
 {
     /// <summary>Short operation name used in error and anomaly messages (e.g. "tanh").</summary>
     string Name { get; }
 
+    /// <summary>Accumulates dL/d(input) into every input that requires it, given dL/dy in the entry's output.</summary>
     void Backward(in TapeEntry e);
+
+    /// <summary>The output's tangent given the inputs' tangents (a null tangent is zero); null when it is zero.</summary>
+    TensorBase? Jvp(in TapeEntry e, Tangents tangents);
+
+    /// <summary>Adds each input's cotangent, computed from <paramref name="dy"/> with tensor operations, to <paramref name="sink"/>.</summary>
+    void Vjp(in TapeEntry e, TensorBase dy, Cotangents sink);
 }
 
 /// <summary>Typed base for backward rules: unpacks the output and its gradient.</summary>
@@ -80,6 +91,18 @@ internal abstract class BackwardRule<T> : IBackwardRule where T : unmanaged, Sys
         Backward(e, y, y.GradData!);
     }
 
+    public TensorBase? Jvp(in TapeEntry e, Tangents tangents) => Jvp(e, e.Out<T>(), tangents);
+
+    public void Vjp(in TapeEntry e, TensorBase dy, Cotangents sink) => Vjp(e, e.Out<T>(), (Tensor<T>)dy, sink);
+
     /// <summary>Accumulates into the inputs' gradients given <paramref name="dy"/> = dL/dy.</summary>
     protected abstract void Backward(in TapeEntry e, Tensor<T> y, ReadOnlySpan<T> dy);
+
+    /// <summary>Forward mode: dy from the inputs' tangents (<see cref="Tangents.Of{T}"/>; null means zero).</summary>
+    protected virtual Tensor<T>? Jvp(in TapeEntry e, Tensor<T> y, Tangents tangents) =>
+        throw new NotSupportedException($"{Name}: this operation has no forward-mode (JVP) rule, so Jvp, Hvp and Jacobian cannot pass through it.");
+
+    /// <summary>Reverse mode as tensor operations: calls <see cref="Cotangents.Add"/> for each input that requires a gradient.</summary>
+    protected virtual void Vjp(in TapeEntry e, Tensor<T> y, Tensor<T> dy, Cotangents sink) =>
+        throw new NotSupportedException($"{Name}: this operation has no differentiable backward rule, so Autograd.Grad(createGraph: true) and Hvp cannot pass through it.");
 }

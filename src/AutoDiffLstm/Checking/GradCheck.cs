@@ -46,7 +46,7 @@ public enum GradCheckMode
 /// records on a private tape: the caller's tensors, their gradients (also of parameters f reads) and the caller's
 /// recorded graph are not touched.
 /// </summary>
-public static class GradCheck
+public static partial class GradCheck
 {
     /// <summary>Checks the gradients of <paramref name="f"/> with respect to every input.</summary>
     /// <param name="f">The function; it must be deterministic and may return any shape.</param>

@@ -41,4 +41,19 @@ internal sealed class AddRule<T> : BackwardRule<T> where T : unmanaged, IFloatin
             else Kernels.ReduceToShape(dy, y.Dims, b.GradBuffer(), b.Dims);
         }
     }
+
+    // dy = da + db (each broadcast to y)
+    protected override Tensor<T>? Jvp(in TapeEntry e, Tensor<T> y, Tangents t)
+    {
+        var (ta, tb) = (t.Of<T>(e.A), t.Of<T>(e.B));
+        var sum = ta is null ? tb! : tb is null ? ta : ta + tb;
+        return sum.ExpandTo(y.Dims);
+    }
+
+    protected override void Vjp(in TapeEntry e, Tensor<T> y, Tensor<T> dy, Cotangents sink)
+    {
+        var (a, b) = (e.InA<T>(), e.InB<T>());
+        sink.Add(Name, a, dy.SumTo(a.Dims));
+        sink.Add(Name, b, dy.SumTo(b.Dims));
+    }
 }

@@ -9,27 +9,25 @@ public sealed partial class Tensor<T>
     public Tensor<T> Clamp(double min, double max)
     {
         if (!(min <= max)) throw new ArgumentException($"Clamp: min ({min}) must be <= max ({max}).");
-        var y = Uninitialized(Dims);
-        TP.Max(Data, T.CreateChecked(min), y.Data);
-        TP.Min(y.Data, T.CreateChecked(max), y.Data);
-        Tape.Record(ClampRule<T>.Instance, y, this, d0: min, d1: max);
-        return y;
+        return Unary.Apply<T, ClampFormula>(this, min, max);
     }
 }
 
-internal sealed class ClampRule<T> : BackwardRule<T> where T : unmanaged, IFloatingPointIeee754<T>
+/// <summary>
+/// d/dx clamp(x, lo, hi) = 1 where lo &lt;= x &lt;= hi, else 0: the gradient passes where the clamp is the identity,
+/// bounds included, as in PyTorch (the bounds are the primitive's constants p = lo, q = hi)
+/// </summary>
+internal struct ClampFormula : IUnaryFormula
 {
-    public static readonly ClampRule<T> Instance = new();
-    public override string Name => "Clamp";
+    public static string Name => "Clamp";
+    public static bool ReadsInput => true;
+    public static bool ReadsOutput => false;
 
-    // dx += dy where min <= x <= max (the gradient passes where the clamp is the identity, as in PyTorch)
-    protected override void Backward(in TapeEntry e, Tensor<T> y, ReadOnlySpan<T> dy)
+    public static void Forward<T>(ReadOnlySpan<T> x, Span<T> y, double p, double q) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        var x = e.InA<T>();
-        T lo = T.CreateChecked(e.D0), hi = T.CreateChecked(e.D1);
-        var g = x.GradBuffer();
-        var xs = x.AsSpan();
-        for (int i = 0; i < g.Length; i++)
-            if (xs[i] >= lo && xs[i] <= hi) g[i] += dy[i];
+        TP.Max(x, T.CreateChecked(p), y);
+        TP.Min(y, T.CreateChecked(q), y);
     }
+
+    public static V Chain<V>(V g, V x, V y, double p, double q) where V : struct, IValue<V> => V.WhereWithin(x, p, q, g);
 }

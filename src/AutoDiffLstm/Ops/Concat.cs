@@ -84,4 +84,32 @@ internal sealed class ConcatRule<T> : BackwardRule<T> where T : unmanaged, IFloa
             offset += block;
         }
     }
+
+    // The tangents joined the same way (zeros for parts without one; Stack's parts lack the axis).
+    protected override Tensor<T>? Jvp(in TapeEntry e, Tensor<T> y, Tangents t)
+    {
+        var parts = (TensorBase[])e.Aux!;
+        int ax = e.I0;
+        var joined = new Tensor<T>[parts.Length];
+        for (int i = 0; i < parts.Length; i++)
+        {
+            var p = (Tensor<T>)parts[i];
+            var tp = t.Of<T>(p) ?? Tensor.Zeros<T>(p.Dims);
+            joined[i] = p.Rank == y.Rank ? tp : tp.ReshapeTo(Tensor<T>.UnsqueezedDims(p.Dims, ax));
+        }
+        return Tensor.Concat(ax, joined);
+    }
+
+    // each part's cotangent is its own slice of dy
+    protected override void Vjp(in TapeEntry e, Tensor<T> y, Tensor<T> dy, Cotangents sink)
+    {
+        var parts = (TensorBase[])e.Aux!;
+        int ax = e.I0, offset = 0;
+        foreach (Tensor<T> p in parts)
+        {
+            int length = p.Rank == y.Rank ? p.Dims[ax] : 1;
+            if (p.RequiresGrad) sink.Add(Name, p, dy.Narrow(ax, offset, length).ReshapeTo(p.Dims));
+            offset += length;
+        }
+    }
 }

@@ -54,4 +54,22 @@ internal sealed class CrossEntropyRule<T> : BackwardRule<T> where T : unmanaged,
         }
         BufferPool<T>.Return(p);
     }
+
+    // dL = sum over rows of (softmax(x_r) - onehot_r) . dx_r / N
+    protected override Tensor<T>? Jvp(in TapeEntry e, Tensor<T> y, Tangents t) =>
+        (Residual(e) * t.Of<T>(e.A)!).Sum() * T.CreateChecked(1.0 / Math.Max(1, ((int[])e.Aux!).Length));
+
+    protected override void Vjp(in TapeEntry e, Tensor<T> y, Tensor<T> dy, Cotangents sink) =>
+        sink.Add(Name, e.InA<T>(), Residual(e) * (dy * T.CreateChecked(1.0 / Math.Max(1, ((int[])e.Aux!).Length))));
+
+    /// <summary>softmax(x) - onehot(targets), recorded through x's softmax.</summary>
+    private static Tensor<T> Residual(in TapeEntry e)
+    {
+        var x = e.InA<T>();
+        var targets = (int[])e.Aux!;
+        int c = x.Dims[^1];
+        var onehot = Tensor.Zeros<T>(x.Dims);
+        for (int r = 0; r < targets.Length; r++) onehot.Data[r * c + targets[r]] = T.One;
+        return x.Softmax(-1) - onehot;
+    }
 }

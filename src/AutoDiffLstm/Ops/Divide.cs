@@ -42,4 +42,22 @@ internal sealed class DivideRule<T> : BackwardRule<T> where T : unmanaged, IFloa
         public static T Invoke(T dy, T y) => -(dy * y);
         public static Vector<T> Invoke(Vector<T> dy, Vector<T> y) => -(dy * y);
     }
+
+    // dy = da / b - db * y / b
+    protected override Tensor<T>? Jvp(in TapeEntry e, Tensor<T> y, Tangents t)
+    {
+        var b = e.InB<T>();
+        var (ta, tb) = (t.Of<T>(e.A), t.Of<T>(b));
+        var fromA = ta is null ? null : ta / b;
+        var fromB = tb is null ? null : tb * y / b;
+        var sum = fromB is null ? fromA! : fromA is null ? -fromB : fromA - fromB;
+        return sum.ExpandTo(y.Dims);
+    }
+
+    protected override void Vjp(in TapeEntry e, Tensor<T> y, Tensor<T> dy, Cotangents sink)
+    {
+        var (a, b) = (e.InA<T>(), e.InB<T>());
+        if (a.RequiresGrad) sink.Add(Name, a, (dy / b).SumTo(a.Dims));
+        if (b.RequiresGrad) sink.Add(Name, b, (-(dy * y) / b).SumTo(b.Dims));
+    }
 }

@@ -25,3 +25,24 @@ internal static class Elementwise
         BufferPool<T>.Return(tmp);
     }
 }
+
+public sealed partial class Tensor<T>
+{
+    /// <summary>
+    /// This tensor summed over the dimensions along which a value of shape <paramref name="dims"/> was broadcast to it,
+    /// with recorded operations: the adjoint of broadcasting, which the differentiable rules of broadcasting
+    /// primitives use.
+    /// </summary>
+    internal Tensor<T> SumTo(int[] dims)
+    {
+        if (ShapeMath.Equal(Dims, dims)) return this;
+        var t = this;
+        for (int lead = Rank - dims.Length; lead > 0; lead--) t = t.Sum(0);
+        for (int i = 0; i < dims.Length; i++)
+            if (dims[i] == 1 && t.Dims[i] != 1) t = t.Sum(i, keepDim: true);
+        return ShapeMath.Equal(t.Dims, dims) ? t : t.ReshapeTo((int[])dims.Clone());
+    }
+
+    /// <summary>This tensor broadcast to <paramref name="dims"/> with a recorded Add of zeros (the adjoint of <see cref="SumTo"/>).</summary>
+    internal Tensor<T> ExpandTo(int[] dims) => ShapeMath.Equal(Dims, dims) ? this : this + Tensor.Zeros<T>(dims);
+}

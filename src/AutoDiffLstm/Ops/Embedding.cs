@@ -45,4 +45,18 @@ internal sealed class EmbeddingRule<T> : BackwardRule<T> where T : unmanaged, IF
             TP.Add(row, dy.Slice(i * d, d), row);
         }
     }
+
+    protected override Tensor<T>? Jvp(in TapeEntry e, Tensor<T> y, Tangents t) =>
+        t.Of<T>(e.A)!.Embedding((int[])e.Aux!, y.Dims[..^1]);
+
+    // dW = onehot(ids)^T dy: a product, so that it stays differentiable in dy
+    protected override void Vjp(in TapeEntry e, Tensor<T> y, Tensor<T> dy, Cotangents sink)
+    {
+        var w = e.InA<T>();
+        var ids = (int[])e.Aux!;
+        int v = w.Dims[0], d = w.Dims[1];
+        var onehot = Tensor.Zeros<T>(ids.Length, v);
+        for (int i = 0; i < ids.Length; i++) onehot.Data[i * v + ids[i]] = T.One;
+        sink.Add(Name, w, onehot.MatMul(dy.ReshapeTo([ids.Length, d]), transposeThis: true));
+    }
 }

@@ -6,23 +6,17 @@ namespace AutoDiffLstm;
 public sealed partial class Tensor<T>
 {
     /// <summary>Elementwise e^x.</summary>
-    public Tensor<T> Exp()
-    {
-        var y = Uninitialized(Dims);
-        TP.Exp(Data, y.Data);
-        Tape.Record(ExpRule<T>.Instance, y, this);
-        return y;
-    }
+    public Tensor<T> Exp() => Unary.Apply<T, ExpFormula>(this);
 }
 
-internal sealed class ExpRule<T> : BackwardRule<T> where T : unmanaged, IFloatingPointIeee754<T>
+/// <summary>d/dx e^x = e^x = y</summary>
+internal struct ExpFormula : IUnaryFormula
 {
-    public static readonly ExpRule<T> Instance = new();
-    public override string Name => "Exp";
+    public static string Name => "Exp";
+    public static bool ReadsInput => false;
+    public static bool ReadsOutput => true;
 
-    // dx += dy * y
-    protected override void Backward(in TapeEntry e, Tensor<T> y, ReadOnlySpan<T> dy)
-    {
-        Kernels.MultiplyInto(dy, y.AsSpan(), e.InA<T>().GradSink());
-    }
+    public static void Forward<T>(ReadOnlySpan<T> x, Span<T> y, double p, double q) where T : unmanaged, IFloatingPointIeee754<T> => TP.Exp(x, y);
+
+    public static V Chain<V>(V g, V x, V y, double p, double q) where V : struct, IValue<V> => g * y;
 }

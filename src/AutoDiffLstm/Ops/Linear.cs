@@ -54,4 +54,29 @@ internal sealed class LinearRule<T> : BackwardRule<T> where T : unmanaged, IFloa
             for (int r = 0; r < rows; r++) System.Numerics.Tensors.TensorPrimitives.Add(gb, dy.Slice(r * outF, outF), gb);
         }
     }
+
+    // dy = dx W^T + x dW^T + db
+    protected override Tensor<T>? Jvp(in TapeEntry e, Tensor<T> y, Tangents t)
+    {
+        var (x, w) = (e.InA<T>(), e.InB<T>());
+        var (tx, tw, tb) = (t.Of<T>(x), t.Of<T>(w), t.Of<T>(e.C));
+        Tensor<T>? sum = tx?.Linear(w);
+        if (tw is not null || tb is not null)
+        {
+            var rest = x.Linear(tw ?? Tensor.Zeros<T>(w.Dims), tb);
+            sum = sum is null ? rest : sum + rest;
+        }
+        return sum;
+    }
+
+    protected override void Vjp(in TapeEntry e, Tensor<T> y, Tensor<T> dy, Cotangents sink)
+    {
+        var (x, w) = (e.InA<T>(), e.InB<T>());
+        var b = (Tensor<T>?)e.C;
+        int outF = w.Dims[0], inF = w.Dims[1];
+        var rows = dy.ReshapeTo([e.I0, outF]);
+        if (x.RequiresGrad) sink.Add(Name, x, rows.MatMul(w).ReshapeTo(x.Dims));
+        if (w.RequiresGrad) sink.Add(Name, w, rows.MatMul(x.ReshapeTo([e.I0, inF]), transposeThis: true));
+        if (b is not null && b.RequiresGrad) sink.Add(Name, b, rows.Sum(0));
+    }
 }

@@ -6,30 +6,17 @@ namespace AutoDiffLstm;
 public sealed partial class Tensor<T>
 {
     /// <summary>Elementwise natural logarithm (NaN for negative inputs, -Inf at 0).</summary>
-    public Tensor<T> Log()
-    {
-        var y = Uninitialized(Dims);
-        TP.Log(Data, y.Data);
-        Tape.Record(LogRule<T>.Instance, y, this);
-        return y;
-    }
+    public Tensor<T> Log() => Unary.Apply<T, LogFormula>(this);
 }
 
-internal sealed class LogRule<T> : BackwardRule<T> where T : unmanaged, IFloatingPointIeee754<T>
+/// <summary>d/dx log x = 1 / x</summary>
+internal struct LogFormula : IUnaryFormula
 {
-    public static readonly LogRule<T> Instance = new();
-    public override string Name => "Log";
+    public static string Name => "Log";
+    public static bool ReadsInput => true;
+    public static bool ReadsOutput => false;
 
-    // dx += dy / x
-    protected override void Backward(in TapeEntry e, Tensor<T> y, ReadOnlySpan<T> dy)
-    {
-        var x = e.InA<T>();
-        Kernels.Accumulate<T, Quotient>(dy, x.AsSpan(), x.GradSink());
-    }
+    public static void Forward<T>(ReadOnlySpan<T> x, Span<T> y, double p, double q) where T : unmanaged, IFloatingPointIeee754<T> => TP.Log(x, y);
 
-    private struct Quotient : IFused2<T>
-    {
-        public static T Invoke(T dy, T x) => dy / x;
-        public static Vector<T> Invoke(Vector<T> dy, Vector<T> x) => dy / x;
-    }
+    public static V Chain<V>(V g, V x, V y, double p, double q) where V : struct, IValue<V> => g / x;
 }

@@ -50,4 +50,14 @@ internal sealed class LogSoftmaxRule<T> : BackwardRule<T> where T : unmanaged, I
         TP.Add(g, dx, g);
         BufferPool<T>.Return(dx);
     }
+
+    // dy = dx - sum(exp(y) * dx) along the axis
+    protected override Tensor<T>? Jvp(in TapeEntry e, Tensor<T> y, Tangents t)
+    {
+        var tx = t.Of<T>(e.A)!;
+        return tx - (y.Exp() * tx).Sum(e.I0, keepDim: true);
+    }
+
+    protected override void Vjp(in TapeEntry e, Tensor<T> y, Tensor<T> dy, Cotangents sink) =>
+        sink.Add(Name, e.InA<T>(), dy - y.Exp() * dy.Sum(e.I0, keepDim: true));
 }

@@ -78,4 +78,35 @@ internal sealed class MatMulRule<T> : BackwardRule<T> where T : unmanaged, IFloa
             }
         }
     }
+
+    // dC = dop(A) op(B) + op(A) dop(B)
+    protected override Tensor<T>? Jvp(in TapeEntry e, Tensor<T> y, Tangents t)
+    {
+        var (a, b, p) = (e.InA<T>(), e.InB<T>(), (MatMulPlan)e.Aux!);
+        var (ta, tb) = (t.Of<T>(a), t.Of<T>(b));
+        var fromA = ta?.MatMul(b, p.TransA, p.TransB);
+        var fromB = tb is null ? null : a.MatMul(tb, p.TransA, p.TransB);
+        return fromA is null ? fromB : fromB is null ? fromA : fromA + fromB;
+    }
+
+    // dop(A) = dC op(B)^T, dop(B) = op(A)^T dC summed over A's leading dimensions when B is shared
+    protected override void Vjp(in TapeEntry e, Tensor<T> y, Tensor<T> dy, Cotangents sink)
+    {
+        var (a, b, p) = (e.InA<T>(), e.InB<T>(), (MatMulPlan)e.Aux!);
+        if (a.RequiresGrad)
+        {
+            var dOpA = dy.MatMul(b, false, !p.TransB); // [..., M, K]
+            sink.Add(Name, a, p.TransA ? dOpA.Transpose(-2, -1) : dOpA);
+        }
+        if (!b.RequiresGrad) return;
+        Tensor<T> dOpB;
+        if (b.Rank == 3 || a.Rank == 2) dOpB = a.MatMul(dy, !p.TransA, false);
+        else if (!p.TransA) dOpB = a.ReshapeTo([a.Size / a.Dims[^1], a.Dims[^1]]).MatMul(dy.ReshapeTo([dy.Size / dy.Dims[^1], dy.Dims[^1]]), transposeThis: true);
+        else
+        {
+            int batch = a.Size / (a.Dims[^1] * a.Dims[^2]);
+            dOpB = a.ReshapeTo([batch, a.Dims[^2], a.Dims[^1]]).MatMul(dy.ReshapeTo([batch, dy.Dims[^2], dy.Dims[^1]])).Sum(0);
+        }
+        sink.Add(Name, b, p.TransB ? dOpB.Transpose(-2, -1) : dOpB);
+    }
 }

@@ -41,4 +41,21 @@ internal sealed class MeanSquaredErrorRule<T> : BackwardRule<T> where T : unmana
         if (t.RequiresGrad) { var g = t.GradBuffer(); TP.Subtract(g, r, g); }
         BufferPool<T>.Return(r);
     }
+
+    // dL = 2 / n * sum((p - t) * (dp - dt))
+    protected override Tensor<T>? Jvp(in TapeEntry e, Tensor<T> y, Tangents t)
+    {
+        var (p, q) = (e.InA<T>(), e.InB<T>());
+        var (tp, tq) = (t.Of<T>(p), t.Of<T>(q));
+        var dd = tq is null ? tp! : tp is null ? -tq : tp - tq;
+        return ((p - q) * dd).Sum() * T.CreateChecked(2.0 / Math.Max(1, p.Size));
+    }
+
+    protected override void Vjp(in TapeEntry e, Tensor<T> y, Tensor<T> dy, Cotangents sink)
+    {
+        var (p, q) = (e.InA<T>(), e.InB<T>());
+        var r = (p - q) * (dy * T.CreateChecked(2.0 / Math.Max(1, p.Size)));
+        sink.Add(Name, p, r);
+        if (q.RequiresGrad) sink.Add(Name, q, -r);
+    }
 }

@@ -38,4 +38,20 @@ internal sealed class MultiplyRule<T> : BackwardRule<T> where T : unmanaged, IFl
         if (other.Size == y.Size && target.Size == y.Size) Kernels.MultiplyInto(y.GradData!, other.AsSpan(), target.GradSink());
         else Elementwise.AccumulateBroadcast<T, MultiplySpans<T>>(y.GradData!, y.Dims, other, target);
     }
+
+    // dy = da * b + a * db
+    protected override Tensor<T>? Jvp(in TapeEntry e, Tensor<T> y, Tangents t)
+    {
+        var (a, b) = (e.InA<T>(), e.InB<T>());
+        var (ta, tb) = (t.Of<T>(a), t.Of<T>(b));
+        var sum = ta is null ? a * tb! : tb is null ? ta * b : ta * b + a * tb;
+        return sum.ExpandTo(y.Dims);
+    }
+
+    protected override void Vjp(in TapeEntry e, Tensor<T> y, Tensor<T> dy, Cotangents sink)
+    {
+        var (a, b) = (e.InA<T>(), e.InB<T>());
+        if (a.RequiresGrad) sink.Add(Name, a, (dy * b).SumTo(a.Dims));
+        if (b.RequiresGrad) sink.Add(Name, b, (dy * a).SumTo(b.Dims));
+    }
 }

@@ -104,4 +104,31 @@ internal sealed class NarrowRule<T> : BackwardRule<T> where T : unmanaged, IFloa
             Kernels.CopyOrAdd(dy.Slice(o * block, block), row.Slice(start, block), g.Overwrite);
         }
     }
+
+    // The same slice of the tangent (Select's output lacks the axis: reshape to it).
+    protected override Tensor<T>? Jvp(in TapeEntry e, Tensor<T> y, Tangents t)
+    {
+        var x = e.InA<T>();
+        int length = y.Rank == x.Rank ? y.Dims[e.I0] : 1;
+        return t.Of<T>(x)!.Narrow(e.I0, e.I1, length).ReshapeTo(y.Dims);
+    }
+
+    // dx = dy padded with zeros before and after the slice along the axis
+    protected override void Vjp(in TapeEntry e, Tensor<T> y, Tensor<T> dy, Cotangents sink)
+    {
+        var x = e.InA<T>();
+        int ax = e.I0, start = e.I1, length = y.Rank == x.Rank ? y.Dims[ax] : 1, after = x.Dims[ax] - start - length;
+        var parts = new List<Tensor<T>>(3);
+        if (start > 0) parts.Add(Tensor.Zeros<T>(WithAxis(x.Dims, ax, start)));
+        parts.Add(dy.ReshapeTo(WithAxis(x.Dims, ax, length)));
+        if (after > 0) parts.Add(Tensor.Zeros<T>(WithAxis(x.Dims, ax, after)));
+        sink.Add(Name, x, parts.Count == 1 ? parts[0] : Tensor.Concat(ax, [.. parts]));
+    }
+
+    private static int[] WithAxis(int[] dims, int ax, int size)
+    {
+        var r = (int[])dims.Clone();
+        r[ax] = size;
+        return r;
+    }
 }

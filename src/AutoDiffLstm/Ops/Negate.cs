@@ -9,24 +9,17 @@ public sealed partial class Tensor<T>
     public static Tensor<T> operator -(Tensor<T> x) => x.Negate();
 
     /// <summary>Elementwise -x.</summary>
-    public Tensor<T> Negate()
-    {
-        var y = Uninitialized(Dims);
-        TP.Negate(Data, y.Data);
-        Tape.Record(NegateRule<T>.Instance, y, this);
-        return y;
-    }
+    public Tensor<T> Negate() => Unary.Apply<T, NegateFormula>(this);
 }
 
-internal sealed class NegateRule<T> : BackwardRule<T> where T : unmanaged, IFloatingPointIeee754<T>
+/// <summary>d/dx (-x) = -1</summary>
+internal struct NegateFormula : IUnaryFormula
 {
-    public static readonly NegateRule<T> Instance = new();
-    public override string Name => "Negate";
+    public static string Name => "Negate";
+    public static bool ReadsInput => false;
+    public static bool ReadsOutput => false;
 
-    // dx -= dy
-    protected override void Backward(in TapeEntry e, Tensor<T> y, ReadOnlySpan<T> dy)
-    {
-        var g = e.InA<T>().GradBuffer();
-        TP.Subtract(g, dy, g);
-    }
+    public static void Forward<T>(ReadOnlySpan<T> x, Span<T> y, double p, double q) where T : unmanaged, IFloatingPointIeee754<T> => TP.Negate(x, y);
+
+    public static V Chain<V>(V g, V x, V y, double p, double q) where V : struct, IValue<V> => -g;
 }

@@ -6,29 +6,18 @@ namespace AutoDiffLstm;
 public sealed partial class Tensor<T>
 {
     /// <summary>Elementwise x^p for a constant exponent p (NaN for negative x and non-integer p, as Math.Pow).</summary>
-    public Tensor<T> Pow(double p)
-    {
-        var y = Uninitialized(Dims);
-        TP.Pow(Data, T.CreateChecked(p), y.Data);
-        Tape.Record(PowRule<T>.Instance, y, this, d0: p);
-        return y;
-    }
+    public Tensor<T> Pow(double p) => Unary.Apply<T, PowFormula>(this, p);
 }
 
-internal sealed class PowRule<T> : BackwardRule<T> where T : unmanaged, IFloatingPointIeee754<T>
+/// <summary>d/dx x^p = p x^(p-1) (the exponent is the primitive's constant p)</summary>
+internal struct PowFormula : IUnaryFormula
 {
-    public static readonly PowRule<T> Instance = new();
-    public override string Name => "Pow";
+    public static string Name => "Pow";
+    public static bool ReadsInput => true;
+    public static bool ReadsOutput => false;
 
-    // dx += dy * p * x^(p-1)
-    protected override void Backward(in TapeEntry e, Tensor<T> y, ReadOnlySpan<T> dy)
-    {
-        var x = e.InA<T>();
-        T p = T.CreateChecked(e.D0);
-        var slope = BufferPool<T>.Rent(x.Size);
-        TP.Pow(x.AsSpan(), p - T.One, slope);
-        TP.Multiply(slope, p, slope);
-        Kernels.MultiplyInto<T>(dy, slope, x.GradSink());
-        BufferPool<T>.Return(slope);
-    }
+    public static void Forward<T>(ReadOnlySpan<T> x, Span<T> y, double p, double q) where T : unmanaged, IFloatingPointIeee754<T> =>
+        TP.Pow(x, T.CreateChecked(p), y);
+
+    public static V Chain<V>(V g, V x, V y, double p, double q) where V : struct, IValue<V> => g * (V.Pow(x, p - 1) * V.Constant(p));
 }

@@ -6,30 +6,17 @@ namespace AutoDiffLstm;
 public sealed partial class Tensor<T>
 {
     /// <summary>Elementwise max(x, 0).</summary>
-    public Tensor<T> Relu()
-    {
-        var y = Uninitialized(Dims);
-        TP.Max(Data, T.Zero, y.Data);
-        Tape.Record(ReluRule<T>.Instance, y, this);
-        return y;
-    }
+    public Tensor<T> Relu() => Unary.Apply<T, ReluFormula>(this);
 }
 
-internal sealed class ReluRule<T> : BackwardRule<T> where T : unmanaged, IFloatingPointIeee754<T>
+/// <summary>d/dx max(x, 0) = 1 where x > 0, else 0 (0 at the kink, as PyTorch)</summary>
+internal struct ReluFormula : IUnaryFormula
 {
-    public static readonly ReluRule<T> Instance = new();
-    public override string Name => "Relu";
+    public static string Name => "Relu";
+    public static bool ReadsInput => true;
+    public static bool ReadsOutput => false;
 
-    // dx += dy where x > 0
-    protected override void Backward(in TapeEntry e, Tensor<T> y, ReadOnlySpan<T> dy)
-    {
-        var x = e.InA<T>();
-        Kernels.Accumulate<T, Grad>(dy, x.AsSpan(), x.GradSink());
-    }
+    public static void Forward<T>(ReadOnlySpan<T> x, Span<T> y, double p, double q) where T : unmanaged, IFloatingPointIeee754<T> => TP.Max(x, T.Zero, y);
 
-    private struct Grad : IFused2<T>
-    {
-        public static T Invoke(T dy, T x) => x > T.Zero ? dy : T.Zero;
-        public static Vector<T> Invoke(Vector<T> dy, Vector<T> x) => Vector.ConditionalSelect(Vector.GreaterThan(x, Vector<T>.Zero), dy, Vector<T>.Zero);
-    }
+    public static V Chain<V>(V g, V x, V y, double p, double q) where V : struct, IValue<V> => V.WherePositive(x, g);
 }

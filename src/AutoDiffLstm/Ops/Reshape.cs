@@ -62,4 +62,8 @@ internal sealed class ReshapeRule<T> : BackwardRule<T> where T : unmanaged, IFlo
 
     // dx += dy (same elements, same order): usually x's gradient simply becomes dy's buffer.
     protected override void Backward(in TapeEntry e, Tensor<T> y, ReadOnlySpan<T> dy) => e.InA<T>().AccumulateGradPassedThrough(y, mayTake: true);
+
+    protected override Tensor<T>? Jvp(in TapeEntry e, Tensor<T> y, Tangents t) => t.Of<T>(e.A)!.ReshapeTo(y.Dims);
+
+    protected override void Vjp(in TapeEntry e, Tensor<T> y, Tensor<T> dy, Cotangents sink) => sink.Add(Name, e.InA<T>(), dy.ReshapeTo(e.InA<T>().Dims));
 }

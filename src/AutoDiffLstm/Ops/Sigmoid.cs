@@ -1,33 +1,22 @@
 using System.Numerics;
+using TP = System.Numerics.Tensors.TensorPrimitives;
 
 namespace AutoDiffLstm;
 
 public sealed partial class Tensor<T>
 {
     /// <summary>Elementwise logistic function 1 / (1 + e^-x); saturates to exactly 0 or 1 without overflow for large |x|.</summary>
-    public Tensor<T> Sigmoid()
-    {
-        var y = Uninitialized(Dims);
-        Activations.Sigmoid<T>(Data, y.Data);
-        Tape.Record(SigmoidRule<T>.Instance, y, this);
-        return y;
-    }
+    public Tensor<T> Sigmoid() => Unary.Apply<T, SigmoidFormula>(this);
 }
 
-internal sealed class SigmoidRule<T> : BackwardRule<T> where T : unmanaged, IFloatingPointIeee754<T>
+/// <summary>d/dx sigmoid x = y (1 - y)</summary>
+internal struct SigmoidFormula : IUnaryFormula
 {
-    public static readonly SigmoidRule<T> Instance = new();
-    public override string Name => "Sigmoid";
+    public static string Name => "Sigmoid";
+    public static bool ReadsInput => false;
+    public static bool ReadsOutput => true;
 
-    // dx += dy * y * (1 - y)
-    protected override void Backward(in TapeEntry e, Tensor<T> y, ReadOnlySpan<T> dy)
-    {
-        Kernels.Accumulate<T, Grad>(dy, y.AsSpan(), e.InA<T>().GradSink());
-    }
+    public static void Forward<T>(ReadOnlySpan<T> x, Span<T> y, double p, double q) where T : unmanaged, IFloatingPointIeee754<T> => Activations.Sigmoid<T>(x, y);
 
-    private struct Grad : IFused2<T>
-    {
-        public static T Invoke(T dy, T y) => dy * y * (T.One - y);
-        public static Vector<T> Invoke(Vector<T> dy, Vector<T> y) => dy * y * (Vector<T>.One - y);
-    }
+    public static V Chain<V>(V g, V x, V y, double p, double q) where V : struct, IValue<V> => g * y * (V.Constant(1) - y);
 }

@@ -41,4 +41,10 @@ internal sealed class SoftmaxRule<T> : BackwardRule<T> where T : unmanaged, IFlo
         TP.Add(g, dx, g);
         BufferPool<T>.Return(dx);
     }
+
+    // dy = y * (dx - sum(y * dx)) along the axis
+    protected override Tensor<T>? Jvp(in TapeEntry e, Tensor<T> y, Tangents t) => y * (t.Of<T>(e.A)! - (y * t.Of<T>(e.A)!).Sum(e.I0, keepDim: true));
+
+    protected override void Vjp(in TapeEntry e, Tensor<T> y, Tensor<T> dy, Cotangents sink) =>
+        sink.Add(Name, e.InA<T>(), y * (dy - (dy * y).Sum(e.I0, keepDim: true)));
 }

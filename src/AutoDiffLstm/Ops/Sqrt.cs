@@ -6,29 +6,17 @@ namespace AutoDiffLstm;
 public sealed partial class Tensor<T>
 {
     /// <summary>Elementwise square root (NaN for negative inputs).</summary>
-    public Tensor<T> Sqrt()
-    {
-        var y = Uninitialized(Dims);
-        TP.Sqrt(Data, y.Data);
-        Tape.Record(SqrtRule<T>.Instance, y, this);
-        return y;
-    }
+    public Tensor<T> Sqrt() => Unary.Apply<T, SqrtFormula>(this);
 }
 
-internal sealed class SqrtRule<T> : BackwardRule<T> where T : unmanaged, IFloatingPointIeee754<T>
+/// <summary>d/dx sqrt x = 1 / (2 sqrt x) = 1 / (2 y)</summary>
+internal struct SqrtFormula : IUnaryFormula
 {
-    public static readonly SqrtRule<T> Instance = new();
-    public override string Name => "Sqrt";
+    public static string Name => "Sqrt";
+    public static bool ReadsInput => false;
+    public static bool ReadsOutput => true;
 
-    // dx += dy / (2 * y)
-    protected override void Backward(in TapeEntry e, Tensor<T> y, ReadOnlySpan<T> dy)
-    {
-        Kernels.Accumulate<T, Grad>(dy, y.AsSpan(), e.InA<T>().GradSink());
-    }
+    public static void Forward<T>(ReadOnlySpan<T> x, Span<T> y, double p, double q) where T : unmanaged, IFloatingPointIeee754<T> => TP.Sqrt(x, y);
 
-    private struct Grad : IFused2<T>
-    {
-        public static T Invoke(T dy, T y) => dy / (y + y);
-        public static Vector<T> Invoke(Vector<T> dy, Vector<T> y) => dy / (y + y);
-    }
+    public static V Chain<V>(V g, V x, V y, double p, double q) where V : struct, IValue<V> => g / (y + y);
 }

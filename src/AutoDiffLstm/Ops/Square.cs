@@ -6,30 +6,17 @@ namespace AutoDiffLstm;
 public sealed partial class Tensor<T>
 {
     /// <summary>Elementwise x^2.</summary>
-    public Tensor<T> Square()
-    {
-        var y = Uninitialized(Dims);
-        TP.Multiply(Data, Data, y.Data);
-        Tape.Record(SquareRule<T>.Instance, y, this);
-        return y;
-    }
+    public Tensor<T> Square() => Unary.Apply<T, SquareFormula>(this);
 }
 
-internal sealed class SquareRule<T> : BackwardRule<T> where T : unmanaged, IFloatingPointIeee754<T>
+/// <summary>d/dx x^2 = 2 x</summary>
+internal struct SquareFormula : IUnaryFormula
 {
-    public static readonly SquareRule<T> Instance = new();
-    public override string Name => "Square";
+    public static string Name => "Square";
+    public static bool ReadsInput => true;
+    public static bool ReadsOutput => false;
 
-    // dx += 2 * x * dy
-    protected override void Backward(in TapeEntry e, Tensor<T> y, ReadOnlySpan<T> dy)
-    {
-        var x = e.InA<T>();
-        Kernels.Accumulate<T, Grad>(dy, x.AsSpan(), x.GradSink());
-    }
+    public static void Forward<T>(ReadOnlySpan<T> x, Span<T> y, double p, double q) where T : unmanaged, IFloatingPointIeee754<T> => TP.Multiply(x, x, y);
 
-    private struct Grad : IFused2<T>
-    {
-        public static T Invoke(T dy, T x) => (x + x) * dy;
-        public static Vector<T> Invoke(Vector<T> dy, Vector<T> x) => (x + x) * dy;
-    }
+    public static V Chain<V>(V g, V x, V y, double p, double q) where V : struct, IValue<V> => (x + x) * g;
 }

@@ -37,4 +37,19 @@ internal sealed class SubtractRule<T> : BackwardRule<T> where T : unmanaged, IFl
         Kernels.ReduceToShape<T>(negated, y.Dims, b.GradBuffer(), b.Dims);
         BufferPool<T>.Return(negated);
     }
+
+    // dy = da - db
+    protected override Tensor<T>? Jvp(in TapeEntry e, Tensor<T> y, Tangents t)
+    {
+        var (ta, tb) = (t.Of<T>(e.A), t.Of<T>(e.B));
+        var diff = tb is null ? ta! : ta is null ? -tb : ta - tb;
+        return diff.ExpandTo(y.Dims);
+    }
+
+    protected override void Vjp(in TapeEntry e, Tensor<T> y, Tensor<T> dy, Cotangents sink)
+    {
+        var (a, b) = (e.InA<T>(), e.InB<T>());
+        sink.Add(Name, a, dy.SumTo(a.Dims));
+        if (b.RequiresGrad) sink.Add(Name, b, (-dy).SumTo(b.Dims));
+    }
 }

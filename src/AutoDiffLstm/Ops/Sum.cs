@@ -31,6 +31,9 @@ public sealed partial class Tensor<T>
         return y;
     }
 
+    /// <summary><paramref name="dims"/> with dimension <paramref name="axis"/> set to 1 (a sum's shape with keepDim).</summary>
+    internal static int[] KeptDims(int[] dims, int axis) => dims.Select((d, i) => i == axis ? 1 : d).ToArray();
+
     /// <summary>Mean of all elements (a scalar).</summary>
     public Tensor<T> Mean() => Sum() * T.CreateChecked(1.0 / Math.Max(1, Size));
 
@@ -61,5 +64,19 @@ internal sealed class SumRule<T> : BackwardRule<T> where T : unmanaged, IFloatin
                 else TP.Add(dst, src, dst);
             }
         }
+    }
+
+    protected override Tensor<T>? Jvp(in TapeEntry e, Tensor<T> y, Tangents t)
+    {
+        var tx = t.Of<T>(e.A)!;
+        return e.I0 < 0 ? tx.Sum() : tx.Sum(e.I0, keepDim: y.Rank == tx.Rank);
+    }
+
+    // dx = dy broadcast back over the summed axis
+    protected override void Vjp(in TapeEntry e, Tensor<T> y, Tensor<T> dy, Cotangents sink)
+    {
+        var x = e.InA<T>();
+        var kept = e.I0 < 0 ? dy : dy.ReshapeTo(Tensor<T>.KeptDims(x.Dims, e.I0));
+        sink.Add(Name, x, kept.ExpandTo(x.Dims));
     }
 }

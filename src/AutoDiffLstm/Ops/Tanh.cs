@@ -1,33 +1,22 @@
 using System.Numerics;
+using TP = System.Numerics.Tensors.TensorPrimitives;
 
 namespace AutoDiffLstm;
 
 public sealed partial class Tensor<T>
 {
     /// <summary>Elementwise hyperbolic tangent.</summary>
-    public Tensor<T> Tanh()
-    {
-        var y = Uninitialized(Dims);
-        Activations.Tanh<T>(Data, y.Data);
-        Tape.Record(TanhRule<T>.Instance, y, this);
-        return y;
-    }
+    public Tensor<T> Tanh() => Unary.Apply<T, TanhFormula>(this);
 }
 
-internal sealed class TanhRule<T> : BackwardRule<T> where T : unmanaged, IFloatingPointIeee754<T>
+/// <summary>d/dx tanh x = 1 - tanh^2 x = 1 - y^2</summary>
+internal struct TanhFormula : IUnaryFormula
 {
-    public static readonly TanhRule<T> Instance = new();
-    public override string Name => "Tanh";
+    public static string Name => "Tanh";
+    public static bool ReadsInput => false;
+    public static bool ReadsOutput => true;
 
-    // dx += dy * (1 - y*y)
-    protected override void Backward(in TapeEntry e, Tensor<T> y, ReadOnlySpan<T> dy)
-    {
-        Kernels.Accumulate<T, Grad>(dy, y.AsSpan(), e.InA<T>().GradSink());
-    }
+    public static void Forward<T>(ReadOnlySpan<T> x, Span<T> y, double p, double q) where T : unmanaged, IFloatingPointIeee754<T> => Activations.Tanh<T>(x, y);
 
-    private struct Grad : IFused2<T>
-    {
-        public static T Invoke(T dy, T y) => dy * (T.One - y * y);
-        public static Vector<T> Invoke(Vector<T> dy, Vector<T> y) => dy * (Vector<T>.One - y * y);
-    }
+    public static V Chain<V>(V g, V x, V y, double p, double q) where V : struct, IValue<V> => g * (V.Constant(1) - y * y);
 }

@@ -61,4 +61,8 @@ internal sealed class TransposeRule<T> : BackwardRule<T> where T : unmanaged, IF
         TP.Add(g, back, g);
         BufferPool<T>.Return(back);
     }
+
+    protected override Tensor<T>? Jvp(in TapeEntry e, Tensor<T> y, Tangents t) => t.Of<T>(e.A)!.Transpose(e.I0, e.I1);
+
+    protected override void Vjp(in TapeEntry e, Tensor<T> y, Tensor<T> dy, Cotangents sink) => sink.Add(Name, e.InA<T>(), dy.Transpose(e.I0, e.I1));
 }

@@ -38,4 +38,21 @@ internal sealed class WhereRule<T> : BackwardRule<T> where T : unmanaged, IFloat
         if (a.RequiresGrad) { var g = a.GradBuffer(); for (int i = 0; i < g.Length; i++) if (mask[i] != T.Zero) g[i] += dy[i]; }
         if (b.RequiresGrad) { var g = b.GradBuffer(); for (int i = 0; i < g.Length; i++) if (mask[i] == T.Zero) g[i] += dy[i]; }
     }
+
+    protected override Tensor<T>? Jvp(in TapeEntry e, Tensor<T> y, Tangents t)
+    {
+        var (a, b) = (e.InA<T>(), e.InB<T>());
+        return Tensor.Where(Mask(e, y), t.Of<T>(a) ?? Tensor.Zeros<T>(a.Dims), t.Of<T>(b) ?? Tensor.Zeros<T>(b.Dims));
+    }
+
+    protected override void Vjp(in TapeEntry e, Tensor<T> y, Tensor<T> dy, Cotangents sink)
+    {
+        var (a, b) = (e.InA<T>(), e.InB<T>());
+        var mask = Mask(e, y);
+        var zeros = Tensor.Zeros<T>(y.Dims);
+        if (a.RequiresGrad) sink.Add(Name, a, Tensor.Where(mask, dy, zeros));
+        if (b.RequiresGrad) sink.Add(Name, b, Tensor.Where(mask, zeros, dy));
+    }
+
+    private static Tensor<T> Mask(in TapeEntry e, Tensor<T> y) => new((int[])y.Dims.Clone(), (T[])e.Aux!);
 }

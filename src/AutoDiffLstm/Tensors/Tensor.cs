@@ -245,6 +245,18 @@ public sealed partial class Tensor<T> : TensorBase where T : unmanaged, IFloatin
         return new(Dims, (T[])Data.Clone());
     }
 
+    /// <summary>
+    /// A new tensor with <paramref name="f"/> applied to every element, NOT recorded (no gradient flows through it): for
+    /// the forward function of a <see cref="CustomPrimitive{T}"/>, or for values outside any graph.
+    /// </summary>
+    public Tensor<T> Map(Func<T, T> f)
+    {
+        ThrowIfRecycled("Map");
+        var data = new T[Data.Length];
+        for (int i = 0; i < data.Length; i++) data[i] = f(Data[i]);
+        return new((int[])Dims.Clone(), data);
+    }
+
     /// <summary>Clears <see cref="Grad"/> (sets it to null; the old gradient tensor stays valid for whoever holds it).</summary>
     public void ZeroGrad() => Grad = null;
 

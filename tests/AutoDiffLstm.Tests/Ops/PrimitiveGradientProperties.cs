@@ -124,7 +124,7 @@ public class PrimitiveGradientProperties
     }
 
     /// <summary>The property's verdict with a label naming the primitive and the case; an exception is a failure, not a crash.</summary>
-    private static Property Guarded(string name, PrimitiveCase c, Func<(bool Ok, string Message)> check)
+    internal static Property Guarded(string name, PrimitiveCase c, Func<(bool Ok, string Message)> check)
     {
         try
         {

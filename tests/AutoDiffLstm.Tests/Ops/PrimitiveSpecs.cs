@@ -144,6 +144,8 @@ internal static class PrimitiveSpecs<T> where T : unmanaged, IFloatingPointIeee7
             (c, x) => x[0].MeanSquaredError(x[1])),
         Embedding(),
         Where(),
+        // A user-defined primitive goes through every property the built-in ones do.
+        Unary("UserSoftplus", x => UserPrimitives<T>.Softplus.Apply(x), SpecRanges.Normal),
         // A checkpointed segment records one Checkpoint entry and one CheckpointOutput per distinct output; backward
         // runs the segment again. One output, then several with a repeat and a passed-through input.
         new("Checkpoint", ["Checkpoint", "CheckpointOutput"], "2", "segment over equal shapes, rank 0..4", [SpecRanges.Normal],

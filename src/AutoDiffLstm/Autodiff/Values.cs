@@ -1,0 +1,114 @@
+using System.Numerics;
+using System.Runtime.CompilerServices;
+
+namespace AutoDiffLstm;
+
+/// <summary>
+/// The arithmetic an elementwise derivative is written in, so that a primitive states its derivative once and the
+/// engine evaluates that one formula in three ways: on one element (<see cref="ScalarValue{T}"/>), on a SIMD vector in
+/// the backward kernels (<see cref="VectorValue{T}"/>), and on recorded tensors (<see cref="TensorValue{T}"/>), which is
+/// what makes forward mode and gradients of gradients work: a derivative built from recorded operations is itself
+/// differentiable.
+/// </summary>
+internal interface IValue<TSelf> where TSelf : struct, IValue<TSelf>
+{
+    static abstract TSelf operator +(TSelf a, TSelf b);
+    static abstract TSelf operator -(TSelf a, TSelf b);
+    static abstract TSelf operator *(TSelf a, TSelf b);
+    static abstract TSelf operator /(TSelf a, TSelf b);
+    static abstract TSelf operator -(TSelf a);
+
+    /// <summary>A constant, broadcast against whatever it meets.</summary>
+    static abstract TSelf Constant(double c);
+
+    /// <summary>g where x &gt; 0, else 0: the derivative of a kink, which has no derivative of its own (a constant mask).</summary>
+    static abstract TSelf WherePositive(TSelf x, TSelf g);
+
+    /// <summary>g where lo &lt;= x &lt;= hi, else 0 (a constant mask).</summary>
+    static abstract TSelf WhereWithin(TSelf x, double lo, double hi, TSelf g);
+
+    /// <summary>x^p for a constant p.</summary>
+    static abstract TSelf Pow(TSelf x, double p);
+}
+
+/// <summary>One element: the scalar tail of a kernel loop.</summary>
+internal readonly struct ScalarValue<T>(T v) : IValue<ScalarValue<T>> where T : unmanaged, IFloatingPointIeee754<T>
+{
+    public readonly T V = v;
+
+    public static ScalarValue<T> operator +(ScalarValue<T> a, ScalarValue<T> b) => new(a.V + b.V);
+    public static ScalarValue<T> operator -(ScalarValue<T> a, ScalarValue<T> b) => new(a.V - b.V);
+    public static ScalarValue<T> operator *(ScalarValue<T> a, ScalarValue<T> b) => new(a.V * b.V);
+    public static ScalarValue<T> operator /(ScalarValue<T> a, ScalarValue<T> b) => new(a.V / b.V);
+    public static ScalarValue<T> operator -(ScalarValue<T> a) => new(-a.V);
+    public static ScalarValue<T> Constant(double c) => new(T.CreateChecked(c));
+    public static ScalarValue<T> WherePositive(ScalarValue<T> x, ScalarValue<T> g) => x.V > T.Zero ? g : new(T.Zero);
+    public static ScalarValue<T> WhereWithin(ScalarValue<T> x, double lo, double hi, ScalarValue<T> g) =>
+        x.V >= T.CreateChecked(lo) && x.V <= T.CreateChecked(hi) ? g : new(T.Zero);
+    public static ScalarValue<T> Pow(ScalarValue<T> x, double p) => new(T.Pow(x.V, T.CreateChecked(p)));
+}
+
+/// <summary>A SIMD vector of elements: the body of a kernel loop (the JIT specialises the formula per struct, no calls remain).</summary>
+internal readonly struct VectorValue<T>(Vector<T> v) : IValue<VectorValue<T>> where T : unmanaged, IFloatingPointIeee754<T>
+{
+    public readonly Vector<T> V = v;
+
+    public static VectorValue<T> operator +(VectorValue<T> a, VectorValue<T> b) => new(a.V + b.V);
+    public static VectorValue<T> operator -(VectorValue<T> a, VectorValue<T> b) => new(a.V - b.V);
+    public static VectorValue<T> operator *(VectorValue<T> a, VectorValue<T> b) => new(a.V * b.V);
+    public static VectorValue<T> operator /(VectorValue<T> a, VectorValue<T> b) => new(a.V / b.V);
+    public static VectorValue<T> operator -(VectorValue<T> a) => new(-a.V);
+    public static VectorValue<T> Constant(double c) => new(new Vector<T>(T.CreateChecked(c)));
+    public static VectorValue<T> WherePositive(VectorValue<T> x, VectorValue<T> g) =>
+        new(Vector.ConditionalSelect(Vector.GreaterThan(x.V, Vector<T>.Zero), g.V, Vector<T>.Zero));
+    public static VectorValue<T> WhereWithin(VectorValue<T> x, double lo, double hi, VectorValue<T> g)
+    {
+        var inside = Vector.GreaterThanOrEqual(x.V, new Vector<T>(T.CreateChecked(lo))) & Vector.LessThanOrEqual(x.V, new Vector<T>(T.CreateChecked(hi)));
+        return new(Vector.ConditionalSelect(inside, g.V, Vector<T>.Zero));
+    }
+
+    // No SIMD power function exists; Pow is never on a hot path of a recurrent cell, so lane by lane is fine.
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    public static VectorValue<T> Pow(VectorValue<T> x, double p)
+    {
+        Span<T> lanes = stackalloc T[Vector<T>.Count];
+        x.V.CopyTo(lanes);
+        T e = T.CreateChecked(p);
+        for (int i = 0; i < lanes.Length; i++) lanes[i] = T.Pow(lanes[i], e);
+        return new(new Vector<T>(lanes));
+    }
+}
+
+/// <summary>
+/// A tensor: the formula runs as recorded operations (when gradients are enabled), so the derivative it computes can be
+/// differentiated again. Masks are constants: the derivative of a kink's derivative is zero almost everywhere.
+/// </summary>
+internal readonly struct TensorValue<T>(Tensor<T> v) : IValue<TensorValue<T>> where T : unmanaged, IFloatingPointIeee754<T>
+{
+    public readonly Tensor<T> V = v;
+
+    public static TensorValue<T> operator +(TensorValue<T> a, TensorValue<T> b) => new(a.V + b.V);
+    public static TensorValue<T> operator -(TensorValue<T> a, TensorValue<T> b) => new(a.V - b.V);
+    public static TensorValue<T> operator *(TensorValue<T> a, TensorValue<T> b) => new(a.V * b.V);
+    public static TensorValue<T> operator /(TensorValue<T> a, TensorValue<T> b) => new(a.V / b.V);
+    public static TensorValue<T> operator -(TensorValue<T> a) => new(-a.V);
+    public static TensorValue<T> Constant(double c) => new(Tensor.Scalar(T.CreateChecked(c)));
+    public static TensorValue<T> WherePositive(TensorValue<T> x, TensorValue<T> g) => Masked(x.V, g.V, static v => v > T.Zero);
+    public static TensorValue<T> WhereWithin(TensorValue<T> x, double lo, double hi, TensorValue<T> g)
+    {
+        T l = T.CreateChecked(lo), h = T.CreateChecked(hi);
+        return Masked(x.V, g.V, v => v >= l && v <= h);
+    }
+    public static TensorValue<T> Pow(TensorValue<T> x, double p) => new(x.V.Pow(p));
+
+    private static TensorValue<T> Masked(Tensor<T> x, Tensor<T> g, Func<T, bool> keep)
+    {
+        var mask = new T[x.Size];
+        var xs = x.AsSpan();
+        for (int i = 0; i < mask.Length; i++) mask[i] = keep(xs[i]) ? T.One : T.Zero;
+        var full = ShapeMath.Broadcast("Where", x.Dims, g.Dims);
+        var maskTensor = new Tensor<T>((int[])x.Dims.Clone(), mask);
+        var g2 = ShapeMath.Equal(g.Dims, full) ? g : g + Tensor.Zeros<T>(full);
+        return new(Tensor.Where(maskTensor, g2, Tensor.Zeros<T>(full)));
+    }
+}

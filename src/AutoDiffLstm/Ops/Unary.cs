@@ -1,0 +1,94 @@
+using System.Numerics;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+
+namespace AutoDiffLstm;
+
+/// <summary>
+/// An elementwise primitive y = f(x) stated once: its forward kernel and the chain rule through it,
+/// <c>Chain(g) = g * f'(x)</c>, written in <see cref="IValue{TSelf}"/> arithmetic. The one driver,
+/// <see cref="UnaryRule{T, F}"/>, turns that into every derivative the engine has: the SIMD backward kernel
+/// (g = dL/dy over vectors), forward mode (g = the tangent of x, over recorded tensors) and the differentiable backward
+/// pass (g = dL/dy as a recorded tensor). For a scalar function the JVP and the VJP are the same multiplication.
+/// </summary>
+internal interface IUnaryFormula
+{
+    /// <summary>The primitive's name on the tape and in errors.</summary>
+    static abstract string Name { get; }
+
+    /// <summary>Whether <see cref="Chain"/> reads x (otherwise the kernel does not load it).</summary>
+    static abstract bool ReadsInput { get; }
+
+    /// <summary>Whether <see cref="Chain"/> reads y.</summary>
+    static abstract bool ReadsOutput { get; }
+
+    /// <summary>y = f(x) for a whole tensor; <paramref name="p"/> and <paramref name="q"/> are the primitive's constants (an exponent, clamp bounds).</summary>
+    static abstract void Forward<T>(ReadOnlySpan<T> x, Span<T> y, double p, double q) where T : unmanaged, IFloatingPointIeee754<T>;
+
+    /// <summary>g * dy/dx at (x, y).</summary>
+    static abstract V Chain<V>(V g, V x, V y, double p, double q) where V : struct, IValue<V>;
+}
+
+/// <summary>Records an elementwise primitive: forward by its formula, one tape entry with the driver rule.</summary>
+internal static class Unary
+{
+    public static Tensor<T> Apply<T, F>(Tensor<T> x, double p = 0, double q = 0)
+        where T : unmanaged, IFloatingPointIeee754<T> where F : struct, IUnaryFormula
+    {
+        var y = Tensor<T>.Uninitialized(x.Dims);
+        F.Forward<T>(x.Data, y.Data, p, q);
+        Tape.Record(UnaryRule<T, F>.Instance, y, x, d0: p, d1: q);
+        return y;
+    }
+}
+
+/// <summary>The derivatives of every elementwise unary primitive, derived from its <see cref="IUnaryFormula.Chain"/>.</summary>
+internal sealed class UnaryRule<T, F> : BackwardRule<T> where T : unmanaged, IFloatingPointIeee754<T> where F : struct, IUnaryFormula
+{
+    public static readonly UnaryRule<T, F> Instance = new();
+    public override string Name => F.Name;
+
+    // dx (+)= Chain(dy, x, y)
+    protected override void Backward(in TapeEntry e, Tensor<T> y, ReadOnlySpan<T> dy)
+    {
+        var x = e.InA<T>();
+        ChainKernel(dy, F.ReadsInput ? x.AsSpan() : dy, F.ReadsOutput ? y.AsSpan() : dy, x.GradSink(), e.D0, e.D1);
+    }
+
+    // dy_tangent = Chain(dx_tangent, x, y)
+    protected override Tensor<T>? Jvp(in TapeEntry e, Tensor<T> y, Tangents tangents)
+    {
+        var tx = tangents.Of<T>(e.A);
+        return tx is null ? null : F.Chain(new TensorValue<T>(tx), new TensorValue<T>(e.InA<T>()), new TensorValue<T>(y), e.D0, e.D1).V;
+    }
+
+    protected override void Vjp(in TapeEntry e, Tensor<T> y, Tensor<T> dy, Cotangents sink)
+    {
+        var x = e.InA<T>();
+        sink.Add(Name, x, F.Chain(new TensorValue<T>(dy), new TensorValue<T>(x), new TensorValue<T>(y), e.D0, e.D1).V);
+    }
+
+    /// <summary>sink (+)= Chain(g, x, y) elementwise; x or y is a stand-in span when the formula does not read it.</summary>
+    private static void ChainKernel(ReadOnlySpan<T> g, ReadOnlySpan<T> x, ReadOnlySpan<T> y, GradSink<T> sink, double p, double q)
+    {
+        int n = g.Length, i = 0;
+        ref T rg = ref MemoryMarshal.GetReference(g), rx = ref MemoryMarshal.GetReference(x), ry = ref MemoryMarshal.GetReference(y);
+        ref T ra = ref MemoryMarshal.GetReference(sink.Span);
+        bool overwrite = sink.Overwrite;
+        if (Vector.IsHardwareAccelerated)
+            for (; i <= n - Vector<T>.Count; i += Vector<T>.Count)
+            {
+                var xv = F.ReadsInput ? Vector.LoadUnsafe(ref rx, (nuint)i) : default;
+                var yv = F.ReadsOutput ? Vector.LoadUnsafe(ref ry, (nuint)i) : default;
+                var r = F.Chain(new VectorValue<T>(Vector.LoadUnsafe(ref rg, (nuint)i)), new VectorValue<T>(xv), new VectorValue<T>(yv), p, q).V;
+                (overwrite ? r : Vector.LoadUnsafe(ref ra, (nuint)i) + r).StoreUnsafe(ref ra, (nuint)i);
+            }
+        for (; i < n; i++)
+        {
+            var xs = F.ReadsInput ? Unsafe.Add(ref rx, i) : default;
+            var ys = F.ReadsOutput ? Unsafe.Add(ref ry, i) : default;
+            T r = F.Chain(new ScalarValue<T>(Unsafe.Add(ref rg, i)), new ScalarValue<T>(xs), new ScalarValue<T>(ys), p, q).V;
+            Unsafe.Add(ref ra, i) = overwrite ? r : Unsafe.Add(ref ra, i) + r;
+        }
+    }
+}

@@ -73,7 +73,7 @@ public static class PaperGenerator
     }
 
     // Figures or tables a paper no longer produces would otherwise linger next to the current ones and be committed.
-    private static IReadOnlyList<string> RemoveStale(string outDir, IReadOnlyCollection<string> written)
+    private static List<string> RemoveStale(string outDir, IReadOnlyCollection<string> written)
     {
         var keep = new HashSet<string>(written, StringComparer.Ordinal);
         var removed = new List<string>();

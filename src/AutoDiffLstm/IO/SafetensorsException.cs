@@ -2,8 +2,9 @@ namespace AutoDiffLstm.IO;
 
 /// <summary>
 /// A safetensors file that cannot be read, or whose contents do not match what the caller expects. The message names the
-/// file, the tensor (when one is to blame) and what was expected versus found. Derives from
-/// <see cref="InvalidDataException"/> so callers that only care about "bad file" can catch that.
+/// file, the tensor (when one is to blame) and what was expected versus found. Derives from <see cref="IOException"/>,
+/// so callers that only care about "this file could not be used" catch it together with missing or unreadable files
+/// (it is not an <see cref="InvalidDataException"/>).
 /// </summary>
 public sealed class SafetensorsException : IOException
 {

@@ -12,7 +12,7 @@ namespace AutoDiffLstm.Recurrent;
 /// Parameter names follow PyTorch: the cell's own names with the suffix _l{k}, plus _reverse for the reverse
 /// direction (weight_ih_l0, weight_hh_l0_reverse, ...), ordered layer by layer, forward before reverse.
 /// </remarks>
-public sealed class RecurrentLayer<T> where T : unmanaged, IFloatingPointIeee754<T>
+public sealed partial class RecurrentLayer<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
     private readonly RecurrentCell<T>[][] cells; // [layer][direction]
 

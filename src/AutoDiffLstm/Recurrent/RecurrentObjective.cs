@@ -17,7 +17,7 @@ public sealed class RecurrentObjective<T> where T : unmanaged, IFloatingPointIee
     private readonly int detachEvery, checkpointEvery, steps, batch;
     private readonly Tensor<T> outputWeights;
     private readonly Tensor<T>[] finalWeights;
-    private IReadOnlyList<IReadOnlyList<RecurrentState<T>>>? frozen;
+    private IReadOnlyList<RecurrentState<T>>[]? frozen;
 
     /// <summary>The objective of <paramref name="layer"/> on <paramref name="x"/> with <paramref name="options"/> (lengths, mask, initial states, truncation); loss weights drawn from <paramref name="seed"/>.</summary>
     public RecurrentObjective(RecurrentLayer<T> layer, Tensor<T> x, SequenceOptions<T>? options = null, ulong seed = 1)
@@ -121,7 +121,7 @@ public sealed class RecurrentObjective<T> where T : unmanaged, IFloatingPointIee
     }
 
     /// <summary>Every per-step state of the untruncated run at <see cref="Inputs"/>, as constants.</summary>
-    private IReadOnlyList<IReadOnlyList<RecurrentState<T>>> FrozenStates()
+    private IReadOnlyList<RecurrentState<T>>[] FrozenStates()
     {
         using var _ = Autograd.NoGrad();
         var (l, x, initial) = Unpack(Inputs);

@@ -67,7 +67,7 @@ internal sealed record UnaryExpr(UnaryOp Op, int Axis, Expr Arg) : Expr
                 return cut == 0 ? Tensor.Concat(axis, x.Narrow(axis, 0, n)) : Tensor.Concat(axis, x.Narrow(axis, 0, cut), x.Narrow(axis, cut, n - cut));
             }
             case UnaryOp.ReshapeRoundTrip: return x.Reshape(-1).Tanh().Reshape([.. x.Shape]);
-            default: throw new ArgumentOutOfRangeException(nameof(Op), Op, null);
+            default: throw new InvalidOperationException($"{Op} has no evaluation rule.");
         }
     }
 
@@ -97,7 +97,7 @@ internal sealed record BinaryExpr(BinaryOp Op, Expr Left, Expr Right) : Expr
             BinaryOp.Subtract => a - b,
             BinaryOp.Multiply => a * b,
             BinaryOp.DivideByOnePlusSquare => a / (b.Square() + 1.0),
-            _ => throw new ArgumentOutOfRangeException(nameof(Op), Op, null),
+            _ => throw new InvalidOperationException($"{Op} has no evaluation rule."),
         };
     }
 

@@ -13,7 +13,7 @@ public sealed partial class ReadmeExamplesTests
     public static TheoryData<int> Blocks()
     {
         var data = new TheoryData<int>();
-        for (int i = 0; i < CSharpBlock().Matches(Readme()).Count; i++) data.Add(i);
+        for (int i = 0; i < CSharpBlock().Count(Readme()); i++) data.Add(i);
         return data;
     }
 

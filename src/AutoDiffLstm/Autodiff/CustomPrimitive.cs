@@ -15,7 +15,7 @@ namespace AutoDiffLstm;
 /// <see cref="Autograd.Grad{T}(Tensor{T}, IReadOnlyList{Tensor{T}}, Tensor{T}?, bool, bool?)"/> with createGraph it is
 /// recorded, so a rule written with tensor operations is itself differentiable. The optional JVP rule receives the
 /// inputs' tangents (null for zero) and returns the output's tangent; without it forward mode refuses this primitive.</para>
-/// <para>Check a new primitive with <see cref="GradCheck.Check{T}"/> (its VJP), <see cref="GradCheck.CheckJvp{T}"/>
+/// <para>Check a new primitive with <see cref="GradCheck.Check{T}(Func{Tensor{T}[], Tensor{T}}, Tensor{T}[], GradCheckOptions?)"/> (its VJP), <see cref="GradCheck.CheckJvp{T}"/>
 /// and <see cref="GradCheck.CheckSecondOrder{T}"/>, as the test suite checks the built-in ones.</para>
 /// </remarks>
 /// <example>

@@ -96,6 +96,9 @@ public static class LocalBackend
             return null;
         }
         process.WaitForExit(); // drains the output events
-        return process.ExitCode;
+        // Ctrl-C in a terminal reaches the whole process group: a run may die of the same SIGINT before this process
+        // has seen it. A run killed by a signal while the study is being stopped is stopped, not failed.
+        if (process.ExitCode >= 128 && !cancel.IsCancellationRequested) cancel.WaitHandle.WaitOne(TimeSpan.FromMilliseconds(500));
+        return cancel.IsCancellationRequested ? null : process.ExitCode;
     }
 }

@@ -78,6 +78,18 @@ public sealed class StudyPlan
                         runs.Add(new PlannedRun(runs.Count, Id(args), c, g, s, seed, values, args, options, every));
                     }
         }
+        // A random search need not draw every value; each one it could draw must still run, so the edges of every
+        // distribution (every value of a choice) are tried in the first run's company.
+        if (errors.Count == 0 && runs.Count > 0)
+            foreach (var (option, d) in spec.Space)
+                foreach (var v in d.Endpoints)
+                {
+                    var values = runs[0].Values.Where(f => f.Option != option).Append(new StudyField(option, v));
+                    try { validate(Args(values, runs[0].Seed)); }
+                    catch (ArgumentException e) { errors.Add($"random.space.{option}: the value {Distribution.Show(v)} it may draw is refused: {e.Message}"); }
+                }
+        if (errors.Count > 0 && errors.All(e => e.StartsWith("random.space.", StringComparison.Ordinal)))
+            throw new ArgumentException($"Study '{spec.Name}' is refused before any run: " + string.Join("; ", errors));
         if (errors.Count > 0)
         {
             // Name the field when one value is to blame; list the failing runs only when it takes a combination.

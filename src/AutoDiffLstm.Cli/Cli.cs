@@ -25,6 +25,7 @@ public static class Cli
             GradCheckCommand.Create(stdout),
             CompareCommand.Create(stdout),
             PaperCommand.Create(stdout),
+            SweepCommand.Create(stdout),
         };
         var threads = new Option<int?>("--threads")
         {

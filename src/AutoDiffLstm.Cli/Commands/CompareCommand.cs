@@ -23,7 +23,7 @@ internal static class CompareCommand
         var outDir = CommonOptions.Out();
         var json = CommonOptions.Json();
         var cell = CommonOptions.Cell("rnn");
-        cell.Description = "Cell of the clipping study";
+        cell.Description = "Cell of the clipping study (--study clipping only)";
         var command = new Command("compare", "Train several models on one task and plot them together: --study remedies or --study clipping.")
         {
             study, task, seqLen, hidden, batch, steps, lr, clip, seed, outDir, json, cell,
@@ -37,6 +37,8 @@ internal static class CompareCommand
                 EvalEvery = Math.Max(1, r.GetValue(steps) / 20),
             };
             string which = r.GetValue(study)!;
+            if (which == "remedies" && r.GetResult(cell) is { Implicit: false })
+                throw new ArgumentException($"compare --study remedies trains its own six models (tanh RNN, IRNN, residual RNN, two LSTMs, GRU); --cell {r.GetValue(cell)} applies to --study clipping only.");
             var runs = which switch
             {
                 "remedies" => TrainingStudy.Remedies(basis),
@@ -44,8 +46,7 @@ internal static class CompareCommand
                 _ => throw new ArgumentException($"Unknown study '{which}'. Valid studies: remedies, clipping."),
             };
             foreach (var (_, o) in runs) o.Validate();
-            string dir = r.GetValue(outDir)!;
-            Directory.CreateDirectory(dir);
+            string dir = OutputDirectory.Prepare(r.GetValue(outDir)!);
             var view = new ConsoleView(stdout);
             bool asJson = r.GetValue(json);
             var results = view.WithProgress(which, basis.Steps, onStep => TrainingStudy.Run(runs, asJson ? null : onStep));

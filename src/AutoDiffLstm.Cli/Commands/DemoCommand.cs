@@ -29,7 +29,7 @@ internal static class DemoCommand
             var view = new ConsoleView(stdout);
             bool asJson = r.GetValue(json);
             var summary = view.WithProgress("demo", options.TrainSteps, onStep =>
-                Demo.Run(options, r.GetValue(outDir)!, asJson ? null : view.Line, asJson ? null : onStep));
+                Demo.Run(options, OutputDirectory.Prepare(r.GetValue(outDir)!), asJson ? null : view.Line, asJson ? null : onStep));
             if (asJson) { stdout.WriteLine(ResultFiles.ToJson(summary)); return Cli.Ok; }
             var c = CultureInfo.InvariantCulture;
             view.Table($"Gradient flow: loss at step {options.FlowSteps}", ["cell", "||dL/dh|| at the loss", $"||dL/dh|| {options.FlowSteps - 1} steps back", "log10 change per step", "steps until 1e-3 of the loss's"],

@@ -48,14 +48,19 @@ public static class Checkpoint
         AtomicFile.WriteAllText(path + ".json", ResultFiles.ToJson(new { completed_steps = trainer.CompletedSteps, options = trainer.Options }));
     }
 
+    /// <summary>
+    /// The checkpoint a --resume argument names: the file itself, or a directory holding <see cref="DefaultName"/>
+    /// (what a run's --out contains). Anything else is returned unchanged for <see cref="ReadHeader"/> to refuse precisely.
+    /// </summary>
+    public static string Locate(string path) =>
+        Directory.Exists(path) && File.Exists(Path.Combine(path, DefaultName)) ? Path.Combine(path, DefaultName) : path;
+
     /// <summary>The options, completed steps and element type ("float" or "double") stored in a checkpoint.</summary>
     public static (TrainingOptions Options, int CompletedSteps, string ElementType) ReadHeader(string path)
     {
-        if (!File.Exists(path)) throw new FileNotFoundException($"Checkpoint '{path}' does not exist.", path);
         if (Directory.Exists(path))
-            throw new FileNotFoundException(File.Exists(Path.Combine(path, DefaultName))
-                ? $"--resume '{path}' is a directory; give the checkpoint file inside it: {Path.Combine(path, DefaultName)}."
-                : $"--resume '{path}' is a directory without a checkpoint ({DefaultName}); give the path of a checkpoint file.", path);
+            throw new FileNotFoundException(
+                $"--resume '{path}' is a directory without a checkpoint ({DefaultName}); give a checkpoint file, or the --out directory of the run that wrote it.", path);
         if (!File.Exists(path)) throw new FileNotFoundException($"Checkpoint '{path}' does not exist.", path);
         var contents = Safetensors.Load(path);
         var meta = contents.Metadata;

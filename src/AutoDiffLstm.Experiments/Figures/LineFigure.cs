@@ -92,7 +92,8 @@ public sealed record LineFigure(string Title, string XLabel, string YLabel, bool
                 };
             }
         }
-        if (Series.Count > 1 && Legend == LegendCorner.Outside) plot.ShowLegend(ScottPlot.Edge.Right);
+        if (Series.Count <= 1) plot.HideLegend();
+        else if (Legend == LegendCorner.Outside) plot.ShowLegend(ScottPlot.Edge.Right);
         else if (Series.Count > 1)
         {
             plot.ShowLegend(Legend switch
@@ -140,7 +141,8 @@ public sealed record LineFigure(string Title, string XLabel, string YLabel, bool
             }
         }
         // Data within less than a factor of about 1.5: five values across the range, with enough digits to differ.
-        double span = Math.Max(hi - lo, Math.Abs(hi) * 1e-6 + 1e-12);
+        // (A constant series gets a band of about 10% around it.)
+        double span = Math.Max(hi - lo, 0.04);
         double from = lo - span * 0.25, step = span * 1.5 / 4;
         return Enumerable.Range(0, 5).Select(i => from + i * step).Select(p => (p, Format(Math.Pow(10, p), significant: 4))).ToArray();
     }

@@ -13,7 +13,7 @@ namespace AutoDiffLstm.Experiments.Training;
 /// The activations the tape keeps are linear in steps x sequences for a given hidden size, and linear in the hidden
 /// size for a given cell (every gate is elementwise over H). Rather than a hand-written table per cell (which every
 /// new cell would have to extend), the estimate <b>measures</b> the tape of the real model on two tiny probes (two
-/// sequence lengths at hidden sizes 4 and 8, a few milliseconds) and extrapolates those lines to the run's T, B, H.
+/// task lengths at hidden sizes 4 and 8, a few milliseconds) and extrapolates those lines to the run's T, B, H.
 /// With gradient checkpointing the tape keeps what the segments store (measured the same way, with segments of 2) plus,
 /// during backward, one recomputed segment of k steps. The peak of a step is taken as twice the activations (the
 /// measured peak / activations ratio of the project's workloads is 1.4-1.9: gradients and intermediates of backward),
@@ -33,10 +33,11 @@ public sealed record MemoryEstimate(long ActivationBytes, long ParameterBytes, l
     {
         int size = typeof(T) == typeof(float) ? 4 : 8;
         var task = TaskRegistry.Create<T>(o.Task, o.SequenceLength);
-        long steps = task.NextBatch(new Rng(1), 1).Steps;
+        long steps = task.Steps;
         const int probeBatch = 2;
-        // Probe lengths: the tasks' own minimum lengths are small; 8 and 16 are valid for every registered task.
-        var (shortTask, longTask) = (TaskRegistry.Create<T>(o.Task, 8), TaskRegistry.Create<T>(o.Task, 16));
+        // Two short lengths the task accepts; their difference isolates the per-step bytes from the constant ones.
+        int probe = Math.Max(8, task.MinimumSequenceLength);
+        var (shortTask, longTask) = (TaskRegistry.Create<T>(o.Task, probe), TaskRegistry.Create<T>(o.Task, probe + 8));
         double PerStep(int hidden, int checkpointEvery)
         {
             var (a1, s1) = Probe(o, shortTask, hidden, probeBatch, checkpointEvery);

@@ -60,14 +60,14 @@ internal static class CompareCommand
                 model = x.Label, final_loss = x.Result.LastEvaluation?.Loss ?? double.NaN,
                 accuracy = x.Result.LastEvaluation?.Accuracy, steps_completed = x.Result.Steps.Count,
                 max_grad_norm = x.Result.Steps.Count > 0 ? x.Result.Steps.Max(s => s.GradNorm) : double.NaN,
-                baseline = x.Result.BaselineLoss,
+                baseline_loss = x.Result.BaselineLoss,
             }).ToArray();
             ResultFiles.WriteJson(stem + ".json", new { study = which, options = basis, results = rows, curves = results.Select(x => new { x.Label, x.Result.Evaluations, losses = x.Result.Steps.Select(s => s.Loss) }) });
             files.Add(stem + ".json");
             if (asJson) { stdout.WriteLine(ResultFiles.ToJson(new { study = which, results = rows, files })); return Cli.Ok; }
             var c = CultureInfo.InvariantCulture;
             view.Table($"{which} on {basis.Task}, T = {basis.SequenceLength}, {basis.Steps} steps", ["model", "held-out loss", "accuracy", "steps done", "max grad norm", "baseline"],
-                rows.Select(x => (IReadOnlyList<string>)[x.model, x.final_loss.ToString("G4", c), x.accuracy?.ToString("P1", c) ?? "-", x.steps_completed.ToString(c), x.max_grad_norm.ToString("G3", c), x.baseline.ToString("G4", c)]));
+                rows.Select(x => (IReadOnlyList<string>)[x.model, x.final_loss.ToString("G4", c), x.accuracy?.ToString("P1", c) ?? "-", x.steps_completed.ToString(c), x.max_grad_norm.ToString("G3", c), x.baseline_loss.ToString("G4", c)]));
             stdout.WriteLine("Wrote: " + string.Join(", ", files));
             return Cli.Ok;
         });

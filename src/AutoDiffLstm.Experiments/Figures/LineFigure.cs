@@ -118,7 +118,12 @@ public sealed record LineFigure(string Title, string XLabel, string YLabel, bool
         if (!double.IsFinite(lo) || !double.IsFinite(hi) || hi < lo) return [];
         int first = (int)Math.Floor(lo), last = (int)Math.Ceiling(hi);
         if (last - first >= 3)
-            return Enumerable.Range(first, last - first + 1).Select(k => ((double)k, $"1e{k}")).ToArray();
+        {
+            // At most about ten labels: every second or third decade when the data span dozens.
+            int stride = Math.Max(1, (int)Math.Ceiling((last - first) / 10.0));
+            int start = (int)Math.Floor(first / (double)stride) * stride, end = (int)Math.Ceiling(last / (double)stride) * stride;
+            return Enumerable.Range(0, (end - start) / stride + 1).Select(i => start + i * stride).Select(k => ((double)k, $"1e{k}")).ToArray();
+        }
         foreach (int[] mantissas in new[] { new[] { 1, 2, 5 }, [1, 2, 3, 4, 5, 6, 7, 8, 9] })
         {
             var ticks = new List<(double, string)>();

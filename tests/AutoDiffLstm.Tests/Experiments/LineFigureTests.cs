@@ -61,6 +61,15 @@ public class LineFigureTests
     }
 
     [Fact]
+    public void ManyDecadesGetAboutTenLabelsNotOnePerDecade()
+    {
+        var ticks = LineFigure.LogTicks(-1.2, 22.3);
+        Assert.InRange(ticks.Count, 3, 11);
+        Assert.Equal(["1e-3", "1e0", "1e3"], ticks.Take(3).Select(t => t.Label));
+        Assert.True(ticks[^1].Position >= 22.3);
+    }
+
+    [Fact]
     public void TheRenderedLogAxisCarriesTheTicksAndShowsThemAll()
     {
         var figure = new LineFigure("t", "step", "loss", LogY: true, [new Series("a", [0.0, 1.0, 2.0], [0.169, 0.160, 0.156])]);

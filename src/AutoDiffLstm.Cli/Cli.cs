@@ -21,7 +21,7 @@ public static class Cli
         {
             DemoCommand.Create(stdout),
             GradFlowCommand.Create(stdout),
-            TrainCommand.Create(stdout),
+            TrainCommand.Create(stdout, stderr),
             GradCheckCommand.Create(stdout),
             CompareCommand.Create(stdout),
             PaperCommand.Create(stdout),
@@ -33,14 +33,17 @@ public static class Cli
             Recursive = true,
         };
         root.Options.Add(threads);
+        WordedParsers.Install(root);
         var config = new InvocationConfiguration { Output = stdout, Error = stderr, EnableDefaultExceptionHandler = false };
         try
         {
+            // No command at all: the help is what a newcomer needs, and asking for it is not an error.
+            if (args.Length == 0) return root.Parse(["--help"]).Invoke(config);
             var parsed = root.Parse(args);
             if (parsed.Errors.Count > 0)
             {
-                foreach (var error in parsed.Errors) stderr.WriteLine($"error: {error.Message}");
-                stderr.WriteLine("Run with --help for the valid commands and options.");
+                foreach (var message in ParseErrors(parsed)) stderr.WriteLine($"error: {message}");
+                stderr.WriteLine($"Run 'adl {(parsed.CommandResult.Command == root ? "" : parsed.CommandResult.Command.Name + " ")}--help' for the valid commands and options.");
                 return BadInput;
             }
             int previousThreads = Parallelism.MaxThreads;
@@ -64,5 +67,44 @@ public static class Cli
             stderr.WriteLine($"error: {e.Message}");
             return Failed;
         }
+    }
+
+    /// <summary>The parse errors in words: an unknown command or option comes with the nearest valid one.</summary>
+    private static IEnumerable<string> ParseErrors(ParseResult parsed)
+    {
+        var command = parsed.CommandResult.Command;
+        var unmatched = parsed.UnmatchedTokens;
+        bool afterUnknownOption = false;
+        foreach (var token in unmatched)
+        {
+            bool isOption = token.StartsWith('-');
+            // The value of an unknown option ("--seq-lenn 5") is not a second mistake.
+            if (!isOption && afterUnknownOption) { afterUnknownOption = false; continue; }
+            afterUnknownOption = isOption;
+            var names = isOption
+                ? OptionNames(parsed.CommandResult)
+                : command.Subcommands.Select(c => c.Name);
+            string? nearest = Suggestions.Nearest(token, names);
+            string what = isOption ? $"unknown option '{token}' for '{command.Name}'" : command.Subcommands.Count > 0 ? $"unknown command '{token}'" : $"unexpected argument '{token}' for '{command.Name}'";
+            yield return nearest is null
+                ? what + (command.Subcommands.Count > 0 && !isOption ? $". Commands: {string.Join(", ", command.Subcommands.Select(c => c.Name))}." : ".")
+                : $"{what}; did you mean {nearest}?";
+        }
+        foreach (var error in parsed.Errors)
+        {
+            // Already said above, with a suggestion.
+            if (unmatched.Count > 0 && (error.Message.Contains("Unrecognized command or argument", StringComparison.Ordinal)
+                || error.Message.Contains("Required command was not provided", StringComparison.Ordinal))) continue;
+            yield return error.Message;
+        }
+    }
+
+    /// <summary>The options valid at <paramref name="result"/>'s command: its own and the recursive ones of its parents.</summary>
+    private static IEnumerable<string> OptionNames(System.CommandLine.Parsing.CommandResult result)
+    {
+        for (var r = result; r is not null; r = r.Parent as System.CommandLine.Parsing.CommandResult)
+            foreach (var o in r.Command.Options)
+                if (r == result || o.Recursive)
+                    foreach (var name in o.Aliases.Prepend(o.Name)) yield return name;
     }
 }

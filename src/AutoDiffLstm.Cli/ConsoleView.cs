@@ -40,16 +40,35 @@ internal sealed class ConsoleView
         console.Write(table);
     }
 
-    /// <summary>Runs <paramref name="work"/> with a step callback that drives a progress bar or prints plain lines.</summary>
+    /// <summary>
+    /// Runs <paramref name="work"/> with a step callback that drives a progress bar or prints plain lines (at step 1,
+    /// every tenth of the run, at the end, and at least every 10 seconds). The speed shown is the run's average so far,
+    /// steps done / their summed time, the same measure as the summary's steps/s
+    /// (<see cref="TrainingResult.StepsPerSecond"/>): one step's own rate, sampled every tenth of the run, jumped with
+    /// every pause of the machine and disagreed with the table at the end.
+    /// </summary>
     public TResult WithProgress<TResult>(string label, int totalSteps, Func<Action<string, StepRecord>, TResult> work)
     {
+        var speeds = new Dictionary<string, (int Steps, double Seconds)>();
+        double Speed(string run, StepRecord s)
+        {
+            var (n, seconds) = speeds.GetValueOrDefault(run);
+            speeds[run] = (n + 1, seconds + s.Seconds);
+            return (n + 1) / Math.Max(seconds + s.Seconds, 1e-9);
+        }
         if (!Interactive)
         {
             int every = Math.Max(1, totalSteps / 10);
+            var sinceLine = System.Diagnostics.Stopwatch.StartNew();
             return work((run, s) =>
             {
-                if (s.Step % every == 0 || s.Step == 1 || s.Step == totalSteps)
-                    writer.WriteLine(FormattableString.Invariant($"{run} step {s.Step}/{totalSteps}: loss {s.Loss:G4}, grad norm {s.GradNorm:G3}, {1 / Math.Max(s.Seconds, 1e-9):F1} steps/s"));
+                double speed = Speed(run, s);
+                if (s.Step % every == 0 || s.Step == 1 || s.Step == totalSteps || sinceLine.Elapsed.TotalSeconds >= 10)
+                {
+                    writer.WriteLine(FormattableString.Invariant($"{run} step {s.Step}/{totalSteps}: loss {s.Loss:G4}, grad norm {s.GradNorm:G3}, {speed:F1} steps/s"));
+                    writer.Flush();
+                    sinceLine.Restart();
+                }
             });
         }
         TResult result = default!;
@@ -62,7 +81,7 @@ internal sealed class ConsoleView
                 {
                     if (!tasks.TryGetValue(run, out var task)) tasks[run] = task = ctx.AddTask(Markup.Escape(run), maxValue: totalSteps);
                     task.Value = s.Step;
-                    task.Description = Markup.Escape(FormattableString.Invariant($"{run}: loss {s.Loss:G4} |g| {s.GradNorm:G3} {1 / Math.Max(s.Seconds, 1e-9):F0} it/s"));
+                    task.Description = Markup.Escape(FormattableString.Invariant($"{run}: loss {s.Loss:G4} |g| {s.GradNorm:G3} {Speed(run, s):F1} steps/s"));
                 });
             });
         return result;

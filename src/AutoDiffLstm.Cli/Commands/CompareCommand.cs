@@ -23,7 +23,7 @@ internal static class CompareCommand
         var outDir = CommonOptions.Out();
         var json = CommonOptions.Json();
         var cell = CommonOptions.Cell("rnn");
-        cell.Description = "Cell of the clipping study";
+        cell.Description = "Cell of the clipping study (--study clipping only)";
         var command = new Command("compare", "Train several models on one task and plot them together: --study remedies or --study clipping.")
         {
             study, task, seqLen, hidden, batch, steps, lr, clip, seed, outDir, json, cell,
@@ -37,6 +37,8 @@ internal static class CompareCommand
                 EvalEvery = Math.Max(1, r.GetValue(steps) / 20),
             };
             string which = r.GetValue(study)!;
+            if (which == "remedies" && r.GetResult(cell) is { Implicit: false })
+                throw new ArgumentException($"compare --study remedies trains its own six models (tanh RNN, IRNN, residual RNN, two LSTMs, GRU); --cell {r.GetValue(cell)} applies to --study clipping only.");
             var runs = which switch
             {
                 "remedies" => TrainingStudy.Remedies(basis),
@@ -44,8 +46,7 @@ internal static class CompareCommand
                 _ => throw new ArgumentException($"Unknown study '{which}'. Valid studies: remedies, clipping."),
             };
             foreach (var (_, o) in runs) o.Validate();
-            string dir = r.GetValue(outDir)!;
-            Directory.CreateDirectory(dir);
+            string dir = OutputDirectory.Prepare(r.GetValue(outDir)!);
             var view = new ConsoleView(stdout);
             bool asJson = r.GetValue(json);
             var results = view.WithProgress(which, basis.Steps, onStep => TrainingStudy.Run(runs, asJson ? null : onStep));
@@ -59,14 +60,14 @@ internal static class CompareCommand
                 model = x.Label, final_loss = x.Result.LastEvaluation?.Loss ?? double.NaN,
                 accuracy = x.Result.LastEvaluation?.Accuracy, steps_completed = x.Result.Steps.Count,
                 max_grad_norm = x.Result.Steps.Count > 0 ? x.Result.Steps.Max(s => s.GradNorm) : double.NaN,
-                baseline = x.Result.BaselineLoss,
+                baseline_loss = x.Result.BaselineLoss,
             }).ToArray();
             ResultFiles.WriteJson(stem + ".json", new { study = which, options = basis, results = rows, curves = results.Select(x => new { x.Label, x.Result.Evaluations, losses = x.Result.Steps.Select(s => s.Loss) }) });
             files.Add(stem + ".json");
             if (asJson) { stdout.WriteLine(ResultFiles.ToJson(new { study = which, results = rows, files })); return Cli.Ok; }
             var c = CultureInfo.InvariantCulture;
             view.Table($"{which} on {basis.Task}, T = {basis.SequenceLength}, {basis.Steps} steps", ["model", "held-out loss", "accuracy", "steps done", "max grad norm", "baseline"],
-                rows.Select(x => (IReadOnlyList<string>)[x.model, x.final_loss.ToString("G4", c), x.accuracy?.ToString("P1", c) ?? "-", x.steps_completed.ToString(c), x.max_grad_norm.ToString("G3", c), x.baseline.ToString("G4", c)]));
+                rows.Select(x => (IReadOnlyList<string>)[x.model, x.final_loss.ToString("G4", c), x.accuracy?.ToString("P1", c) ?? "-", x.steps_completed.ToString(c), x.max_grad_norm.ToString("G3", c), x.baseline_loss.ToString("G4", c)]));
             stdout.WriteLine("Wrote: " + string.Join(", ", files));
             return Cli.Ok;
         });

@@ -29,11 +29,11 @@ internal static class DemoCommand
             var view = new ConsoleView(stdout);
             bool asJson = r.GetValue(json);
             var summary = view.WithProgress("demo", options.TrainSteps, onStep =>
-                Demo.Run(options, r.GetValue(outDir)!, asJson ? null : view.Line, asJson ? null : onStep));
+                Demo.Run(options, OutputDirectory.Prepare(r.GetValue(outDir)!), asJson ? null : view.Line, asJson ? null : onStep));
             if (asJson) { stdout.WriteLine(ResultFiles.ToJson(summary)); return Cli.Ok; }
             var c = CultureInfo.InvariantCulture;
             view.Table($"Gradient flow: loss at step {options.FlowSteps}", ["cell", "||dL/dh|| at the loss", $"||dL/dh|| {options.FlowSteps - 1} steps back", "log10 change per step", "steps until 1e-3 of the loss's"],
-                summary.GradientFlow.Select(f => (IReadOnlyList<string>)[f.Cell, f.GradNormAtLoss.ToString("G3", c), f.GradNormAtStart.ToString("G3", c), f.Log10DecayPerStep.ToString("F4", c), f.StepsUntil1e3?.ToString(c) ?? "never"]));
+                summary.GradientFlow.Select(f => (IReadOnlyList<string>)[f.Cell, f.GradNormAtLoss.ToString("G3", c), f.GradNormAtFirstStep.ToString("G3", c), f.Log10ChangePerStep.ToString("F4", c), f.StepsUntil1e3?.ToString(c) ?? "never"]));
             view.Table($"Adding problem, T = {options.AddingLength}, {options.TrainSteps} steps", ["model", "held-out MSE", "baseline MSE", "steps/s"],
                 summary.Training.Select(t => (IReadOnlyList<string>)[t.Cell, t.FinalEvalLoss.ToString("G4", c), t.BaselineLoss.ToString("G4", c), t.StepsPerSecond.ToString("F1", c)]));
             view.Line("Wrote: " + string.Join(", ", summary.Files));

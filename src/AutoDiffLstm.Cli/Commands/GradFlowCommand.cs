@@ -36,31 +36,40 @@ internal static class GradFlowCommand
             var names = CommonOptions.Flatten(r.GetValue(cells)!);
             CommonOptions.RequireKnownCells(names);
             double? fb = r.GetValue(forgetBias);
-            string dir = r.GetValue(outDir)!;
-            Directory.CreateDirectory(dir);
             var rs = r.GetValue(radii) ?? [];
+            if (rs.Length > 0)
+            {
+                // The sweep is of a tanh RNN only: an option that shapes the cell comparison would be silently dropped.
+                var ignored = new (Option Option, bool Given)[] { (cells, r.GetResult(cells) is { Implicit: false }), (jacobian, r.GetValue(jacobian)), (gates, r.GetValue(gates)), (forgetBias, fb is not null) }
+                    .Where(x => x.Given).Select(x => x.Option.Name).ToArray();
+                if (ignored.Length > 0)
+                    throw new ArgumentException($"gradflow --radii sweeps a tanh RNN over spectral radii; {string.Join(", ", ignored)} {(ignored.Length == 1 ? "does" : "do")} not apply to it. Run the sweep and the cell comparison separately.");
+            }
+            if (fb is not null && !names.Any(CellCatalog.AcceptsForgetBias))
+                throw new ArgumentException($"--forget-bias applies to LSTM cells with their own forget gate; none of the cells given has one ({string.Join(", ", names)}).");
+            string dir = OutputDirectory.Prepare(r.GetValue(outDir)!);
             var curves = rs.Length > 0
                 ? GradientFlowStudy.SpectralRadiusSweep(rs, t, h, b, r.GetValue(seed))
                 : GradientFlowStudy.Compare(names.Select(n => new GradientFlowStudy.Contender(
-                    fb is not null && CellCatalog.AcceptsForgetBias(n) ? $"{n}, forget bias {fb}" : n, n, CellCatalog.AcceptsForgetBias(n) ? fb : null)), t, h, b, inputSize: 4, r.GetValue(seed));
+                    CellLabels.Of(n, CellCatalog.AcceptsForgetBias(n) ? fb : null), n, CellCatalog.AcceptsForgetBias(n) ? fb : null)), t, h, b, inputSize: 4, r.GetValue(seed));
             string stem = rs.Length > 0 ? "gradflow-radius-sweep" : "gradflow";
             var files = new List<string>(GradientFlowStudy.Figure(curves, rs.Length > 0
                 ? $"tanh RNN, W_hh orthogonal x rho: gradient over {t} steps" : $"Gradient flow from a loss at step {t}").Save(Path.Combine(dir, stem)));
             if (curves.Any(c => c.Result.StateNames.Contains("c")))
                 files.AddRange(GradientFlowStudy.Figure(curves.Where(c => c.Result.StateNames.Contains("c")).ToArray(), "Cell state gradient ||dL/dc_t||", "c").Save(Path.Combine(dir, stem + "-cell-state")));
             double[][]? jac = null;
-            if (r.GetValue(jacobian) && rs.Length == 0)
+            if (r.GetValue(jacobian))
             {
                 var inputs = Tensor.RandomNormal<double>(new Rng(r.GetValue(seed)), [t, 1, 4]);
                 jac = names.Select(n => GradientFlow.JacobianNorms(CellCatalog.Cell<double>(n, 4, h, new Rng(r.GetValue(seed) + 1), CellCatalog.AcceptsForgetBias(n) ? fb : null), inputs)).ToArray();
                 files.AddRange(new Experiments.Figures.LineFigure($"Jacobian norms ||dh_{t}/dh_t||", "steps back from the last step", "spectral norm", true,
-                    names.Select((n, i) => new Experiments.Figures.Series(n, Enumerable.Range(0, t).Select(k => (double)k).ToArray(), jac[i].Reverse().ToArray())).ToArray())
+                    names.Select((n, i) => new Experiments.Figures.Series(CellLabels.Of(n, CellCatalog.AcceptsForgetBias(n) ? fb : null), Enumerable.Range(0, t).Select(k => (double)k).ToArray(), jac[i].Reverse().ToArray())).ToArray())
                     .Save(Path.Combine(dir, stem + "-jacobian")));
             }
             object? gateSummary = null;
-            if (r.GetValue(gates) && rs.Length == 0)
+            if (r.GetValue(gates))
             {
-                var traces = GradientFlowStudy.Gates(names.Select(n => new GradientFlowStudy.Contender(n, n, n.StartsWith("lstm") ? fb : null)), t, h, b, 4, r.GetValue(seed));
+                var traces = GradientFlowStudy.Gates(names.Select(n => new GradientFlowStudy.Contender(n, n, CellCatalog.AcceptsForgetBias(n) ? fb : null)), t, h, b, 4, r.GetValue(seed));
                 foreach (var (label, g) in traces.Where(x => x.Gates.Count > 0))
                     files.AddRange(GradientFlowStudy.GateFigure(label, g).Save(Path.Combine(dir, $"{stem}-gates-{label}")));
                 string gatesCsv = Path.Combine(dir, stem + "-gates.csv");

@@ -1,8 +1,4 @@
 using System.CommandLine;
-using System.Globalization;
-using System.Numerics;
-using AutoDiffLstm.Experiments.Output;
-using AutoDiffLstm.Experiments.Studies;
 using AutoDiffLstm.Experiments.Training;
 
 namespace AutoDiffLstm.Cli.Commands;
@@ -10,7 +6,7 @@ namespace AutoDiffLstm.Cli.Commands;
 /// <summary><c>train</c>: one training run with checkpoints, progress, and results under --out.</summary>
 internal static class TrainCommand
 {
-    public static Command Create(TextWriter stdout)
+    public static Command Create(TextWriter stdout, TextWriter stderr)
     {
         var cell = CommonOptions.Cell("lstm");
         var task = CommonOptions.Task();
@@ -31,11 +27,11 @@ internal static class TrainCommand
         var layers = new Option<int>("--layers") { Description = "Stacked recurrent layers", DefaultValueFactory = _ => 1 };
         var residual = new Option<bool>("--residual") { Description = "Residual connections between stacked layers" };
         var forgetBias = new Option<double?>("--forget-bias") { Description = "Initial forget-gate bias (LSTM cells)" };
-        var evalEvery = new Option<int>("--eval-every") { Description = "Evaluate on the held-out batch every N steps", DefaultValueFactory = _ => 50 };
+        var evalEvery = new Option<int>("--eval-every") { Description = "Evaluate on the held-out batch every N steps; 0: only at the end (the run always ends with one)", DefaultValueFactory = _ => 50 };
         var useDouble = new Option<bool>("--double") { Description = "Train in double precision (default float)" };
-        var checkpointEvery = new Option<int>("--checkpoint-every") { Description = "Also write the checkpoint every N steps (it is always written at the end)" };
+        var checkpointEvery = new Option<int>("--checkpoint-every") { Description = "Also write the checkpoint every N steps; 0: only at the end (the run always ends with one, and Ctrl-C writes one too)" };
         var gradCheckpoint = new Option<int>("--grad-checkpoint") { Description = "Gradient checkpointing: keep the state every k steps and recompute the rest in backward (-1: k = sqrt(T)); same gradients, O(sqrt T) memory" };
-        var resume = new Option<string?>("--resume") { Description = "Continue from this checkpoint (its stored options are used; --steps may extend the run)" };
+        var resume = new Option<string?>("--resume") { Description = "Continue from this checkpoint file (its stored options are used; --steps may extend the run); results and the new checkpoint go next to it unless --out is given" };
         var command = new Command("train", "Train a recurrent model on a generated task, with progress, checkpoints (safetensors) and results.")
         {
             cell, task, seqLen, hidden, batch, steps, lr, clip, clipValue, seed, outDir, json, optimizer, schedule, warmup,
@@ -43,8 +39,11 @@ internal static class TrainCommand
         };
         command.SetAction(r =>
         {
-            string dir = r.GetValue(outDir)!;
-            string? resumePath = r.GetValue(resume);
+            string? resumePath = r.GetValue(resume) is string given ? Checkpoint.Locate(given) : null;
+            // A resumed run writes next to the checkpoint it continues, unless --out says otherwise.
+            string dir = resumePath is not null && r.GetResult(outDir) is null or { Implicit: true }
+                ? Path.GetDirectoryName(Path.GetFullPath(resumePath)) ?? "."
+                : r.GetValue(outDir)!;
             var options = new TrainingOptions
             {
                 Cell = r.GetValue(cell)!, Task = r.GetValue(task)!, SequenceLength = r.GetValue(seqLen), Hidden = r.GetValue(hidden),
@@ -54,12 +53,16 @@ internal static class TrainCommand
                 ForgetBias = r.GetValue(forgetBias), EvalEvery = r.GetValue(evalEvery), Double = r.GetValue(useDouble),
                 GradientCheckpoint = r.GetValue(gradCheckpoint),
             };
+            int? extend = r.GetResult(steps) is { Implicit: false } ? r.GetValue(steps) : null;
+            if (r.GetValue(checkpointEvery) < 0) throw new ArgumentException($"--checkpoint-every must be >= 0 (0: only at the end), got {r.GetValue(checkpointEvery)}.");
+            if (options.Residual && options.Layers < 2 && resumePath is null)
+                throw new ArgumentException($"--residual connects stacked layers; it needs --layers 2 or more, got {options.Layers}.");
             if (resumePath is null) options.Validate();
             else
             {
                 // The checkpoint's options are used; one given explicitly that disagrees with them would otherwise be
                 // silently ignored, so the resume is refused instead (only --steps may change, to extend the run).
-                var stored = Checkpoint.ReadHeader(resumePath).Options;
+                var (stored, completed, _) = Checkpoint.ReadHeader(resumePath);
                 var mismatches = new List<string>();
                 void Same<TV>(Option<TV> o, TV storedValue)
                 {
@@ -75,71 +78,18 @@ internal static class TrainCommand
                 Same(useDouble, stored.Double); Same(lr, stored.LearningRate); Same(clip, stored.ClipNorm); Same(clipValue, stored.ClipValue);
                 Same(schedule, stored.Schedule); Same(warmup, stored.WarmupSteps); Same(weightDecay, stored.WeightDecay);
                 Same(residual, stored.Residual); Same(forgetBias, stored.ForgetBias); Same(evalEvery, stored.EvalEvery);
+                Same(gradCheckpoint, stored.GradientCheckpoint);
                 if (mismatches.Count > 0)
                     throw new ArgumentException($"--resume {resumePath}: the checkpoint does not match the given options: {string.Join("; ", mismatches)}. Omit them to use the checkpoint's.");
+                if (extend is int s && s < completed)
+                    throw new ArgumentException($"--steps {s} is fewer than the {completed} steps the checkpoint '{resumePath}' has already completed.");
+                options = stored with { Steps = extend ?? stored.Steps };
             }
-            int? extend = r.GetResult(steps) is { Implicit: false } ? r.GetValue(steps) : null;
-            bool asDouble = resumePath is null ? options.Double : Checkpoint.IsDouble(resumePath);
-            return asDouble
-                ? Run<double>(stdout, options, resumePath, extend, dir, r.GetValue(checkpointEvery), r.GetValue(json))
-                : Run<float>(stdout, options, resumePath, extend, dir, r.GetValue(checkpointEvery), r.GetValue(json));
+            var memory = TrainRun.CheckMemory(options);
+            OutputDirectory.Prepare(dir);
+            var run = new TrainRun(stdout, stderr, dir, r.GetValue(checkpointEvery), r.GetValue(json), memory.TotalBytes);
+            return options.Double ? run.Run<double>(options, resumePath, extend) : run.Run<float>(options, resumePath, extend);
         });
         return command;
-    }
-
-    private static int Run<T>(TextWriter stdout, TrainingOptions options, string? resumePath, int? extend, string dir, int checkpointEvery, bool asJson)
-        where T : unmanaged, IFloatingPointIeee754<T>
-    {
-        if (checkpointEvery < 0) throw new ArgumentException($"--checkpoint-every must be >= 0, got {checkpointEvery}.");
-        var trainer = resumePath is null ? new Trainer<T>(options) : Trainer<T>.Resume(resumePath, extend);
-        Directory.CreateDirectory(dir);
-        string checkpoint = Path.Combine(dir, "checkpoint.safetensors");
-        var view = new ConsoleView(stdout);
-        string label = $"{trainer.Options.Cell} on {trainer.Options.Task}";
-        TrainingResult result;
-        try
-        {
-            result = view.WithProgress(label, trainer.Options.Steps, onStep =>
-            {
-                trainer.OnStep = s =>
-                {
-                    if (!asJson) onStep(label, s);
-                    if (checkpointEvery > 0 && s.Step % checkpointEvery == 0) trainer.SaveCheckpoint(checkpoint);
-                };
-                return trainer.Run();
-            });
-        }
-        catch (TrainingDivergedException)
-        {
-            WriteResults(dir, trainer.Result());
-            throw;
-        }
-        trainer.SaveCheckpoint(checkpoint);
-        var files = WriteResults(dir, result).Append(checkpoint).Append(checkpoint + ".json").ToArray();
-        if (asJson) { stdout.WriteLine(ResultFiles.ToJson(new { result = Summary(result), files })); return Cli.Ok; }
-        var c = CultureInfo.InvariantCulture;
-        view.Table($"{label}, T = {result.Options.SequenceLength}", ["step", "held-out loss", "accuracy"],
-            result.Evaluations.Select(e => (IReadOnlyList<string>)[e.Step.ToString(c), e.Loss.ToString("G4", c), e.Accuracy?.ToString("P1", c) ?? "-"]));
-        stdout.WriteLine(string.Create(c, $"Baseline: {result.BaselineLoss:G4} ({result.BaselineDescription}). {result.StepsPerSecond:F1} steps/s, {result.ParameterCount} parameters."));
-        stdout.WriteLine("Wrote: " + string.Join(", ", files));
-        return Cli.Ok;
-    }
-
-    private static object Summary(TrainingResult r) => new
-    {
-        // A run that diverged before its first evaluation has no final loss (null in the JSON).
-        options = r.Options, final_loss = r.LastEvaluation?.Loss, final_accuracy = r.LastEvaluation?.Accuracy, baseline_loss = r.BaselineLoss,
-        baseline = r.BaselineDescription, steps_per_second = r.StepsPerSecond, threads = Parallelism.MaxThreads, parameters = r.ParameterCount,
-        evaluations = r.Evaluations, losses = r.Steps.Select(s => s.Loss).ToArray(), grad_norms = r.Steps.Select(s => s.GradNorm).ToArray(),
-    };
-
-    private static IEnumerable<string> WriteResults(string dir, TrainingResult result)
-    {
-        string json = Path.Combine(dir, "train-result.json"), csv = Path.Combine(dir, "train-steps.csv");
-        ResultFiles.WriteJson(json, Summary(result));
-        ResultFiles.WriteCsv(csv, ["step", "loss", "grad_norm", "learning_rate"], result.Steps.Select(s => (IReadOnlyList<object?>)[s.Step, s.Loss, s.GradNorm, s.LearningRate]));
-        var runs = new[] { new LabelledRun(result.Options.Cell, result) };
-        return [json, csv, .. TrainingStudy.EvalLossFigure(runs, $"{result.Options.Cell} on {result.Options.Task}").Save(Path.Combine(dir, "train-eval-loss")),
-            .. TrainingStudy.GradNormFigure(runs, "Gradient norm before clipping").Save(Path.Combine(dir, "train-grad-norm"))];
     }
 }

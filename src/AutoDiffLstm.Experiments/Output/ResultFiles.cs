@@ -8,14 +8,27 @@ namespace AutoDiffLstm.Experiments.Output;
 /// <summary>JSON and CSV results, written atomically so an interrupted run never leaves a half-written file.</summary>
 public static class ResultFiles
 {
-    private static readonly JsonSerializerOptions Options = new()
+    /// <summary>
+    /// The one set of JSON settings for every file the experiments and the command line write and read (results,
+    /// checkpoint metadata, standard output): snake_case keys (<c>final_loss</c>, <c>sequence_length</c>), indented, NaN
+    /// and infinities as the strings "NaN", "Infinity", "-Infinity". Anything that reads these files back (a sweep
+    /// reading train's results, a resumed checkpoint) uses the same options, so names cannot drift apart. The schema of
+    /// each command's JSON is documented in docs/json-schema.md.
+    /// </summary>
+    public static JsonSerializerOptions JsonOptions { get; } = new()
     {
         WriteIndented = true,
+        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+        // Files and a terminal, never HTML: "+" and "'" stay as they are instead of \u002B and \u0027.
+        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
         NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals,
     };
 
-    /// <summary>Serialises <paramref name="value"/> as indented JSON (NaN and infinities as strings).</summary>
-    public static string ToJson<TValue>(TValue value) => JsonSerializer.Serialize(value, Options);
+    /// <summary>Serialises <paramref name="value"/> with <see cref="JsonOptions"/>.</summary>
+    public static string ToJson<TValue>(TValue value) => JsonSerializer.Serialize(value, JsonOptions);
+
+    /// <summary>Reads JSON written by <see cref="ToJson{TValue}"/>.</summary>
+    public static TValue? FromJson<TValue>(string json) => JsonSerializer.Deserialize<TValue>(json, JsonOptions);
 
     /// <summary>Writes <paramref name="value"/> as JSON to <paramref name="path"/>, creating the directory.</summary>
     public static void WriteJson<TValue>(string path, TValue value)

@@ -54,7 +54,7 @@ public sealed class GradientFlowPaper : IPaper
     private static void CompareCells(PaperContext context, ulong[] seeds, int steps, int hidden, int batch)
     {
         context.Log($"gradient flow of rnn, irnn, lstm, gru over {steps} steps, seeds {string.Join(", ", seeds)}");
-        GradientFlowStudy.Contender[] cells = [new("rnn (tanh)", "rnn"), new("irnn", "irnn"), new("lstm", "lstm"), new("gru", "gru")];
+        GradientFlowStudy.Contender[] cells = [new("rnn (tanh)", "rnn"), new("irnn", "irnn"), new(CellLabels.Of("lstm", null), "lstm"), new("gru", "gru")];
         var perSeed = seeds.Select(s => GradientFlowStudy.Compare(cells, steps, hidden, batch, InputSize, s)).ToArray();
         context.Figure("flow-cells", $"||dL/dh_t|| against the distance from a loss on the last of {steps} steps (seed {seeds[0]}), H = {hidden}, PyTorch's default initialisation (IRNN: W_hh = I), standard normal inputs.",
             GradientFlowStudy.Figure(perSeed[0], $"Gradient reaching back from a loss at step {steps}"));
@@ -92,8 +92,9 @@ public sealed class GradientFlowPaper : IPaper
         context.Figure("slope-vs-radius", $"Measured average change of log10 ||dL/dh_t|| per step back (mean over {seeds.Length} seeds) against log10 rho; the line of slope 1 is the linear theory (tanh' = 1, gradient proportional to rho^(T-t)).",
             new LineFigure("Per-step slope against log10 rho", "log10 rho", "measured log10 change per step", LogY: false,
             [
-                new Series("measured", log10Rho, mean),
+                // Measured last, with markers: it is drawn over the theory line it nearly coincides with.
                 new Series("linear theory: log10 rho", [log10Rho[0], log10Rho[^1]], [log10Rho[0], log10Rho[^1]]),
+                new Series("measured", log10Rho, mean) { Markers = true },
             ]));
         context.Table("radius-sweep", $"Spectral-radius sweep over {seeds.Length} seeds: the measured average change of log10 ||dL/dh_t|| per step back (mean, smallest, largest) against the linear prediction log10 rho.",
             [new("rho", "0.00"), new("log10 rho", "F4"), new("measured slope", "F4"), new("min", "F4"), new("max", "F4"), new("measured - log10 rho", "F4")],

@@ -173,7 +173,7 @@ public sealed class LstmVariantsPaper : IPaper
         }).ToList();
         series.Add(new Series("chance", [0, task.Steps], [chance, chance]));
         context.Figure(task.Task, $"{task.Task}, T = {task.Length}: held-out loss during training of the nine variants, median over the {seedCount} seeds (the typical run), with the chance baseline.",
-            new LineFigure($"{task.Task}, T = {task.Length} (median over seeds)", "training step", "held-out loss", LogY: true, series));
+            new LineFigure($"{task.Task}, T = {task.Length} (median over seeds; every variant's forget bias ~0, PyTorch's default)", "training step", "held-out loss", LogY: true, series));
     }
 
     private static void TaskNumbers(PaperContext context, TaskSetting task, int seedCount, Dictionary<(string Task, string Variant), Outcome> outcomes, bool classification)

@@ -23,8 +23,9 @@ public sealed record DemoOptions
     public ulong Seed { get; init; } = 1;
 }
 
-/// <summary>One row of the demo's summary table.</summary>
-public sealed record DemoFlowRow(string Cell, double GradNormAtLoss, double GradNormAtStart, double Log10DecayPerStep, int? StepsUntil1e3);
+/// <summary>One row of the demo's summary table (its JSON keys are those of <c>adl gradflow</c>'s curves).</summary>
+public sealed record DemoFlowRow(string Cell, double GradNormAtLoss, double GradNormAtFirstStep, double Log10ChangePerStep,
+    [property: System.Text.Json.Serialization.JsonPropertyName("steps_until_1e_3")] int? StepsUntil1e3);
 
 /// <summary>One trained model of the demo (FinalEvalLoss is NaN if the run diverged before its first evaluation).</summary>
 public sealed record DemoTrainRow(string Cell, double FinalEvalLoss, double BaselineLoss, double StepsPerSecond);

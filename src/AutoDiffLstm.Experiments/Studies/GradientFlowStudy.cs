@@ -20,7 +20,7 @@ public static class GradientFlowStudy
     /// <summary>RNN vs LSTM (PyTorch's default init, and forget-gate bias 1 and 3) vs GRU.</summary>
     public static IReadOnlyList<Contender> DefaultContenders { get; } =
     [
-        new("rnn (tanh)", "rnn"), new("lstm", "lstm"), new("lstm, forget bias 1", "lstm", 1.0), new("lstm, forget bias 3", "lstm", 3.0), new("gru", "gru"),
+        new("rnn (tanh)", "rnn"), new(CellLabels.Of("lstm", null), "lstm"), new("lstm, forget bias 1", "lstm", 1.0), new("lstm, forget bias 3", "lstm", 3.0), new("gru", "gru"),
     ];
 
     /// <summary>Measures every contender on the same random inputs ([steps, batch, inputSize] standard normal), in double.</summary>

@@ -18,7 +18,7 @@ public static class TrainingStudy
         ("rnn (tanh)", basis with { Cell = "rnn", ForgetBias = null }),
         ("irnn", basis with { Cell = "irnn", ForgetBias = null }),
         ("rnn, 2 layers residual", basis with { Cell = "rnn", Layers = 2, Residual = true, ForgetBias = null }),
-        ("lstm", basis with { Cell = "lstm", ForgetBias = null }),
+        (CellLabels.Of("lstm", null), basis with { Cell = "lstm", ForgetBias = null }),
         ("lstm, forget bias 1", basis with { Cell = "lstm", ForgetBias = 1.0 }),
         ("gru", basis with { Cell = "gru", ForgetBias = null }),
     ];

@@ -1,5 +1,8 @@
 using System.Numerics;
+using System.Runtime.InteropServices;
+using System.Security.Cryptography;
 using System.Text.Json;
+using AutoDiffLstm.Experiments.Output;
 using AutoDiffLstm.IO;
 
 namespace AutoDiffLstm.Experiments.Training;
@@ -11,39 +14,66 @@ namespace AutoDiffLstm.Experiments.Training;
 /// and in its metadata the options and the number of completed steps; a readable copy of the options is written next
 /// to it as <c>{path}.json</c>. Restoring validates every name, shape and element type first and changes nothing if
 /// anything is off. The history makes a resumed run's results and figures cover the whole run, not only its last part.
+/// <para>
+/// Integrity: the metadata key <c>sha256</c> holds a JSON object mapping every tensor's name to the SHA-256 of its
+/// data bytes (little-endian, as stored), so bytes damaged inside the tensor data (which the format itself cannot
+/// notice: any bit pattern is a valid float) are refused with the name of the tensor. Files of the first format
+/// (<c>autodifflstm-checkpoint-1</c>, written before checksums existed) carry none; they are still read, unverified,
+/// because refusing them would strand every earlier run; a format-2 file without its checksums is refused.
+/// </para>
 /// </summary>
 public static class Checkpoint
 {
-    private const string Format = "autodifflstm-checkpoint-1";
-    private static readonly JsonSerializerOptions Json = new() { WriteIndented = true };
+    private const string Format = "autodifflstm-checkpoint-2";
+    // Format 1: no checksums, options serialised with .NET's default (PascalCase) names.
+    private const string FormatWithoutChecksums = "autodifflstm-checkpoint-1";
+    private const string ChecksumKey = "sha256";
 
     internal static void Save<T>(string path, Trainer<T> trainer) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        string options = JsonSerializer.Serialize(trainer.Options, Json);
+        string options = ResultFiles.ToJson(trainer.Options);
+        var (stepHistory, evalHistory) = History(trainer.Result());
+        var tensors = new List<KeyValuePair<string, TensorBase>>([.. Tensors(trainer), new(StepHistory, stepHistory), new(EvalHistory, evalHistory)]);
         var metadata = new Dictionary<string, string>
         {
             ["format"] = Format,
             ["options"] = options,
             ["completed_steps"] = trainer.CompletedSteps.ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["dtype"] = typeof(T) == typeof(float) ? "float" : "double",
+            [ChecksumKey] = JsonSerializer.Serialize(tensors.ToDictionary(t => t.Key, t => Sha256(t.Value))),
         };
         string dir = Path.GetDirectoryName(Path.GetFullPath(path))!;
         Directory.CreateDirectory(dir);
-        var (stepHistory, evalHistory) = History(trainer.Result());
-        Safetensors.Save(path, [.. Tensors(trainer), new(StepHistory, stepHistory), new(EvalHistory, evalHistory)], metadata);
-        AtomicFile.WriteAllText(path + ".json", JsonSerializer.Serialize(new { completed_steps = trainer.CompletedSteps, options = trainer.Options }, Json));
+        Safetensors.Save(path, tensors, metadata);
+        AtomicFile.WriteAllText(path + ".json", ResultFiles.ToJson(new { completed_steps = trainer.CompletedSteps, options = trainer.Options }));
     }
+
+    /// <summary>
+    /// The checkpoint a --resume argument names: the file itself, or a directory holding <see cref="DefaultName"/>
+    /// (what a run's --out contains). Anything else is returned unchanged for <see cref="ReadHeader"/> to refuse precisely.
+    /// </summary>
+    public static string Locate(string path) =>
+        Directory.Exists(path) && File.Exists(Path.Combine(path, DefaultName)) ? Path.Combine(path, DefaultName) : path;
 
     /// <summary>The options, completed steps and element type ("float" or "double") stored in a checkpoint.</summary>
     public static (TrainingOptions Options, int CompletedSteps, string ElementType) ReadHeader(string path)
     {
+        if (Directory.Exists(path))
+            throw new FileNotFoundException(
+                $"--resume '{path}' is a directory without a checkpoint ({DefaultName}); give a checkpoint file, or the --out directory of the run that wrote it.", path);
         if (!File.Exists(path)) throw new FileNotFoundException($"Checkpoint '{path}' does not exist.", path);
-        var meta = Safetensors.Load(path).Metadata;
-        if (!meta.TryGetValue("format", out var format) || format != Format || !meta.TryGetValue("options", out var json)
+        var contents = Safetensors.Load(path);
+        var meta = contents.Metadata;
+        if (!meta.TryGetValue("format", out var format) || format is not (Format or FormatWithoutChecksums) || !meta.TryGetValue("options", out var json)
             || !meta.TryGetValue("completed_steps", out var done) || !meta.TryGetValue("dtype", out var dtype) || dtype is not ("float" or "double"))
             throw new InvalidDataException($"'{path}' is a safetensors file but not an AutoDiffLstm checkpoint (its metadata lacks format '{Format}', options, completed_steps or dtype).");
+        VerifyChecksums(path, meta, contents.Tensors);
         TrainingOptions options;
-        try { options = JsonSerializer.Deserialize<TrainingOptions>(json) ?? throw new JsonException("null options"); }
+        try
+        {
+            options = (format == Format ? ResultFiles.FromJson<TrainingOptions>(json) : JsonSerializer.Deserialize<TrainingOptions>(json))
+                ?? throw new JsonException("null options");
+        }
         catch (JsonException e) { throw new InvalidDataException($"Checkpoint '{path}': the stored options cannot be read ({e.Message}).", e); }
         if (!int.TryParse(done, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int completed))
             throw new InvalidDataException($"Checkpoint '{path}': completed_steps '{done}' is not a non-negative integer.");
@@ -83,6 +113,7 @@ public static class Checkpoint
         staged.Add(new(StepHistory, stepHistory));
         staged.Add(new(EvalHistory, evalHistory));
         Safetensors.LoadInto(path, staged);
+        VerifyChecksums(path, Safetensors.Load(path).Metadata, staged.ToDictionary(t => t.Key, t => t.Value));
 
         var counts = ((Tensor<T>)staged[targets.Length - 1].Value).ToArray().Select(double.CreateChecked).ToArray();
         // The optimizer steps once per completed step (a diverged step throws before the update); a parameter is
@@ -98,6 +129,41 @@ public static class Checkpoint
     }
 
     private const string StepHistory = "history.steps", EvalHistory = "history.evaluations";
+
+    /// <summary>The file name the command line gives a checkpoint inside its output directory.</summary>
+    public const string DefaultName = "checkpoint.safetensors";
+
+    /// <summary>Lower-case hex SHA-256 of a tensor's elements as little-endian bytes (the bytes safetensors stores).</summary>
+    internal static string Sha256(TensorBase tensor)
+    {
+        if (!BitConverter.IsLittleEndian) throw new PlatformNotSupportedException("Checkpoint checksums assume a little-endian machine.");
+        ReadOnlySpan<byte> bytes = tensor switch
+        {
+            Tensor<float> f => MemoryMarshal.AsBytes(f.AsSpan()),
+            Tensor<double> d => MemoryMarshal.AsBytes(d.AsSpan()),
+            _ => throw new ArgumentException($"Checkpoint: a tensor of type {tensor.GetType().Name} cannot be checksummed."),
+        };
+        return Convert.ToHexStringLower(SHA256.HashData(bytes));
+    }
+
+    /// <summary>Refuses a file whose tensors' data do not match the checksums its metadata stores, naming the first that differs.</summary>
+    private static void VerifyChecksums(string path, IReadOnlyDictionary<string, string> metadata, IReadOnlyDictionary<string, TensorBase> tensors)
+    {
+        if (metadata.GetValueOrDefault("format") == FormatWithoutChecksums) return;
+        Dictionary<string, string>? sums = null;
+        try { if (metadata.TryGetValue(ChecksumKey, out var text)) sums = JsonSerializer.Deserialize<Dictionary<string, string>>(text); }
+        catch (JsonException) { }
+        if (sums is null)
+            throw new InvalidDataException($"Checkpoint '{path}': its metadata lacks a readable '{ChecksumKey}' entry (the SHA-256 of every tensor), which format {Format} requires; the file is damaged.");
+        foreach (var (name, tensor) in tensors)
+        {
+            if (!sums.TryGetValue(name, out var expected))
+                throw new InvalidDataException($"Checkpoint '{path}': tensor '{name}' has no stored SHA-256; the file is damaged.");
+            string actual = Sha256(tensor);
+            if (!string.Equals(actual, expected, StringComparison.OrdinalIgnoreCase))
+                throw new InvalidDataException($"Checkpoint '{path}': the data of tensor '{name}' does not match its stored SHA-256 (stored {expected[..Math.Min(12, expected.Length)]}..., computed {actual[..12]}...); the file is corrupt. Resume from an earlier copy or start again.");
+        }
+    }
 
     private static (Tensor<double> Steps, Tensor<double> Evaluations) History(TrainingResult result)
     {

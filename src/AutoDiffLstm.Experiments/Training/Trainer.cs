@@ -16,7 +16,7 @@ public sealed class Trainer<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
     private readonly Optimizer<T> optimizer;
     private readonly ILearningRateSchedule schedule;
-    private readonly SequenceBatch<T> evalBatch;
+    private readonly EvaluationBatches<T> evalBatches;
     private readonly List<StepRecord> steps = [];
     private readonly List<EvalRecord> evaluations = [];
 
@@ -31,7 +31,7 @@ public sealed class Trainer<T> where T : unmanaged, IFloatingPointIeee754<T>
         Model = new SequenceModel<T>(layer, Task.OutputSize, rng.Fork()) { CheckpointEvery = options.GradientCheckpoint };
         optimizer = CreateOptimizer(options, Model.Parameters());
         schedule = CreateSchedule(options);
-        evalBatch = Task.NextBatch(new Rng(options.Seed ^ 0x5EED_E7A1_0000_0001UL), options.EvalBatch);
+        evalBatches = new EvaluationBatches<T>(Task.NextBatch(new Rng(options.Seed ^ 0x5EED_E7A1_0000_0001UL), options.EvalBatch), Task.LossPlacement, options.Batch);
     }
 
     /// <summary>The run's settings.</summary>
@@ -57,10 +57,23 @@ public sealed class Trainer<T> where T : unmanaged, IFloatingPointIeee754<T>
     /// <summary>Called after every step (for progress bars and logs).</summary>
     public Action<StepRecord>? OnStep { get; set; }
 
+    /// <summary>
+    /// Stop with <see cref="TrainingDivergedException"/> when a step's loss exceeds this many times the first step's
+    /// loss (null, the default: only a non-finite loss or gradient norm stops the run). The command line sets 1000:
+    /// a loss three orders of magnitude above where it started has left every useful region, whichever optimizer
+    /// got it there (Adam with a huge learning rate climbs to 1e9 without ever overflowing).
+    /// </summary>
+    public double? ExplodingLossFactor { get; set; }
+
     /// <summary>Called after every evaluation.</summary>
     public Action<EvalRecord>? OnEvaluation { get; set; }
 
-    /// <summary>Runs until <see cref="TrainingOptions.Steps"/>; throws <see cref="TrainingDivergedException"/> on a non-finite loss.</summary>
+    /// <summary>
+    /// Runs until <see cref="TrainingOptions.Steps"/>; throws <see cref="TrainingDivergedException"/> on a non-finite
+    /// loss (or one above <see cref="ExplodingLossFactor"/>). <paramref name="cancel"/> is looked at between steps only,
+    /// so a cancelled run throws <see cref="OperationCanceledException"/> with every completed step intact and
+    /// <see cref="CompletedSteps"/> ready for a checkpoint.
+    /// </summary>
     public TrainingResult Run(CancellationToken cancel = default)
     {
         var parameters = optimizer.Parameters;
@@ -90,6 +103,8 @@ public sealed class Trainer<T> where T : unmanaged, IFloatingPointIeee754<T>
                 ? GradientClipping.ClipByGlobalNorm(parameters, maxNorm)
                 : GradientClipping.GlobalNorm(parameters);
             if (!double.IsFinite(norm)) throw new TrainingDivergedException(step, lossValue, norm);
+            if (ExplodingLossFactor is double factor && steps.Count > 0 && steps[0].Loss > 0 && lossValue > factor * steps[0].Loss)
+                throw new TrainingDivergedException(step, lossValue, steps[0].Loss, factor);
             if (Options.ClipValue is double clipValue) GradientClipping.ClipByValue(parameters, clipValue);
             schedule.ApplyTo(optimizer, step - 1);
             double rate = optimizer.LearningRate;
@@ -98,7 +113,8 @@ public sealed class Trainer<T> where T : unmanaged, IFloatingPointIeee754<T>
             var record = new StepRecord(step, lossValue, norm, rate, watch.Elapsed.TotalSeconds);
             steps.Add(record);
             OnStep?.Invoke(record);
-            if (step % Options.EvalEvery == 0 || step == Options.Steps) Evaluate();
+            // EvalEvery 0: only at the end (the same rule as the command line's --checkpoint-every 0).
+            if ((Options.EvalEvery > 0 && step % Options.EvalEvery == 0) || step == Options.Steps) Evaluate();
         }
         if (evaluations.Count == 0 || evaluations[^1].Step != CompletedSteps) Evaluate();
         return Result();
@@ -108,10 +124,10 @@ public sealed class Trainer<T> where T : unmanaged, IFloatingPointIeee754<T>
     public TrainingResult Result() => new(Options, steps.ToArray(), evaluations.ToArray(), Task.Baseline.Loss, Task.Baseline.Description,
         Task.Baseline.Accuracy, Model.Parameters().Sum(p => p.Size));
 
-    /// <summary>Evaluates on the fixed held-out batch and records it.</summary>
+    /// <summary>Evaluates on the fixed held-out batch (without the tape, a training batch's worth of sequences at a time) and records it.</summary>
     public EvalRecord Evaluate()
     {
-        var (loss, accuracy) = Model.Evaluate(Task, evalBatch);
+        var (loss, accuracy) = evalBatches.Evaluate(Model, Task);
         var record = new EvalRecord(CompletedSteps, loss, accuracy);
         evaluations.Add(record);
         OnEvaluation?.Invoke(record);

@@ -40,7 +40,7 @@ public sealed record TrainingOptions
     public double? ClipValue { get; init; }
     /// <summary>Seed of the initial weights and of every batch.</summary>
     public ulong Seed { get; init; } = 1;
-    /// <summary>Evaluate on a fixed held-out batch every this many steps (and at the end).</summary>
+    /// <summary>Evaluate on a fixed held-out batch every this many steps, and always at the end (0: only at the end).</summary>
     public int EvalEvery { get; init; } = 50;
     /// <summary>Size of the fixed evaluation batch.</summary>
     public int EvalBatch { get; init; } = 256;
@@ -48,6 +48,9 @@ public sealed record TrainingOptions
     public bool Double { get; init; }
     /// <summary>Gradient checkpointing: 0 off, k &gt; 0 keep the state every k steps, -1 every ceil(sqrt(T)) steps (O(sqrt T) memory, same gradients).</summary>
     public int GradientCheckpoint { get; init; }
+
+    /// <summary>The largest hidden size: 4H x H gate weights stay below 2^31 elements, the most a tensor holds.</summary>
+    public const int MaxHidden = 16384;
 
     /// <summary>Known optimizer names.</summary>
     public static IReadOnlyList<string> Optimizers { get; } = ["adam", "adamw", "sgd", "momentum", "nesterov", "rmsprop"];
@@ -65,7 +68,9 @@ public sealed record TrainingOptions
         if (!Schedules.Contains(Schedule)) errors.Add($"unknown schedule '{Schedule}'; valid schedules: {string.Join(", ", Schedules)}");
         void Positive(string name, long v) { if (v <= 0) errors.Add($"{name} must be positive, got {v}"); }
         Positive("--seq-len", SequenceLength); Positive("--hidden", Hidden); Positive("--layers", Layers); Positive("--batch", Batch);
-        Positive("--steps", Steps); Positive("--eval-every", EvalEvery); Positive("--eval-batch", EvalBatch);
+        Positive("--steps", Steps); Positive("--eval-batch", EvalBatch);
+        if (EvalEvery < 0) errors.Add($"--eval-every must be >= 0 (0: only at the end), got {EvalEvery}");
+        if (Hidden > MaxHidden) errors.Add($"--hidden must be at most {MaxHidden} (a cell's gate weights [4H, H] must fit 2^31 elements), got {Hidden}");
         if (!(LearningRate > 0) || !double.IsFinite(LearningRate)) errors.Add($"--lr must be a positive finite number, got {LearningRate}");
         if (!(WeightDecay >= 0) || !double.IsFinite(WeightDecay)) errors.Add($"--weight-decay must be >= 0, got {WeightDecay}");
         if (GradientCheckpoint < -1) errors.Add($"--grad-checkpoint must be -1 (every sqrt(T) steps), 0 (off) or a positive step count, got {GradientCheckpoint}");

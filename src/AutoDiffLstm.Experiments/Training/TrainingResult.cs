@@ -22,13 +22,30 @@ public sealed record TrainingResult(
     public double StepsPerSecond => Steps.Count == 0 ? 0 : Steps.Count / Math.Max(1e-9, Steps.Sum(s => s.Seconds));
 }
 
-/// <summary>Thrown when the loss becomes NaN or infinite: training stops with the step and a hint.</summary>
-public sealed class TrainingDivergedException(int step, double loss, double gradNorm)
-    : Exception($"Training diverged at step {step}: " +
-                // A non-finite loss stops the step before backward, so there is no gradient norm to report.
-                (double.IsFinite(loss) ? $"the loss is {loss:G6} but the gradient norm is {gradNorm}. " : $"the loss is {loss}. ") +
-                "Lower the learning rate (--lr) or clip the gradient norm (--clip, e.g. 1.0).")
+/// <summary>
+/// Thrown when training diverges: the loss or the gradient norm is NaN or infinite, or (with
+/// <see cref="Trainer{T}.ExplodingLossFactor"/>) the loss exceeds that many times the first step's. Training stops
+/// with the step and a hint.
+/// </summary>
+public sealed class TrainingDivergedException : Exception
 {
-    /// <summary>The step whose loss was not finite.</summary>
-    public int Step { get; } = step;
+    private const string Hint = "Lower the learning rate (--lr) or clip the gradient norm (--clip, e.g. 1.0).";
+
+    /// <summary>A non-finite loss, or a finite loss with a non-finite gradient norm.</summary>
+    public TrainingDivergedException(int step, double loss, double gradNorm)
+        : base(System.FormattableString.Invariant($"Training diverged at step {step}: ") +
+               // A non-finite loss stops the step before backward, so there is no gradient norm to report.
+               (double.IsFinite(loss) ? System.FormattableString.Invariant($"the loss is {loss:G6} but the gradient norm is {gradNorm}. ") : $"the loss is {loss}. ") + Hint)
+        => (Step, Loss) = (step, loss);
+
+    /// <summary>A finite loss more than <paramref name="factor"/> times the first step's <paramref name="firstLoss"/>.</summary>
+    public TrainingDivergedException(int step, double loss, double firstLoss, double factor)
+        : base(System.FormattableString.Invariant($"Training diverged at step {step}: the loss {loss:G4} is more than {factor:G4} times the first step's {firstLoss:G4}. ") + Hint)
+        => (Step, Loss) = (step, loss);
+
+    /// <summary>The step that diverged.</summary>
+    public int Step { get; }
+
+    /// <summary>That step's loss.</summary>
+    public double Loss { get; }
 }

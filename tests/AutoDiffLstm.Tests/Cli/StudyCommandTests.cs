@@ -61,8 +61,8 @@ public sealed class StudyCommandTests : IDisposable
     [Theory]
     [InlineData("Unknown cell 'elman'. Valid cells: rnn, rnn-relu, irnn, lstm", "--cell", "rnn,elman")]
     [InlineData("--seq-len must be at least 2, got 1", "--seq-len", "1")]
-    [InlineData("--hidden must be positive, got 0", "--hidden", "0")]
-    [InlineData("--batch must be positive, got -2", "--batch", "-2")]
+    [InlineData("--hidden: expected an integer from 1 to 16384, got 0", "--hidden", "0")]
+    [InlineData("--batch: expected an integer from 1 to 2147483647, got -2", "--batch", "-2")]
     [InlineData("--radii: '-1' is not a positive number", "--radii", "0.9,-1")]
     public void GradFlowBadInputExitsWithTwo(string message, params string[] args)
     {
@@ -81,15 +81,15 @@ public sealed class StudyCommandTests : IDisposable
         var json = CliRun.Json(CliRun.Expect(0, "gradcheck", "--cell", "lstm", "--seq-len", "5", "--hidden", "3", "--layers", "2", "--json"));
         var report = Assert.Single(json.EnumerateArray());
         Assert.Equal("lstm", report.GetProperty("cell").GetString());
-        Assert.True(report.GetProperty("Passed").GetBoolean());
-        Assert.True(report.GetProperty("Compared").GetInt32() > 0);
-        Assert.InRange(report.GetProperty("MaxRelativeError").GetDouble(), 0, 1e-5);
+        Assert.True(report.GetProperty("passed").GetBoolean());
+        Assert.True(report.GetProperty("compared").GetInt32() > 0);
+        Assert.InRange(report.GetProperty("max_relative_error").GetDouble(), 0, 1e-5);
     }
 
     [Theory]
     [InlineData("Unknown cell 'lstmm'. Valid cells:", "--cell", "lstmm")]
-    [InlineData("--seq-len must be positive, got 0", "--seq-len", "0")]
-    [InlineData("--directions must be positive, got 0", "--directions", "0")]
+    [InlineData("--seq-len: expected an integer from 1 to 2147483647, got 0", "--seq-len", "0")]
+    [InlineData("--directions: expected an integer from 1 to 2147483647, got 0", "--directions", "0")]
     public void GradCheckBadInputExitsWithTwo(string message, params string[] args) =>
         Assert.Contains(message, CliRun.Expect(2, ["gradcheck", .. args]).Err);
 
@@ -117,7 +117,7 @@ public sealed class StudyCommandTests : IDisposable
         string dir = temp.File("remedies");
         var json = CliRun.Json(CliRun.Expect(0, "compare", "--seq-len", "6", "--hidden", "3", "--batch", "2", "--steps", "2", "--json", "--out", dir));
         Assert.Equal("remedies", json.GetProperty("study").GetString());
-        Assert.Equal(["rnn (tanh)", "irnn", "rnn, 2 layers residual", "lstm", "lstm, forget bias 1", "gru"],
+        Assert.Equal(["rnn (tanh)", "irnn", "rnn, 2 layers residual", "lstm, forget bias ~0 (default)", "lstm, forget bias 1", "gru"],
             json.GetProperty("results").EnumerateArray().Select(r => r.GetProperty("model").GetString()));
         Assert.All(json.GetProperty("files").EnumerateArray(), f => Assert.True(File.Exists(f.GetString())));
     }
@@ -125,7 +125,7 @@ public sealed class StudyCommandTests : IDisposable
     [Theory]
     [InlineData("Unknown study 'ablation'. Valid studies: remedies, clipping.", "--study", "ablation")]
     [InlineData("unknown task 'parity'", "--task", "parity")]
-    [InlineData("--steps must be positive, got 0", "--steps", "0")]
+    [InlineData("--steps: expected an integer from 1 to 2147483647, got 0", "--steps", "0")]
     public void CompareBadInputExitsWithTwo(string message, params string[] args)
     {
         string dir = temp.File("bad");
@@ -147,13 +147,13 @@ public sealed class StudyCommandTests : IDisposable
         Assert.Equal(5 * 20, rows.Length);
 
         var summary = CliRun.JsonFile(Path.Combine(dir, "demo-summary.json"));
-        Assert.Equal(20, summary.GetProperty("Options").GetProperty("FlowSteps").GetInt32());
-        Assert.Equal(["rnn (tanh)", "lstm", "lstm, forget bias 1", "lstm, forget bias 3", "gru"],
-            summary.GetProperty("GradientFlow").EnumerateArray().Select(r => r.GetProperty("Cell").GetString()));
-        var training = summary.GetProperty("Training").EnumerateArray().ToArray();
+        Assert.Equal(20, summary.GetProperty("options").GetProperty("flow_steps").GetInt32());
+        Assert.Equal(["rnn (tanh)", "lstm, forget bias ~0 (default)", "lstm, forget bias 1", "lstm, forget bias 3", "gru"],
+            summary.GetProperty("gradient_flow").EnumerateArray().Select(r => r.GetProperty("cell").GetString()));
+        var training = summary.GetProperty("training").EnumerateArray().ToArray();
         Assert.Equal(2, training.Length);
-        Assert.All(training, t => Assert.True(t.GetProperty("FinalEvalLoss").GetDouble() > 0));
-        var files = summary.GetProperty("Files").EnumerateArray().Select(f => f.GetString()!).ToArray();
+        Assert.All(training, t => Assert.True(t.GetProperty("final_eval_loss").GetDouble() > 0));
+        var files = summary.GetProperty("files").EnumerateArray().Select(f => f.GetString()!).ToArray();
         Assert.Contains(Path.Combine(dir, "demo-summary.json"), files);
         Assert.All(files, f => Assert.True(new FileInfo(f).Length > 0, f));
         Assert.Equal(files.Order(), Directory.GetFiles(dir).Order());
@@ -163,14 +163,14 @@ public sealed class StudyCommandTests : IDisposable
     public void TheDemoPrintsItsSummaryAsJson()
     {
         var json = CliRun.Json(CliRun.Expect(0, "demo", "--seq-len", "10", "--steps", "2", "--hidden", "4", "--json", "--out", temp.File("demo-json")));
-        Assert.Equal(5, json.GetProperty("GradientFlow").GetArrayLength());
-        Assert.Equal(JsonValueKind.Array, json.GetProperty("Files").ValueKind);
+        Assert.Equal(5, json.GetProperty("gradient_flow").GetArrayLength());
+        Assert.Equal(JsonValueKind.Array, json.GetProperty("files").ValueKind);
     }
 
     [Theory]
     [InlineData("--seq-len must be at least 2, got 1", "--seq-len", "1")]
-    [InlineData("--steps must be positive, got 0", "--steps", "0")]
-    [InlineData("--hidden must be positive, got -1", "--hidden", "-1")]
+    [InlineData("--steps: expected an integer from 1 to 2147483647, got 0", "--steps", "0")]
+    [InlineData("--hidden: expected an integer from 1 to 16384, got -1", "--hidden", "-1")]
     public void DemoBadInputExitsWithTwo(string message, params string[] args)
     {
         string dir = temp.File("bad");

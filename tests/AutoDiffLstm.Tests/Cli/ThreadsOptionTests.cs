@@ -58,7 +58,7 @@ public sealed class ThreadsOptionTests : IDisposable
     {
         int before = Parallelism.MaxThreads;
         var result = CliRun.Expect(2, "gradcheck", "--seq-len", "3", "--hidden", "2", "--threads", count);
-        Assert.Contains($"--threads must be positive, got {count}", result.Err);
+        Assert.Contains($"--threads: expected an integer from 1 to 4096, got {count}", result.Err);
         Assert.Equal(before, Parallelism.MaxThreads);
     }
 }

@@ -29,7 +29,8 @@ public class TrainingOptionsTests
     [InlineData("Layers", 0, "--layers must be positive, got 0")]
     [InlineData("Batch", 0, "--batch must be positive, got 0")]
     [InlineData("Steps", -1, "--steps must be positive, got -1")]
-    [InlineData("EvalEvery", 0, "--eval-every must be positive, got 0")]
+    [InlineData("EvalEvery", -1, "--eval-every must be >= 0 (0: only at the end), got -1")]
+    [InlineData("Hidden", 16385, "--hidden must be at most 16384")]
     [InlineData("EvalBatch", 0, "--eval-batch must be positive, got 0")]
     [InlineData("WarmupSteps", -2, "--warmup must be >= 0, got -2")]
     public void NonPositiveSizesAreRefused(string option, int value, string message)

@@ -106,7 +106,7 @@ internal static class SweepCommand
     /// <summary>Reads and validates a study file: every run's arguments go through <c>adl train</c>'s own parser and option checks.</summary>
     internal static StudyPlan Plan(string path)
     {
-        var train = TrainCommand.Create(TextWriter.Null);
+        var train = TrainCommand.Create(TextWriter.Null, TextWriter.Null);
         var known = train.Options.Select(o => o.Name.TrimStart('-')).ToHashSet(StringComparer.Ordinal);
         var study = StudySpecReader.Read(path, known);
         return StudyPlan.Build(study, args => ValidateTrain(train, args));

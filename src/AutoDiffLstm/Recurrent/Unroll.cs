@@ -58,8 +58,9 @@ public sealed record UnrollOptions<T> where T : unmanaged, IFloatingPointIeee754
 
     /// <summary>
     /// Run a <see cref="LinearRecurrentCell{T}"/> in its parallel form, one scan over time instead of T steps (default),
-    /// where the options allow it: a forward pass without <see cref="DetachEvery"/>, <see cref="RetainStateGradients"/>
-    /// or <see cref="CheckpointEvery"/> (those run the stepped form, which gives the same values). False: always step.
+    /// where the options allow it: a forward (not <see cref="Reverse"/>) pass with the input projection hoisted and without
+    /// <see cref="DetachEvery"/>, <see cref="RetainStateGradients"/> or <see cref="CheckpointEvery"/> (the others run the
+    /// stepped form, which gives the same values). False: always step.
     /// </summary>
     public bool ParallelForm { get; init; } = true;
 }
@@ -119,7 +120,7 @@ public static class Unroll
         int segment = options.CheckpointEvery == GradientCheckpoint.SqrtSteps ? GradientCheckpoint.SegmentLength(steps) : options.CheckpointEvery;
         // The cell's parameters are constant over the pass, so the recurrent weight is packed once, not at every step.
         using var packed = PackedOperands.Open();
-        if (cell is LinearRecurrentCell<T> linear && options.ParallelForm && !options.Reverse && options.DetachEvery == 0
+        if (cell is LinearRecurrentCell<T> linear && options.ParallelForm && options.HoistInputProjection && !options.Reverse && options.DetachEvery == 0
             && !options.RetainStateGradients && (segment == 0 || !Autograd.IsGradEnabled))
             return RunScan(linear, x, state, options.Mask);
         if (segment > 0 && Autograd.IsGradEnabled) return RunCheckpointed(op, cell, x, options, state, live, zeros, segment);

@@ -1,4 +1,5 @@
 using AutoDiffLstm.Experiments.Models;
+using AutoDiffLstm.IO;
 using AutoDiffLstm.Recurrent;
 
 namespace AutoDiffLstm.Tests.Recurrent;
@@ -76,5 +77,32 @@ public class CellRegistryTests
             CellRegistry.Create<double>("lstm", 2, 2, new Rng(1), forgetBias: 1).Parameters["bias_ih"].ToArray());
         Assert.NotEqual(new LstmCell<double>(2, 2, new Rng(1)).Parameters["bias_ih"].ToArray(),
             CellRegistry.Create<double>("lstm", 2, 2, new Rng(1), forgetBias: 1).Parameters["bias_ih"].ToArray());
+    }
+
+    public static TheoryData<string> BuiltInNames()
+    {
+        var data = new TheoryData<string>();
+        foreach (var info in CellRegistry.All.Where(i => i.BuiltIn)) data.Add(info.Name);
+        return data;
+    }
+
+    /// <summary>Every registered cell's layer goes through a safetensors file under PyTorch-style names and comes back computing the same outputs.</summary>
+    [Theory]
+    [MemberData(nameof(BuiltInNames))]
+    public void WeightsRoundTripThroughSafetensors(string name)
+    {
+        var source = CellCatalog.Layer<float>(name, 3, 4, new Rng(1), layers: 2);
+        var target = CellCatalog.Layer<float>(name, 3, 4, new Rng(2), layers: 2);
+        string path = Path.Combine(Path.GetTempPath(), $"adl-{name}-{Guid.NewGuid():N}.safetensors");
+        try
+        {
+            Safetensors.Save(path, source.NamedParameters().Select(p => new KeyValuePair<string, TensorBase>(p.Key, p.Value)));
+            Safetensors.LoadInto(path, target.NamedParameters().Select(p => new KeyValuePair<string, TensorBase>(p.Key, p.Value)));
+        }
+        finally { File.Delete(path); }
+        Assert.All(source.NamedParameters(), p => Assert.Matches(@"^(weight|bias)_[a-z]+_l[01]$", p.Key));
+        var x = Tensor.RandomNormal<float>(new Rng(3), [300, 2, 3]);
+        using var _ = Autograd.NoGrad();
+        Assert.Equal(source.Forward(x).Output.ToArray(), target.Forward(x).Output.ToArray());
     }
 }

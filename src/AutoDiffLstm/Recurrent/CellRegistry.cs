@@ -107,6 +107,8 @@ public static class CellRegistry
         ("indrnn", "IndRNN, one recurrent weight per unit, ReLU (Li et al. 2018)", false, (i, h, r, _) => new IndRnnCell<T>(i, h, r)),
         ("janet", "JANET, forget-gate-only LSTM with chrono initialisation (van der Westhuizen and Lasenby 2018)", false, (i, h, r, _) => new JanetCell<T>(i, h, r)),
         ("mingru", "minGRU, gates from the input only, trains by a parallel scan (Feng et al. 2024)", false, (i, h, r, _) => new MinGruCell<T>(i, h, r)),
+        ("slstm", "sLSTM, exponential gating with normaliser and stabiliser states (Beck et al. 2024, xLSTM)", false, (i, h, r, _) => new SlstmCell<T>(i, h, r)),
+        ("mlstm", "mLSTM, matrix memory with covariance update, stepped (Beck et al. 2024, xLSTM)", false, (i, h, r, _) => new MlstmCell<T>(i, h, r)),
         ("minlstm", "minLSTM, normalised forget and input gates from the input only, trains by a parallel scan (Feng et al. 2024)", false, (i, h, r, _) => new MinLstmCell<T>(i, h, r)),
     ];
 

@@ -29,6 +29,13 @@ public static class CellZoo
     }
 
     /// <summary>
+    /// A random value for the state tensor <paramref name="stateName"/>: uniform in [lo, hi], except sLSTM's and mLSTM's
+    /// normaliser n, which divides the cell state and is positive in every reachable state, so it is kept in [0.5, 1.5].
+    /// </summary>
+    public static Tensor<double> RandomState(string stateName, int[] shape, Rng rng, double lo, double hi) =>
+        stateName == "n" ? Tensor.RandomUniform<double>(rng, shape, 0.5, 1.5) : Tensor.RandomUniform<double>(rng, shape, lo, hi);
+
+    /// <summary>
     /// The zoo name of a registry entry: the cells' Kind (rnn_tanh, lstm_cifg) where one entry alone has it, else the
     /// registry name with '_' for '-' (irnn, whose cells are rnn_relu).
     /// </summary>

@@ -58,8 +58,10 @@ public sealed class MlstmCell<T> : RecurrentCell<T> where T : unmanaged, IFloati
         var nNext = forget * n + input * k;
         var dot = (nNext * q).Sum(-1, keepDim: true);
         var scale = SlstmCell<T>.Maximum(SlstmCell<T>.Maximum(dot, -dot), (-mNext).Exp());
-        var read = memoryNext.MatMul(q.Reshape(batch, d, 1)).Reshape(batch, d);
-        return new RecurrentState<T>(StateNames, output * (read / scale), memoryNext.Reshape(batch, d * d), nNext, mNext);
+        // The read-out goes through the state tensor itself, so that dL/dC_t of the returned state is the full gradient.
+        var memoryState = memoryNext.Reshape(batch, d * d);
+        var read = memoryState.Reshape(batch, d, d).MatMul(q.Reshape(batch, d, 1)).Reshape(batch, d);
+        return new RecurrentState<T>(StateNames, output * (read / scale), memoryState, nNext, mNext);
     }
 
     /// <inheritdoc/>

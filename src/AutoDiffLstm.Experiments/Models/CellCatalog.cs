@@ -4,43 +4,26 @@ using AutoDiffLstm.Recurrent;
 namespace AutoDiffLstm.Experiments.Models;
 
 /// <summary>
-/// The recurrent architectures the command line and the experiments know by name. Each entry builds a
-/// <see cref="RecurrentLayer{T}"/>; unknown names get an error listing the valid ones.
+/// The recurrent architectures the command line and the experiments know by name: a view of the library's
+/// <see cref="CellRegistry"/> (the one list of cells, which researchers' cells can join) that builds whole layers.
+/// Unknown names get an error listing the valid ones.
 /// </summary>
 public static class CellCatalog
 {
-    private sealed record Entry(string Name, string Description);
-
-    private static readonly Entry[] entries =
-    [
-        new("rnn", "Elman RNN, tanh (Elman 1990)"),
-        new("rnn-relu", "Elman RNN, ReLU"),
-        new("irnn", "ReLU RNN with identity recurrent weights (Le et al. 2015)"),
-        new("lstm", "LSTM as PyTorch's nn.LSTM, no peepholes (Hochreiter and Schmidhuber 1997; Gers et al. 2000)"),
-        new("gru", "GRU as PyTorch's nn.GRU (Cho et al. 2014)"),
-        .. LstmVariant.Greff.Select(v => new Entry("lstm-" + v.Name.ToLowerInvariant(), $"Greff et al. 2017 variant {v.Name}")),
-    ];
-
-    /// <summary>Every known name, in a stable order.</summary>
-    public static IReadOnlyList<string> Names { get; } = entries.Select(e => e.Name).ToArray();
+    /// <summary>Every known name, in a stable order (built-in cells, then registered ones).</summary>
+    public static IReadOnlyList<string> Names => CellRegistry.Names;
 
     /// <summary>
     /// Whether the named cell has a forget gate with its own bias, which a forget-gate bias can be applied to: the LSTM
     /// and its Greff variants except NFG (no forget gate) and CIFG (f = 1 - i).
     /// </summary>
-    public static bool AcceptsForgetBias(string name)
-    {
-        string n = Find(name).Name;
-        return n == "lstm" || (n.StartsWith("lstm-", StringComparison.Ordinal) && Variant(n).GateLayout.Contains('f'));
-    }
-
-    private static LstmVariant Variant(string catalogueName) => LstmVariant.Greff.First(v => "lstm-" + v.Name.ToLowerInvariant() == catalogueName);
+    public static bool AcceptsForgetBias(string name) => CellRegistry.Find(name).AcceptsForgetBias;
 
     /// <summary>One-line description of <paramref name="name"/>.</summary>
-    public static string Describe(string name) => Find(name).Description;
+    public static string Describe(string name) => CellRegistry.Find(name).Description;
 
     /// <summary>Whether <paramref name="name"/> is known (case-insensitive).</summary>
-    public static bool Contains(string name) => entries.Any(e => e.Name.Equals(name?.Trim(), StringComparison.OrdinalIgnoreCase));
+    public static bool Contains(string name) => CellRegistry.Contains(name);
 
     /// <summary>
     /// A layer of the named cell: <paramref name="layers"/> stacked (residual connections between them if asked),
@@ -49,7 +32,7 @@ public static class CellCatalog
     public static RecurrentLayer<T> Layer<T>(string name, int inputSize, int hidden, Rng rng, int layers = 1, bool residual = false, double? forgetBias = null)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        string n = Find(name).Name;
+        string n = CellRegistry.Find(name).Name;
         if (hidden <= 0) throw new ArgumentOutOfRangeException(nameof(hidden), $"CellCatalog: the hidden size must be positive, got {hidden}.");
         if (layers <= 0) throw new ArgumentOutOfRangeException(nameof(layers), $"CellCatalog: the number of layers must be positive, got {layers}.");
         if (forgetBias is not null && !AcceptsForgetBias(n))
@@ -59,21 +42,5 @@ public static class CellCatalog
 
     /// <summary>A single cell of the named kind.</summary>
     public static RecurrentCell<T> Cell<T>(string name, int inputSize, int hidden, Rng rng, double? forgetBias = null)
-        where T : unmanaged, IFloatingPointIeee754<T>
-    {
-        string n = Find(name).Name;
-        return n switch
-        {
-            "rnn" => new ElmanCell<T>(inputSize, hidden, rng),
-            "rnn-relu" => new ElmanCell<T>(inputSize, hidden, rng, ElmanActivation.Relu),
-            "irnn" => ElmanCell<T>.Irnn(inputSize, hidden, rng),
-            "lstm" => new LstmCell<T>(inputSize, hidden, rng, forgetBias),
-            "gru" => new GruCell<T>(inputSize, hidden, rng),
-            _ => new LstmVariantCell<T>(Variant(n), inputSize, hidden, rng, forgetBias),
-        };
-    }
-
-    private static Entry Find(string name) =>
-        entries.FirstOrDefault(e => e.Name.Equals(name?.Trim(), StringComparison.OrdinalIgnoreCase))
-        ?? throw new ArgumentException($"Unknown cell '{name}'. Valid cells: {string.Join(", ", Names)}.");
+        where T : unmanaged, IFloatingPointIeee754<T> => CellRegistry.Create<T>(name, inputSize, hidden, rng, forgetBias);
 }

@@ -168,6 +168,7 @@ public sealed partial class RecurrentLayer<T> where T : unmanaged, IFloatingPoin
                     HoistInputProjection = options.HoistInputProjection,
                     RetainStateGradients = options.RetainStateGradients,
                     CheckpointEvery = options.CheckpointEvery,
+                    ParallelForm = options.ParallelForm,
                 });
                 outputs[d] = pass.Output;
                 finals[slot] = pass.FinalState;

@@ -36,6 +36,9 @@ public sealed record SequenceOptions<T> where T : unmanaged, IFloatingPointIeee7
     /// <see cref="UnrollOptions{T}.CheckpointEvery"/>. <see cref="SequenceResult{T}.StepStates"/> is not kept.
     /// </summary>
     public int CheckpointEvery { get; init; }
+
+    /// <summary>Run cells that are linear in their state by a parallel scan over time where possible (default true). See <see cref="UnrollOptions{T}.ParallelForm"/>.</summary>
+    public bool ParallelForm { get; init; } = true;
 }
 
 /// <summary>What a <see cref="RecurrentLayer{T}"/> pass produces.</summary>

@@ -55,6 +55,14 @@ public sealed record UnrollOptions<T> where T : unmanaged, IFloatingPointIeee754
     /// cannot be combined with checkpointing. Works with every cell, masks, reverse passes and <see cref="DetachEvery"/>.
     /// </remarks>
     public int CheckpointEvery { get; init; }
+
+    /// <summary>
+    /// Run a <see cref="LinearRecurrentCell{T}"/> in its parallel form, one scan over time instead of T steps (default),
+    /// where the options allow it: a forward (not <see cref="Reverse"/>) pass with the input projection hoisted and without
+    /// <see cref="DetachEvery"/>, <see cref="RetainStateGradients"/> or <see cref="CheckpointEvery"/> (the others run the
+    /// stepped form, which gives the same values). False: always step.
+    /// </summary>
+    public bool ParallelForm { get; init; } = true;
 }
 
 /// <summary>The result of one unrolled pass.</summary>
@@ -112,6 +120,9 @@ public static class Unroll
         int segment = options.CheckpointEvery == GradientCheckpoint.SqrtSteps ? GradientCheckpoint.SegmentLength(steps) : options.CheckpointEvery;
         // The cell's parameters are constant over the pass, so the recurrent weight is packed once, not at every step.
         using var packed = PackedOperands.Open();
+        if (cell is LinearRecurrentCell<T> linear && options.ParallelForm && options.HoistInputProjection && !options.Reverse && options.DetachEvery == 0
+            && !options.RetainStateGradients && (segment == 0 || !Autograd.IsGradEnabled))
+            return RunScan(linear, x, state, options.Mask);
         if (segment > 0 && Autograd.IsGradEnabled) return RunCheckpointed(op, cell, x, options, state, live, zeros, segment);
 
         // The input term does not depend on the state, so all T*B rows go through one product before the loop.
@@ -173,6 +184,15 @@ public static class Unroll
         return new UnrollResult<T>(Tensor.Stack(0, outputs), state, new StatesNotKept<T>(op, steps));
     }
 
+    /// <summary>The parallel form: every step's state from one scan; per-step states are views of it, made on first access.</summary>
+    private static UnrollResult<T> RunScan<T>(LinearRecurrentCell<T> cell, Tensor<T> x, RecurrentState<T> state, Tensor<T>? mask)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var (output, states) = cell.ScanForward(x, state, mask);
+        var scanned = new ScannedStates<T>(cell.StateNames, states);
+        return new UnrollResult<T>(output, scanned[x.Shape[0] - 1], scanned);
+    }
+
     /// <summary>One step: the cell, then at padded steps the previous state carried and a zero output.</summary>
     private static (Tensor<T> Output, RecurrentState<T> Next) Advance<T>(RecurrentCell<T> cell, Tensor<T> input, RecurrentState<T> state, Tensor<T>? mask, Tensor<T>? zeros)
         where T : unmanaged, IFloatingPointIeee754<T>
@@ -206,4 +226,21 @@ internal sealed class StatesNotKept<T>(string op, int steps) : IReadOnlyList<Rec
     private InvalidOperationException Error() => new(
         $"{op}: the per-step states are not kept when checkpointing (CheckpointEvery): keeping them would cost the O(T) memory that " +
         "checkpointing saves. Use the final state and the outputs, or run without CheckpointEvery to inspect every step.");
+}
+
+/// <summary><see cref="UnrollResult{T}.States"/> of a scanned pass: state t is row t of the scan's [T, B, H] result, selected once on first access.</summary>
+internal sealed class ScannedStates<T>(IReadOnlyList<string> names, Tensor<T> states) : IReadOnlyList<RecurrentState<T>> where T : unmanaged, IFloatingPointIeee754<T>
+{
+    private readonly RecurrentState<T>?[] made = new RecurrentState<T>?[states.Shape[0]];
+
+    public int Count => made.Length;
+
+    public RecurrentState<T> this[int index] => made[index] ??= new RecurrentState<T>(names, states.Select(0, index));
+
+    public IEnumerator<RecurrentState<T>> GetEnumerator()
+    {
+        for (int t = 0; t < Count; t++) yield return this[t];
+    }
+
+    System.Collections.IEnumerator System.Collections.IEnumerable.GetEnumerator() => GetEnumerator();
 }

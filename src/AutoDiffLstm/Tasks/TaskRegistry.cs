@@ -7,7 +7,8 @@ public static class TaskRegistry
 {
     /// <summary>The valid task names.</summary>
     public static IReadOnlyList<string> Names { get; } =
-        [AddingProblem<double>.TaskName, CopyMemory<double>.TaskName, TemporalOrder<double>.TaskName, CharLanguageModel<double>.TaskName];
+        [AddingProblem<double>.TaskName, CopyMemory<double>.TaskName, TemporalOrder<double>.TaskName, CharLanguageModel<double>.TaskName,
+         SelectiveCopying<double>.TaskName, AssociativeRecall<double>.TaskName];
 
     /// <summary>
     /// Creates the task called <paramref name="name"/> (case-insensitive) with length parameter <paramref name="sequenceLength"/>
@@ -23,6 +24,8 @@ public static class TaskRegistry
             CopyMemory<T>.TaskName => new CopyMemory<T>(sequenceLength),
             TemporalOrder<T>.TaskName => new TemporalOrder<T>(sequenceLength),
             CharLanguageModel<T>.TaskName => new CharLanguageModel<T>(sequenceLength),
+            SelectiveCopying<T>.TaskName => new SelectiveCopying<T>(sequenceLength),
+            AssociativeRecall<T>.TaskName => new AssociativeRecall<T>(sequenceLength),
             _ => throw new ArgumentException($"Unknown task '{name}'. Valid tasks: {string.Join(", ", Names)}.", nameof(name)),
         };
     }

@@ -18,6 +18,9 @@ internal static class SpecRanges
     /// <summary>Clamp: away from every bound the catalogue uses (see <see cref="PrimitiveSpecs{T}.ClampBounds"/>).</summary>
     public static readonly ValueRange AwayFromClampBounds = new(-3, 3, 0, [-1, -0.5, 0.5, 1.5], 1e-3);
 
+    /// <summary>Scan coefficients: |a| up to 1.5, so that five steps both contract and grow (1.5^5 ~ 7.6) without blowing up.</summary>
+    public static readonly ValueRange Coefficient = new(-1.5, 1.5, 0);
+
     public static readonly Regime Normal = new("normal", [Any]);
     /// <summary>tanh and sigmoid saturate: at |x| = 20 the derivative is ~1e-9 (sigmoid) or ~1e-17 (tanh).</summary>
     public static readonly Regime Saturating = new("saturating |x| <= 20", [new ValueRange(-20, 20, 0)]);
@@ -146,6 +149,23 @@ internal static class PrimitiveSpecs<T> where T : unmanaged, IFloatingPointIeee7
         Where(),
         // A user-defined primitive goes through every property the built-in ones do.
         Unary("UserSoftplus", x => UserPrimitives<T>.Softplus.Apply(x), SpecRanges.Normal),
+        // Scans over T = 1..5 steps of [] .. [d, d] lanes: the chunked kernel (T > 256) is covered by ScanProperties.
+        new("Scan", ["Scan"], "3", "a, b [T, ...] (rank 1..3), h0 [...]", [new Regime("contracting and expanding", [SpecRanges.Coefficient, SpecRanges.Any])],
+            Dims: 3, Knobs: [3],
+            (d, k) =>
+            {
+                var step = Take(d[1..], k[0]);
+                return new Layout([[d[0], .. step], [d[0], .. step], step], [0, 1, 1], []);
+            },
+            (c, x) => Tensor.Scan(x[0], x[1], x[2])),
+        new("LogScan", ["LogScan"], "3", "log a, log b [T, ...] (rank 1..3), log h0 [...]", [SpecRanges.Normal],
+            Dims: 3, Knobs: [3],
+            (d, k) =>
+            {
+                var step = Take(d[1..], k[0]);
+                return Layout.Of([[d[0], .. step], [d[0], .. step], step]);
+            },
+            (c, x) => Tensor.LogScan(x[0], x[1], x[2])),
         // A checkpointed segment records one Checkpoint entry and one CheckpointOutput per distinct output; backward
         // runs the segment again. One output, then several with a repeat and a passed-through input.
         new("Checkpoint", ["Checkpoint", "CheckpointOutput"], "2", "segment over equal shapes, rank 0..4", [SpecRanges.Normal],

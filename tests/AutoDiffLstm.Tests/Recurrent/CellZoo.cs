@@ -8,9 +8,15 @@ public sealed record CellKind(string Name, Func<int, int, Rng, RecurrentCell<dou
     public override string ToString() => Name;
 }
 
-/// <summary>Every built-in cell plus the custom minimal gated unit, for tests that must cover them all.</summary>
+/// <summary>
+/// Every built-in cell of the library's <see cref="CellRegistry"/> plus the custom minimal gated unit, for tests that must
+/// cover them all: a cell added to the registry joins every zoo test (equations, gradients, long horizons, naming...).
+/// </summary>
 public static class CellZoo
 {
+    /// <summary>Cells whose activation is piecewise linear (ReLU): their tests use smaller weights, since nothing saturates.</summary>
+    private static readonly HashSet<string> PiecewiseLinear = ["rnn_relu", "irnn", "indrnn"];
+
     public static IReadOnlyList<CellKind> All { get; } = Build();
 
     public static CellKind Get(string name) => All.Single(k => k.Name == name);
@@ -22,19 +28,39 @@ public static class CellZoo
         return data;
     }
 
+    /// <summary>
+    /// A random value for the state tensor <paramref name="stateName"/>: uniform in [lo, hi], except sLSTM's and mLSTM's
+    /// normaliser n, which divides the cell state and is positive in every reachable state, so it is kept in [0.5, 1.5].
+    /// </summary>
+    public static Tensor<double> RandomState(string stateName, int[] shape, Rng rng, double lo, double hi) =>
+        stateName == "n" ? Tensor.RandomUniform<double>(rng, shape, 0.5, 1.5) : Tensor.RandomUniform<double>(rng, shape, lo, hi);
+
+    /// <summary>
+    /// The zoo name of a registry entry: the cells' Kind (rnn_tanh, lstm_cifg) where one entry alone has it, else the
+    /// registry name with '_' for '-' (irnn, whose cells are rnn_relu).
+    /// </summary>
+    public static string ZooName(CellInfo info) =>
+        CellRegistry.All.Count(i => i.Kind == info.Kind) == 1 ? info.Kind : info.Name.Replace('-', '_');
+
+    /// <summary>Where the forget gate's rows sit in bias_ih, for the forget-bias cases (-1: none).</summary>
+    private static int ForgetSlot(string zooName) => zooName switch
+    {
+        "lstm" => 1,
+        "janet" => 0,
+        _ when zooName.StartsWith("lstm_", StringComparison.Ordinal) =>
+            LstmVariant.Greff.Single(v => "lstm_" + v.Name.ToLowerInvariant() == zooName).GateLayout.IndexOf('f'),
+        _ => -1,
+    };
+
     private static List<CellKind> Build()
     {
-        var kinds = new List<CellKind>
+        var kinds = new List<CellKind>();
+        foreach (var info in CellRegistry.All.Where(i => i.BuiltIn))
         {
-            new("rnn_tanh", (i, h, r) => new ElmanCell<double>(i, h, r)),
-            new("rnn_relu", (i, h, r) => new ElmanCell<double>(i, h, r, ElmanActivation.Relu), PiecewiseLinear: true),
-            new("irnn", (i, h, r) => ElmanCell<double>.Irnn(i, h, r), PiecewiseLinear: true),
-            new("lstm", (i, h, r) => new LstmCell<double>(i, h, r), ForgetSlot: 1),
-            new("gru", (i, h, r) => new GruCell<double>(i, h, r)),
-            new("mgu", Mgu),
-        };
-        foreach (var v in LstmVariant.Greff)
-            kinds.Add(new("lstm_" + v.Name.ToLowerInvariant(), (i, h, r) => new LstmVariantCell<double>(v, i, h, r), ForgetSlot: v.GateLayout.IndexOf('f')));
+            string name = ZooName(info);
+            kinds.Add(new(name, (i, h, r) => CellRegistry.Create<double>(info.Name, i, h, r), ForgetSlot(name), PiecewiseLinear.Contains(name)));
+        }
+        kinds.Add(new("mgu", Mgu));
         return kinds;
     }
 

@@ -16,7 +16,8 @@ public class InitialisationTests
         foreach (var (name, p) in cell.Parameters)
         {
             Assert.True(p.RequiresGrad, name);
-            if (kindName == "irnn" && name == "weight_hh") continue; // the identity, tested below
+            // Their own initialisations, tested below: IRNN's identity, IndRNN's u in [0, 1], JANET's chrono forget bias.
+            if ((kindName, name) is ("irnn", "weight_hh") or ("indrnn", "weight_hh") or ("janet", "bias_ih")) continue;
             Assert.All(p.ToArray(), v => Assert.InRange(v, -bound, bound));
         }
         // Different seeds give different weights, the same seed the same.
@@ -24,6 +25,27 @@ public class InitialisationTests
         var other = CellZoo.Get(kindName).Make(3, 4, new Rng(2)).Parameters[0].Value.ToArray();
         Assert.Equal(cell.Parameters[0].Value.ToArray(), again);
         Assert.NotEqual(again, other);
+    }
+
+    [Fact]
+    public void JanetStartsWithChronoForgetBiasesAndZeroCandidateBiases()
+    {
+        const int hidden = 200, maxSteps = 50;
+        var bias = new JanetCell<double>(2, hidden, new Rng(4), chronoMaxSteps: maxSteps).Parameters["bias_ih"].ToArray();
+        var forget = bias[..hidden];
+        // b_f = log U[1, T_max - 1]: in [0, log 49], spread over the range (not all at one end).
+        Assert.All(forget, v => Assert.InRange(v, 0, Math.Log(maxSteps - 1)));
+        Assert.True(forget.Max() - forget.Min() > 0.5 * Math.Log(maxSteps - 1), $"chrono biases span only [{forget.Min()}, {forget.Max()}]");
+        Assert.All(bias[hidden..], v => Assert.Equal(0.0, v));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new JanetCell<double>(2, 3, new Rng(1), chronoMaxSteps: 2));
+    }
+
+    [Fact]
+    public void IndRnnStartsWithRecurrentWeightsInTheUnitInterval()
+    {
+        var u = new IndRnnCell<double>(2, 100, new Rng(5)).Parameters["weight_hh"].ToArray();
+        Assert.All(u, v => Assert.InRange(v, 0, 1));
+        Assert.True(u.Max() > 0.9 && u.Min() < 0.1, "u should cover [0, 1]");
     }
 
     [Fact]

@@ -32,7 +32,8 @@ public sealed class LayerGradientHarness
 
         var x = Tensor.RandomNormal<double>(rng, [c.Steps, c.Batch, c.Input]);
         IReadOnlyList<RecurrentState<double>>? initial = c.GivenInitialState
-            ? layer.InitialStates(c.Batch).Select(s => s.Map(t => Tensor.RandomUniform<double>(rng, t.Shape.ToArray(), -1, 1))).ToArray()
+            ? layer.InitialStates(c.Batch).Select(s => new RecurrentState<double>(s.Names,
+                s.Names.Select((name, k) => CellZoo.RandomState(name, s[k].Shape.ToArray(), rng, -1, 1)).ToArray())).ToArray()
             : null;
         int[]? lengths = c.Padding == Padding.Lengths ? Enumerable.Range(0, c.Batch).Select(_ => rng.NextInt(c.Steps + 1)).ToArray() : null;
         Tensor<double>? mask = null;

@@ -4,7 +4,8 @@ namespace AutoDiffLstm.Tests.Recurrent;
 
 /// <summary>
 /// Independent scalar-loop implementations of the published cell equations (PyTorch's documentation for RNN, LSTM and
-/// GRU; Greff et al. 2017 Section II for the LSTM family; Zhou et al. 2016 for the MGU), one batch row at a time, using
+/// GRU; Greff et al. 2017 Section II for the LSTM family; Zhou et al. 2016 for the MGU; Feng et al. 2024 Sections 3.1-3.2
+/// for minGRU and minLSTM; Li et al. 2018 Eq. 2 for IndRNN; van der Westhuizen and Lasenby 2018 Eq. 2 with beta = 1 for JANET; Beck et al. 2024 Sections 2.2-2.3, stabilised, for sLSTM and mLSTM), one batch row at a time, using
 /// no tensor operation. They read the cell's parameters by name, so they also pin down the parameter layout.
 /// </summary>
 public static class ReferenceCells
@@ -60,10 +61,66 @@ public static class ReferenceCells
                 var candidate = Map(Add(Rows(p["weight_ih"], n, x, h, h), Slice(p["bias_ih"], h, h), Rows(p["weight_hn"], h, Mul(f, state[0]), 0, h)), Math.Tanh);
                 return [candidate.Select((c, i) => (1 - f[i]) * state[0][i] + f[i] * c).ToArray()];
             }
+            case "mingru":
+            {
+                var z = Map(Add(Rows(p["weight_ih"], n, x, 0, h), Slice(p["bias_ih"], 0, h)), Sigmoid);
+                var candidate = Add(Rows(p["weight_ih"], n, x, h, h), Slice(p["bias_ih"], h, h));
+                return [z.Select((zi, j) => (1 - zi) * state[0][j] + zi * candidate[j]).ToArray()];
+            }
+            case "minlstm":
+            {
+                double[] Pre(int k) => Add(Rows(p["weight_ih"], n, x, k * h, h), Slice(p["bias_ih"], k * h, h));
+                var (f, i, candidate) = (Map(Pre(0), Sigmoid), Map(Pre(1), Sigmoid), Pre(2));
+                return [f.Select((fj, j) => fj / (fj + i[j]) * state[0][j] + i[j] / (fj + i[j]) * candidate[j]).ToArray()];
+            }
+            case "indrnn":
+            {
+                var pre = Add(Rows(p["weight_ih"], n, x, 0, h), p["bias_ih"], Mul(p["weight_hh"], state[0]));
+                return [Map(pre, v => Math.Max(0, v))];
+            }
+            case "janet":
+            {
+                double[] Pre(int k) => Add(Rows(p["weight_ih"], n, x, k * h, h), Slice(p["bias_ih"], k * h, h), Rows(p["weight_hh"], h, state[0], k * h, h));
+                var s = Pre(0);
+                var candidate = Map(Pre(1), Math.Tanh);
+                return [s.Select((sj, j) => Sigmoid(sj) * state[0][j] + (1 - Sigmoid(sj - 1)) * candidate[j]).ToArray()];
+            }
+            case "slstm":
+            {
+                double[] Pre(int k) => Add(Rows(p["weight_ih"], n, x, k * h, h), Slice(p["bias_ih"], k * h, h), Rows(p["weight_hh"], h, state[0], k * h, h));
+                var (z, ig, fg, og) = (Pre(0), Pre(1), Pre(2), Pre(3));
+                double[] hh = new double[h], c = new double[h], nn = new double[h], m = new double[h];
+                for (int j = 0; j < h; j++)
+                {
+                    m[j] = Math.Max(fg[j] + state[3][j], ig[j]);
+                    double input = Math.Exp(ig[j] - m[j]), forget = Math.Exp(fg[j] + state[3][j] - m[j]);
+                    c[j] = forget * state[1][j] + input * Math.Tanh(z[j]);
+                    nn[j] = forget * state[2][j] + input;
+                    hh[j] = Sigmoid(og[j]) * c[j] / nn[j];
+                }
+                return [hh, c, nn, m];
+            }
+            case "mlstm":
+            {
+                var pre = Add(Rows(p["weight_ih"], n, x, 0, 4 * h + 2), p["bias_ih"]);
+                var (q, k, v) = (Slice(pre, 0, h), Map(Slice(pre, h, h), a => a / Math.Sqrt(h)), Slice(pre, 2 * h, h));
+                double ig = pre[3 * h], fg = pre[3 * h + 1];
+                var o = Map(Slice(pre, 3 * h + 2, h), Sigmoid);
+                double m = Math.Max(fg + state[3][0], ig);
+                double input = Math.Exp(ig - m), forget = Math.Exp(fg + state[3][0] - m);
+                var memory = new double[h * h];
+                for (int a = 0; a < h; a++)
+                    for (int b = 0; b < h; b++) memory[a * h + b] = forget * state[1][a * h + b] + input * v[a] * k[b];
+                var nn = Enumerable.Range(0, h).Select(j => forget * state[2][j] + input * k[j]).ToArray();
+                double scale = Math.Max(Math.Abs(nn.Select((nj, j) => nj * q[j]).Sum()), Math.Exp(-m));
+                var hh = Enumerable.Range(0, h).Select(a => o[a] * Enumerable.Range(0, h).Sum(b => memory[a * h + b] * q[b]) / scale).ToArray();
+                return [hh, memory, nn, [m]];
+            }
             case "lstm":
                 return Greff(LstmVariant.NoPeepholes, p, n, h, x, state);
             default:
-                return Greff(((LstmVariantCell<double>)cell).Variant, p, n, h, x, state);
+                if (cell is LstmVariantCell<double> variant) return Greff(variant.Variant, p, n, h, x, state);
+                throw new InvalidOperationException($"ReferenceCells has no equations for '{kind}': every cell of the registry needs a scalar reference here.");
         }
     }
 

@@ -22,7 +22,7 @@ public class ReferenceEquationTests
                 new KeyValuePair<string, Tensor<double>>(p.Key, Tensor.RandomUniform<double>(rng, p.Value.Shape.ToArray(), -2, 2))));
             var x = Tensor.RandomNormal<double>(rng, [batch, input]);
             var state = new RecurrentState<double>(cell.StateNames,
-                cell.StateNames.Select((_, k) => Tensor.RandomUniform<double>(rng, [batch, cell.StateSize(k)], -1.5, 1.5)).ToArray());
+                cell.StateNames.Select((name, k) => CellZoo.RandomState(name, [batch, cell.StateSize(k)], rng, -1.5, 1.5)).ToArray());
 
             var next = cell.Next(x, state);
 

@@ -5,7 +5,7 @@ namespace AutoDiffLstm.Tests.Tasks;
 public class TaskRegistryTests
 {
     [Fact]
-    public void ListsEveryTask() => Assert.Equal(["adding", "copy", "temporal-order", "char-lm"], TaskRegistry.Names);
+    public void ListsEveryTask() => Assert.Equal(["adding", "copy", "temporal-order", "char-lm", "selective-copy", "assoc-recall"], TaskRegistry.Names);
 
     [Theory]
     [InlineData("adding", 50, 50, 2, 1, TaskLoss.MeanSquaredError, LossPlacement.LastStep)]

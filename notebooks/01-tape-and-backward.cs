@@ -6,6 +6,7 @@
 // </auto-generated>
 #:project ../src/AutoDiffLstm.Experiments/AutoDiffLstm.Experiments.csproj
 #:property PublishAot=false
+#:property Optimize=true
 using System;
 using System.Collections.Generic;
 using System.Linq;
@@ -26,18 +27,20 @@ using static AutoDiffLstm.Experiments.Notebooks.Notebook.Display;
 // This notebook follows the tape on examples small enough to check by hand, then compares the gradients with central
 // finite differences.
 //
-// *How to run it:* in VS Code with Polyglot Notebooks (C# kernel) after `dotnet build src/AutoDiffLstm.Experiments`; or
-// headless with `dotnet run --project src/AutoDiffLstm.Notebooks -- run notebooks/01-tape-and-backward.ipynb`; or as the
-// file-based twin `dotnet run notebooks/01-tape-and-backward.cs`. Set `AUTODIFFLSTM_NOTEBOOK_SCALE=ci` for small sizes.
-// ---- [cell 1] code ----
-// ---- [cell 2] markdown ----
+// *How to run it:* pack the library once (`dotnet pack src/AutoDiffLstm.Experiments -c Release -o out/feed`), then open
+// the notebook in VS Code with Polyglot Notebooks or in Jupyter with the .NET (C#) kernel; or run the file-based twin
+// `dotnet run notebooks/01-tape-and-backward.cs`. Set `AUTODIFFLSTM_NOTEBOOK_SCALE=ci` for small sizes. See
+// [notebooks/README.md](README.md).
+// ---- [cell 1] code: loads the package in the kernel; the twin has #:project instead ----
+// ---- [cell 2] code ----
+// ---- [cell 3] markdown ----
 // ## 1. One scalar, recorded and differentiated
 //
 // $y = x^2 + 3x$ at $x = 2$. By hand, $dy/dx = 2x + 3 = 7$.
 //
 // `RequireGrad()` marks `x` as a leaf whose gradient we want; the three operations that build `y` land on the tape.
 // Forward and backward stay in one cell: the tape belongs to the thread that recorded it.
-// ---- [cell 3] code ----
+// ---- [cell 4] code ----
 var x = Tensor.Scalar(2.0).RequireGrad();
 var y = x * x + 3.0 * x;
 Console.WriteLine($"y = {y.Item()}");
@@ -45,7 +48,7 @@ Console.WriteLine($"on the tape: {string.Join(" -> ", Tape.Current.OperationName
 y.Backward();
 Console.WriteLine($"dy/dx = {x.Grad!.Item()}   (by hand: 2x + 3 = 7)");
 Console.WriteLine($"entries left on the tape after backward: {Tape.Current.Count}");
-// ---- [cell 4] markdown ----
+// ---- [cell 5] markdown ----
 // `Backward()` consumed the tape: it is empty afterwards, and the intermediates (`x * x`, `3 * x`) have released their
 // gradients. Only the leaf `x` keeps one.
 //
@@ -54,7 +57,7 @@ Console.WriteLine($"entries left on the tape after backward: {Tape.Current.Count
 // A value used twice receives the sum of both contributions ($d(a \cdot a)/da = a + a$). Gradients also accumulate in a
 // leaf across backward passes until `ZeroGrad()`, which is what lets a training loop sum over mini-batches, and what
 // surprises everyone once.
-// ---- [cell 5] code ----
+// ---- [cell 6] code ----
 var a = Tensor.Scalar(3.0).RequireGrad();
 (a * a).Backward();
 Console.WriteLine($"after one backward:      da = {a.Grad!.Item()}");
@@ -63,13 +66,13 @@ Console.WriteLine($"after a second backward: da = {a.Grad!.Item()}");
 a.ZeroGrad();
 (a * a).Backward();
 Console.WriteLine($"after ZeroGrad and one:  da = {a.Grad!.Item()}");
-// ---- [cell 6] markdown ----
+// ---- [cell 7] markdown ----
 // ## 3. A small layer
 //
 // $L = \operatorname{mean}\big(\tanh(x W^\top + b)^2\big)$ for a batch of inputs $x$. `Linear` records one fused
 // operation for $x W^\top + b$. `RetainGrad()` asks backward to keep $\partial L / \partial h$ for the hidden values
 // $h$, which it would otherwise free as soon as they have been used.
-// ---- [cell 7] code ----
+// ---- [cell 8] code ----
 var rng = new Rng(seed: 7);
 int batch = Notebook.Scale(full: 6, ci: 2);
 var input = Tensor.RandomNormal<double>(rng, [batch, 3]);
@@ -82,30 +85,30 @@ loss.Backward();
 Console.WriteLine($"loss = {loss.Item():G6}");
 display(w.Grad);
 display(b.Grad);
-// ---- [cell 8] markdown ----
+// ---- [cell 9] markdown ----
 // The gradient with respect to $h$ is easy to write down: $\partial L / \partial h = 2h / N$, with $N$ the number of
 // elements of $h$. Compare it with what backward kept:
-// ---- [cell 9] code ----
+// ---- [cell 10] code ----
 var expected = h.Detach() * (2.0 / h.Size);
 var largestDifference = h.Grad!.ToArray().Zip(expected.ToArray(), (p, q) => Math.Abs(p - q)).Max();
 display($"max |dL/dh - 2h/N| = {largestDifference:G3}");
-// ---- [cell 10] markdown ----
+// ---- [cell 11] markdown ----
 // ## 4. Gradient check
 //
 // `GradCheck.Check` perturbs every input element by $\pm h$, evaluates the function twice, and compares the central
 // difference $\big(f(x+h) - f(x-h)\big) / 2h$ with the tape's gradient. Small problems get the full Jacobian; large
 // ones are checked along random directions.
-// ---- [cell 11] code ----
+// ---- [cell 12] code ----
 var report = GradCheck.Check<double>(p => input.Linear(p[0], p[1]).Tanh().Square().Mean(), [w, b]);
 display(report);
-// ---- [cell 12] markdown ----
+// ---- [cell 13] markdown ----
 // ## 5. Through many steps
 //
 // The reason this toolkit exists: a gradient that travels back through $T$ steps of a recurrence is a product of $T$
 // Jacobians. For the one-unit recurrence $h_{t+1} = \tanh(w\,h_t)$, each factor is $w\,(1 - h_{t+1}^2)$, smaller than
 // $|w|$, so $|\partial h_T / \partial h_0|$ shrinks geometrically: a straight line on a log scale. One backward pass per
 // length $T$:
-// ---- [cell 13] code ----
+// ---- [cell 14] code ----
 int steps = Notebook.Scale(full: 60, ci: 8);
 var curves = new List<Series>();
 foreach (double weight in new[] { 0.5, 0.9 })
@@ -125,7 +128,7 @@ foreach (double weight in new[] { 0.5, 0.9 })
     Console.WriteLine($"w = {weight}: |dh_T/dh_0| at T = {steps} is {gradients[^1]:G3}");
 }
 display(new LineFigure("Gradient through T steps of h <- tanh(w h)", "T", "|dh_T / dh_0|", LogY: true, curves));
-// ---- [cell 14] markdown ----
+// ---- [cell 15] markdown ----
 // ## What to take away
 //
 // - The tape is a flat list in execution order; backward is one reverse loop over it, and frees it.

@@ -6,6 +6,7 @@
 // </auto-generated>
 #:project ../src/AutoDiffLstm.Experiments/AutoDiffLstm.Experiments.csproj
 #:property PublishAot=false
+#:property Optimize=true
 using System;
 using System.Collections.Generic;
 using System.Linq;
@@ -40,10 +41,10 @@ using static AutoDiffLstm.Experiments.Notebooks.Notebook.Display;
 // whose step Jacobian along that path is $\operatorname{diag}(f_t)$, with no weight matrix and no squashing in it. While
 // the forget gate stays near 1, so does the factor. This notebook measures all of this.
 //
-// *How to run it:* see [notebooks/README.md](README.md). `AUTODIFFLSTM_NOTEBOOK_SCALE=ci` (or the runner's `--scale ci`)
-// shrinks every size.
-// ---- [cell 1] code ----
-// ---- [cell 2] markdown ----
+// *How to run it:* see [notebooks/README.md](README.md). `AUTODIFFLSTM_NOTEBOOK_SCALE=ci` shrinks every size.
+// ---- [cell 1] code: loads the package in the kernel; the twin has #:project instead ----
+// ---- [cell 2] code ----
+// ---- [cell 3] markdown ----
 // ## 1. RNN, LSTM and GRU over a long horizon
 //
 // `GradientFlowStudy.Compare` unrolls each cell over the same random inputs (standard normal, 4 features, in double),
@@ -65,7 +66,7 @@ using static AutoDiffLstm.Experiments.Notebooks.Notebook.Display;
 // - **LSTM, forget bias 1 and 3**: $\sigma(1) \approx 0.73$, $\sigma(3) \approx 0.95$: slower decay, nearly flat for 3.
 // - **GRU**: $h_t = (1 - z_t) \odot n_t + z_t \odot h_{t-1}$, a direct path with factor $\operatorname{diag}(z_t)$,
 //   $z \approx 0.5$ at initialisation, so somewhere near the default LSTM.
-// ---- [cell 3] code ----
+// ---- [cell 4] code ----
 int flowSteps = Notebook.Scale(full: 400, ci: 30);
 int flowHidden = Notebook.Scale(full: 32, ci: 8);
 var flows = GradientFlowStudy.Compare(GradientFlowStudy.DefaultContenders, flowSteps, flowHidden, batch: Notebook.Scale(full: 8, ci: 2), inputSize: 4, seed: 1);
@@ -76,7 +77,7 @@ display(TextTable.From(flows,
     ($"at t = 0 ({flowSteps - 1} steps back)", f => f.Result.HiddenNorms[0]),
     ("log10 change per step", f => f.Result.Log10SlopePerStep),
     ("steps until 1e-3 of it", f => f.Result.StepsUntilBelow(1e-3))));
-// ---- [cell 4] markdown ----
+// ---- [cell 5] markdown ----
 // The slope column is the average change of $\log_{10}\lVert \partial L/\partial h_t\rVert$ per step going back; an empty
 // cell in the last column means the gradient never fell to a thousandth of its value at the loss. A curve that stops
 // before the left edge fell below the smallest double (it is exactly 0 there and cannot be drawn on a log axis).
@@ -95,7 +96,7 @@ display(TextTable.From(flows,
 // For $\rho > 1$ the state grows by about $\rho$ per step until tanh saturates; saturated units have $\tanh' \ll 1$ and
 // damp the product. So $\rho > 1$ allows the gradient to grow, but the measured slope should stay **below**
 // $\log_{10}\rho$: necessary, not sufficient, as Pascanu et al. put it.
-// ---- [cell 5] code ----
+// ---- [cell 6] code ----
 double[] radii = [0.8, 0.9, 0.95, 1.0, 1.05, 1.1, 1.3, 1.6];
 int sweepSteps = Notebook.Scale(full: 300, ci: 30);
 var sweep = GradientFlowStudy.SpectralRadiusSweep(radii, sweepSteps, hidden: Notebook.Scale(full: 32, ci: 8), batch: Notebook.Scale(full: 8, ci: 2), seed: 1);
@@ -112,7 +113,7 @@ foreach (var (rho, curve) in radii.Zip(sweep))
     sweepTable.AddRow(rho, Math.Log10(rho), curve.Result.Log10SlopePerStep, SlopeBetween(h, 0, near), SlopeBetween(h, h.Length - 1 - near, h.Length - 1));
 }
 display(sweepTable);
-// ---- [cell 6] markdown ----
+// ---- [cell 7] markdown ----
 // Below 1 the measured and predicted columns agree closely, the measured decay only slightly faster (the small effect
 // of $\tanh'$ just below 1): the geometric decay is the one the singular values dictate. At $\rho = 1$ the slope is close to 0 but slightly negative, the small loss from
 // $\tanh' < 1$. Above 1 the gradient grows, and the growth is fastest far from the loss, in the first steps of the
@@ -129,7 +130,7 @@ display(sweepTable);
 //
 // First, the scaled RNN: the $(T-t)$-th root of $\lVert J_t\rVert_2$ should be $\rho$ for $\rho < 1$, closely,
 // since $J_t = \prod \operatorname{diag}(\tanh')\,\rho Q$ and $\tanh' \approx 1$.
-// ---- [cell 7] code ----
+// ---- [cell 8] code ----
 int jacobianSteps = Notebook.Scale(full: 120, ci: 20);
 int jacobianHidden = Notebook.Scale(full: 32, ci: 6);
 var smallInputs = Tensor.RandomNormal<double>(new Rng(3), [jacobianSteps, 1, 1], 0, 0.1);
@@ -141,13 +142,13 @@ foreach (double rho in new[] { 0.8, 0.95, 1.1, 1.3 })
     rootTable.AddRow([rho, .. stepsBack.Select(k => (object)Math.Pow(norms[norms.Length - 1 - k], 1.0 / k))]);
 }
 display(rootTable);
-// ---- [cell 8] markdown ----
+// ---- [cell 9] markdown ----
 // For $\rho > 1$ the per-step growth is close to $\rho$ only for the first step back and falls away with distance, the
 // saturation effect again.
 //
 // Now the three architectures at their default initialisation, on one standard-normal input sequence. The LSTM's
 // $J_t$ here is $\partial h_T/\partial h_t$ (the hidden state only; the cell state is notebook 03's subject).
-// ---- [cell 9] code ----
+// ---- [cell 10] code ----
 var sequence = Tensor.RandomNormal<double>(new Rng(4), [jacobianSteps, 1, 4]);
 var jacobianCurves = new List<Series>();
 var jacobianTable = new TextTable("cell", "||J||_2, 1 step back", $"{jacobianSteps - 1} steps back", "log10 change per step");
@@ -161,7 +162,7 @@ foreach (var (label, name, bias) in new (string, string, double?)[] { ("rnn (tan
 }
 display(new LineFigure($"Spectral norm of dh_T/dh_t, one sequence, H = {jacobianHidden}", "steps back from T", "||dh_T / dh_t||_2", LogY: true, jacobianCurves) { Legend = LegendCorner.LowerLeft });
 display(jacobianTable);
-// ---- [cell 10] markdown ----
+// ---- [cell 11] markdown ----
 // The exact Jacobians tell the same story as the gradient of the random loss in section 1: geometric decay for the
 // RNN, the default LSTM and the GRU, at about the same rates, and hardly any decay for the LSTM whose forget gate starts
 // near 1 (its norm may even grow slowly: every step adds a path through the gates to the cell state). The worst-case

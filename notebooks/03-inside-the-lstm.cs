@@ -6,6 +6,7 @@
 // </auto-generated>
 #:project ../src/AutoDiffLstm.Experiments/AutoDiffLstm.Experiments.csproj
 #:property PublishAot=false
+#:property Optimize=true
 using System;
 using System.Collections.Generic;
 using System.Linq;
@@ -41,8 +42,9 @@ using static AutoDiffLstm.Experiments.Notebooks.Notebook.Display;
 // `update`, `candidate`), and `GateStatistics` listens: mean activation and fraction of saturated units at every step.
 // This notebook looks at the gates before and after training, then at the reason the LSTM works, the cell state as a
 // path for the gradient, and at the one number that controls that path at the start of training, the forget-gate bias.
-// ---- [cell 1] code ----
-// ---- [cell 2] markdown ----
+// ---- [cell 1] code: loads the package in the kernel; the twin has #:project instead ----
+// ---- [cell 2] code ----
+// ---- [cell 3] markdown ----
 // ## 1. Gates before and after training
 //
 // A task where the network must store two symbols and ignore everything else: the temporal-order problem of Hochreiter
@@ -51,7 +53,7 @@ using static AutoDiffLstm.Experiments.Notebooks.Notebook.Display;
 // the trigger, the network must name the order (XX, XY, YX or YY). Chance is 25 % accuracy, cross-entropy $\ln 4$.
 //
 // We train an LSTM (forget-gate bias 1, double precision, Adam, gradient norm clipped at 1) for a few hundred steps.
-// ---- [cell 3] code ----
+// ---- [cell 4] code ----
 int orderLength = Notebook.Scale(full: 30, ci: 10);
 var trainer = new Trainer<double>(new TrainingOptions
 {
@@ -63,7 +65,7 @@ var training = trainer.Run();
 var order = (TemporalOrder<double>)trainer.Task;
 Console.WriteLine($"T = {orderLength}; X/Y windows at steps {order.FirstPositionRange} and {order.SecondPositionRange} (0-based)");
 display(TextTable.From(training.Evaluations, ("step", e => e.Step), ("held-out cross-entropy", e => e.Loss), ("accuracy", e => e.Accuracy)));
-// ---- [cell 4] markdown ----
+// ---- [cell 5] markdown ----
 // Whether or not this run has solved the task (accuracy near 1) in its budget, its gates can be compared with those of
 // a fresh cell of the same shape. `GateStatistics.Measure` runs the cell over a held-out batch and returns, per gate and
 // step, the mean activation and the fraction of saturated units (a sigmoid gate below 0.05 or above 0.95, a tanh
@@ -72,7 +74,7 @@ display(TextTable.From(training.Evaluations, ("step", e => e.Step), ("held-out c
 // Expectations: at initialisation every sigmoid gate sits near $\sigma(0) = 0.5$, except the forget gate at
 // $\sigma(1) \approx 0.73$, the candidate near 0, and nothing is saturated. Training should make gates more decisive (more
 // saturation) and make them depend on what is being read.
-// ---- [cell 5] code ----
+// ---- [cell 6] code ----
 var heldOut = order.NextBatch(new Rng(99), Notebook.Scale(full: 256, ci: 8));
 var trained = trainer.Model.Layer.Cell(0);
 var fresh = new LstmCell<double>(trained.InputSize, trained.HiddenSize, new Rng(5), forgetBias: 1.0);
@@ -86,7 +88,7 @@ var gateTable = new TextTable("gate", "mean, fresh", "mean, trained", "saturated
 foreach (var (f, t) in freshGates.Zip(trainedGates))
     gateTable.AddRow(f.Gate, f.Mean.Average(), t.Mean.Average(), f.Saturated.Average(), t.Saturated.Average());
 display(gateTable);
-// ---- [cell 6] markdown ----
+// ---- [cell 7] markdown ----
 // What we see: the fresh cell matches the expectation, and after training the sigmoid gates have moved away from their
 // starting values, with a small fraction of units saturated; the curves over time are no longer flat, with steps
 // in the X/Y windows and at the trigger.
@@ -95,7 +97,7 @@ display(gateTable);
 // gate reacts to the input. Grouping the steps by the symbol being read: if the network has learned to store X and Y,
 // its input gate should, on average, behave differently at X/Y than at distractors, and the output gate should change
 // at the trigger B, where the answer is read out.
-// ---- [cell 7] code ----
+// ---- [cell 8] code ----
 // Mean activation of every gate, per group of symbols read at that step: gate -> group -> (sum, count).
 Dictionary<string, Dictionary<string, (double Sum, int Count)>> GatesBySymbol(RecurrentCell<double> cell, SequenceBatch<double> batch)
 {
@@ -135,7 +137,7 @@ foreach (var gate in trainedBySymbol.Keys)
     foreach (var (label, bySymbol) in new[] { ("fresh", freshBySymbol), ("trained", trainedBySymbol) })
         symbolTable.AddRow([gate, label, .. groups.Select(g => (object)(bySymbol[gate][g].Sum / bySymbol[gate][g].Count))]);
 display(symbolTable);
-// ---- [cell 8] markdown ----
+// ---- [cell 9] markdown ----
 // What we see: the fresh cell's gates do not care what they read (every column alike, up to noise). After training,
 // the gates depend on the symbol: compare the X/Y column and the trigger column with the distractor column. Which way each
 // gate moves is the network's own solution and may differ from run to run; that it moves at all is what training did.
@@ -154,7 +156,7 @@ display(symbolTable);
 // most $1/4$. So we expect, for a loss on $h_T$: near the loss $\lVert\partial L/\partial h_t\rVert$ is the larger (the
 // loss reads $h$); a few steps back the cell state carries most of the gradient, and both decay at the same rate from
 // then on, with $h$ a roughly constant factor below $c$: $h$ only receives what $c$ carries.
-// ---- [cell 9] code ----
+// ---- [cell 10] code ----
 int highwaySteps = Notebook.Scale(full: 200, ci: 20);
 int highwayHidden = Notebook.Scale(full: 32, ci: 6);
 int highwayBatch = Notebook.Scale(full: 8, ci: 2);
@@ -168,7 +170,7 @@ display(new LineFigure($"LSTM (forget bias 1): gradient reaching back from a los
 int[] marks = [0, 1, 2, 5, highwaySteps / 4, highwaySteps / 2, highwaySteps - 1];
 display(TextTable.From(marks, ("steps back", k => k), ("||dL/dc_t||", k => flow.Norms[1][highwaySteps - 1 - k]), ("||dL/dh_t||", k => flow.Norms[0][highwaySteps - 1 - k]),
     ("c / h", k => flow.Norms[1][highwaySteps - 1 - k] / flow.Norms[0][highwaySteps - 1 - k])));
-// ---- [cell 10] markdown ----
+// ---- [cell 11] markdown ----
 // What we see: as expected, the loss reads $h$, so at the loss itself $\lVert\partial L/\partial h\rVert$ is larger; from
 // one step back on the cell state carries more, and the two curves run parallel, their ratio roughly constant.
 //
@@ -176,7 +178,7 @@ display(TextTable.From(marks, ("steps back", k => k), ("||dL/dc_t||", k => flow.
 //
 // First the identity itself, for one step: with $h_{t-1}$ held fixed, the full Jacobian of $c_t$ with respect to
 // $c_{t-1}$ (one backward pass per component) should be diagonal with the forget gate on the diagonal, up to rounding.
-// ---- [cell 11] code ----
+// ---- [cell 12] code ----
 int jacobianHidden = Notebook.Scale(full: 16, ci: 4);
 var jRng = new Rng(7);
 var oneStepCell = new LstmCell<double>(4, jacobianHidden, jRng.Fork(), forgetBias: 1.0);
@@ -197,7 +199,7 @@ for (int j = 0; j < jacobianHidden; j++)
         largestDeviation = Math.Max(largestDeviation, Math.Abs(cPrevious.Grad![0, k] - (j == k ? forgetGate![0, j] : 0))); // row j of the Jacobian
 }
 display($"max over all {jacobianHidden}x{jacobianHidden} entries of |dc_t/dc_(t-1) - diag(f_t)| = {largestDeviation:G3}");
-// ---- [cell 12] markdown ----
+// ---- [cell 13] markdown ----
 // Over many steps, the direct path alone would shrink the gradient by $f_t$ per step, element by element: the decay
 // rate of $\lVert\partial L/\partial c_t\rVert$ would be (a gradient-weighted average of) the forget gate, and equal to
 // its mean where the forget gate varies little across units. The path through $h_{t-1}$ adds to that. To separate the
@@ -212,7 +214,7 @@ display($"max over all {jacobianHidden}x{jacobianHidden} entries of |dc_t/dc_(t-
 //   plain mean;
 // - with the recurrent weights in place, the gradient decays more slowly than the forget gate alone would make it:
 //   the path through $h$ feeds some back in.
-// ---- [cell 13] code ----
+// ---- [cell 14] code ----
 double Norm(Tensor<double> t) { double s = 0; foreach (var v in t.ToArray()) s += v * v; return Math.Sqrt(s); }
 
 // Unrolls from zeros with a loss on h_T, keeping every state's gradient and every forget gate; returns per-step ratios.
@@ -257,7 +259,7 @@ foreach (double bias in new[] { 0.0, 1.0, 3.0 })
     }
 }
 display(highwayTable);
-// ---- [cell 14] markdown ----
+// ---- [cell 15] markdown ----
 // "Decay per step" is the geometric mean over steps of $\lVert\partial L/\partial c_{t-1}\rVert / \lVert\partial L/\partial c_t\rVert$,
 // "direct path alone" the same for $\lVert f_t \odot \partial L/\partial c_t\rVert / \lVert\partial L/\partial c_t\rVert$, and
 // "share through h" the mean relative size of the residual, the part of $\partial L/\partial c_{t-1}$ that did not come
@@ -278,7 +280,7 @@ display(highwayTable);
 //   which is why Gers et al. (2000) and Jozefowicz, Zaremba and Sutskever (2015) recommend a positive bias.
 // - **Learning the gate itself**: the sigmoid's derivative $f(1 - f)$ is 0.25, 0.20 and 0.045: a gate pinned near 1 is
 //   saturated and learns slowly. Bias 3 puts a large share of units past the 0.95 saturation threshold.
-// ---- [cell 15] code ----
+// ---- [cell 16] code ----
 var biasCurves = new List<Series>();
 var biasTable = new TextTable("forget bias", "sigma(b)", "mean forget gate", "saturated", "log10 change of ||dL/dc|| per step", "steps until 1e-3");
 foreach (double bias in new[] { 0.0, 1.0, 3.0 })
@@ -293,7 +295,7 @@ foreach (double bias in new[] { 0.0, 1.0, 3.0 })
 }
 display(new LineFigure($"||dL/dc_t|| for three forget-gate biases, T = {highwaySteps}", "steps back from the loss (T - 1 - t)", "||dL/dc_t||", LogY: true, biasCurves) { Legend = LegendCorner.LowerLeft });
 display(biasTable);
-// ---- [cell 16] markdown ----
+// ---- [cell 17] markdown ----
 // What we see: the mean forget gate sits at $\sigma(b_f)$ as expected; bias 0 loses the gradient within a few dozen
 // steps, bias 1 reaches a few times further, bias 3 keeps it flat over the whole horizon, and bias 3 is also the only
 // one with saturated forget gates.

@@ -6,6 +6,7 @@
 // </auto-generated>
 #:project ../src/AutoDiffLstm.Experiments/AutoDiffLstm.Experiments.csproj
 #:property PublishAot=false
+#:property Optimize=true
 using System;
 using System.Collections.Generic;
 using System.Linq;
@@ -45,15 +46,16 @@ using static AutoDiffLstm.Experiments.Notebooks.Notebook.Display;
 // Along the direct path $\partial h_t/\partial h_{t-1} \ni \operatorname{diag}(1 - f_t)$: the MGU keeps its memory where
 // $f$ is *small* (the opposite convention to the LSTM's forget gate). It has one gate fewer than the GRU, so about
 // two thirds of its parameters.
-// ---- [cell 1] code ----
-// ---- [cell 2] markdown ----
+// ---- [cell 1] code: loads the package in the kernel; the twin has #:project instead ----
+// ---- [cell 2] code ----
+// ---- [cell 3] markdown ----
 // ## 1. The cell in a dozen lines
 //
 // The input terms $W_f x_t + b_f$ and $W_h x_t + b_h$ do not depend on the state, so they go into `projectInput`, which
 // the unroll applies to all time steps at once as one matrix product (as the built-in cells do). The step receives the
 // projected input and the previous state. Two lines report the gates to `GateMonitor`, so `GateStatistics` sees them
 // like any built-in cell's.
-// ---- [cell 3] code ----
+// ---- [cell 4] code ----
 // Generic in the element type: checked in double below, trained in float.
 CustomCell<T> Mgu<T>(int inputSize, int hidden, Rng rng, bool detachBug = false) where T : unmanaged, IFloatingPointIeee754<T> => new(
     "mgu", inputSize, hidden, stateNames: ["h"],
@@ -83,7 +85,7 @@ Console.WriteLine(demo);
 Console.WriteLine(string.Join(", ", demo.NamedParameters().Select(p => $"{p.Key} {p.Value.ShapeText}")));
 var demoLayer = new RecurrentLayer<double>((i, r) => Mgu<double>(i, 4, r), inputSize: 2, new Rng(1), numLayers: 2);
 Console.WriteLine($"a two-layer stack: {string.Join(", ", demoLayer.NamedParameters().Select(p => p.Key))}");
-// ---- [cell 4] markdown ----
+// ---- [cell 5] markdown ----
 // ## 2. Verify the gradient at T = 500
 //
 // `RecurrentGradCheck.Check` checks a whole layer in double: every parameter, the input sequence and the initial state, under
@@ -96,7 +98,7 @@ Console.WriteLine($"a two-layer stack: {string.Join(", ", demoLayer.NamedParamet
 // $10^{-5}$. And a check is only worth something if it can fail, so the same check runs on a copy of the cell with a
 // planted bug: the gradient through $f$ into the candidate is cut with `Detach()`. The forward pass is identical, so
 // only a gradient check can notice.
-// ---- [cell 5] code ----
+// ---- [cell 6] code ----
 int checkSteps = Notebook.Scale(full: 500, ci: 30);
 var checkInput = Tensor.RandomNormal<double>(new Rng(3), [checkSteps, 2, 3]);
 var directional = new GradCheckOptions { Mode = GradCheckMode.Directional, Directions = 4, Seed = 3 };
@@ -104,7 +106,7 @@ var correct = RecurrentGradCheck.Check(new RecurrentLayer<double>((i, r) => Mgu<
 var planted = RecurrentGradCheck.Check(new RecurrentLayer<double>((i, r) => Mgu<double>(i, 8, r, detachBug: true), 3, new Rng(2)), checkInput, check: directional, seed: 3);
 Console.WriteLine($"T = {checkSteps}, MGU:               {correct}");
 Console.WriteLine($"T = {checkSteps}, MGU with the bug:  {planted}");
-// ---- [cell 6] markdown ----
+// ---- [cell 7] markdown ----
 // What we see: the correct cell passes with errors at the level of finite-difference noise; the planted bug is
 // caught, with the analytic and numeric directional derivatives visibly apart.
 //
@@ -118,7 +120,7 @@ Console.WriteLine($"T = {checkSteps}, MGU with the bug:  {planted}");
 // Nothing about `GradientFlow` or `GateStatistics` knows the MGU. Since the memory path has factor $1 - f$, the gradient
 // should decay more slowly where the gate is mostly closed; at initialisation $f \approx \sigma(0) = 0.5$, so we expect
 // a decay of the same order as the GRU's, whose update gate also starts near 0.5.
-// ---- [cell 7] code ----
+// ---- [cell 8] code ----
 int flowSteps = Notebook.Scale(full: 200, ci: 20);
 int flowHidden = Notebook.Scale(full: 32, ci: 6);
 var flowInputs = Tensor.RandomNormal<double>(new Rng(4), [flowSteps, Notebook.Scale(full: 8, ci: 2), 4]);
@@ -134,7 +136,7 @@ foreach (var gate in GateStatistics.Measure(contenders[0].Cell, flowInputs))
     Console.WriteLine($"MGU {gate.Gate} ({gate.Range}): mean {gate.Mean.Average():F3}, saturated {gate.Saturated.Average():P1}");
 display(TextTable.From(contenders.Zip(curves), ("cell", c => c.First.Label), ("log10 change of ||dL/dh|| per step", c => c.Second.Result.Log10SlopePerStep),
     ("parameters", c => c.First.Cell.Parameters.ElementCount)));
-// ---- [cell 8] markdown ----
+// ---- [cell 9] markdown ----
 // What we see: the MGU's forget gate starts near 0.5, as expected, and its gradient decays at about the GRU's rate,
 // with two thirds of the GRU's parameters; the LSTM with forget bias 1 keeps its gradient much longer (notebook 03).
 //
@@ -154,7 +156,7 @@ display(TextTable.From(contenders.Zip(curves), ("cell", c => c.First.Label), ("l
 // What to expect: at this length and budget the gated cells can solve the task, but when each one escapes the
 // plateau at the baseline varies from run to run (it is a search for two needles); the GRU-style cells often escape
 // earlier than the LSTM. One seed each, so read the result as an anecdote, not a ranking.
-// ---- [cell 9] code ----
+// ---- [cell 10] code ----
 int addingLength = Notebook.Scale(full: 50, ci: 8);
 int trainSteps = Notebook.Scale(full: 400, ci: 6);
 int trainHidden = Notebook.Scale(full: 32, ci: 4);
@@ -195,7 +197,7 @@ display(TextTable.From(runs, ("cell", r => r.Label), ("final held-out MSE", r =>
     ("best", r => r.Evaluations.Min(e => e.Loss)),
     ("first step below baseline / 10", r => r.Evaluations.Where(e => e.Loss < task.Baseline.Loss / 10).Select(e => (int?)e.Step).FirstOrDefault()),
     ("seconds", r => r.Seconds)));
-// ---- [cell 10] markdown ----
+// ---- [cell 11] markdown ----
 // An empty "first step below baseline / 10" means the model never got there within the budget.
 //
 // What we see: in this run the two GRU-style cells leave the plateau within the budget and the LSTM does not (yet). With

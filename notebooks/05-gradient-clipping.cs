@@ -6,6 +6,7 @@
 // </auto-generated>
 #:project ../src/AutoDiffLstm.Experiments/AutoDiffLstm.Experiments.csproj
 #:property PublishAot=false
+#:property Optimize=true
 using System;
 using System.Collections.Generic;
 using System.Linq;
@@ -34,8 +35,9 @@ using static AutoDiffLstm.Experiments.Notebooks.Notebook.Display;
 // `GradientClipping.ClipByGlobalNorm` does exactly this, with $\lVert\cdot\rVert$ the norm of all parameters' gradients
 // taken together; `ClipByValue` instead clamps every element into $[-\tau, \tau]$, which caps the size too but changes the
 // direction. `Trainer` records the gradient norm *before* clipping at every step, so we can see what clipping removed.
-// ---- [cell 1] code ----
-// ---- [cell 2] markdown ----
+// ---- [cell 1] code: loads the package in the kernel; the twin has #:project instead ----
+// ---- [cell 2] code ----
+// ---- [cell 3] markdown ----
 // ## 1. An exploding setting
 //
 // The IRNN of Le, Jaitly and Hinton (2015): a ReLU RNN whose recurrent matrix starts as the identity,
@@ -49,7 +51,7 @@ using static AutoDiffLstm.Experiments.Notebooks.Notebook.Display;
 // same batches, same initial weights). Expected: without clipping, the first steps' gradients, already large because the
 // unsaturated state sums up its inputs, blow the weights up and the loss follows; with clipping, the same gradients are
 // scaled down and training stays stable.
-// ---- [cell 3] code ----
+// ---- [cell 4] code ----
 int steps = Notebook.Scale(full: 300, ci: 6);
 var basis = new TrainingOptions
 {
@@ -71,7 +73,7 @@ TextTable Summary(IReadOnlyList<LabelledRun> runs, double clip) => TextTable.Fro
     ("final held-out MSE", r => r.Result.Evaluations.Count > 0 ? r.Result.Final.Loss : double.NaN),
     ("chance baseline", r => r.Result.BaselineLoss));
 display(Summary(sgdRuns, 1.0));
-// ---- [cell 4] markdown ----
+// ---- [cell 5] markdown ----
 // What we see: both runs start from the same large gradient. Without clipping, SGD takes that gradient at face value,
 // the weights leave the region where the recurrence is stable, and the gradient norms that follow are astronomically
 // large; the held-out loss ends up many orders of magnitude above the baseline (a run whose loss became infinite would
@@ -87,12 +89,12 @@ display(Summary(sgdRuns, 1.0));
 // unnecessary. But the spike also enters the second-moment estimate $v$, which forgets it only at rate $\beta_2 = 0.999$
 // per step; until then every update is scaled down by the remembered spike. Expected: without clipping Adam survives the
 // explosion but learns slowly afterwards; with clipping it keeps learning.
-// ---- [cell 5] code ----
+// ---- [cell 6] code ----
 var adamRuns = TrainingStudy.Run(TrainingStudy.Clipping(basis with { Optimizer = "adam" }, clip: 1.0));
 display(TrainingStudy.GradNormFigure(adamRuns, $"IRNN, Adam (lr {basis.LearningRate}): gradient norm before clipping"));
 display(TrainingStudy.EvalLossFigure(adamRuns, $"IRNN, Adam: held-out MSE, adding problem T = {basis.SequenceLength}") with { Legend = LegendCorner.LowerLeft });
 display(Summary(adamRuns, 1.0));
-// ---- [cell 6] markdown ----
+// ---- [cell 7] markdown ----
 // What we see: Adam without clipping does not blow up the way SGD did, but it spends the budget recovering from the
 // early spikes, while the clipped run gets below the chance baseline, i.e. starts to use the marked values.
 //
@@ -105,7 +107,7 @@ display(Summary(adamRuns, 1.0));
 // where the explosion lives, so value clipping reshapes the update most where it matters most.
 //
 // We take the gradient of the IRNN at its initial weights on one batch (in double), then clip it both ways.
-// ---- [cell 7] code ----
+// ---- [cell 8] code ----
 var probe = new Trainer<double>(basis with { Double = true });
 var probeBatch = probe.Task.NextBatch(new Rng(5), 32);
 var parameters = probe.Model.Parameters();
@@ -137,7 +139,7 @@ foreach (double tau in new[] { 1.0, 0.1, 0.01, 0.001 })
     clipTable.AddRow("by value", tau, Norm(byValue), Cosine(raw, byValue), $"{raw.Zip(byValue).Count(z => z.First != z.Second)} of {nonzero}");
 }
 display(clipTable);
-// ---- [cell 8] markdown ----
+// ---- [cell 9] markdown ----
 // What we see: every norm-clipped gradient has cosine 1 with the original (up to rounding) and exactly the requested
 // norm; value clipping gives a cosine that falls as the threshold falls and more elements are cut, and its resulting norm
 // is not something one chooses directly. Where the gradient is a few large elements among many small ones, as here, a
@@ -145,11 +147,11 @@ display(clipTable);
 //
 // Which parameters carry the size? The gradient norm per parameter tensor; we expect the recurrent weights
 // `weight_hh_l0`, through which the growth compounds over the 50 steps, to dominate:
-// ---- [cell 9] code ----
+// ---- [cell 10] code ----
 Gradient(null);
 display(TextTable.From(probe.Model.NamedParameters(), ("parameter", p => p.Key), ("shape", p => p.Value.ShapeText),
     ("gradient norm", p => Norm(p.Value.Grad!.ToArray()))));
-// ---- [cell 10] markdown ----
+// ---- [cell 11] markdown ----
 // ## What to take away
 //
 // - Recurrent networks without a saturating nonlinearity (ReLU, identity initialisation) or with large recurrent

@@ -52,6 +52,9 @@ public sealed record LineFigure(string Title, string XLabel, string YLabel, bool
     /// <summary>The figure as PNG bytes; notebooks show it with <c>display(figure)</c>, which looks for this method.</summary>
     public byte[] ToPng() => Render().GetImageBytes(Size.Width, Size.Height, ScottPlot.ImageFormat.Png);
 
+    /// <summary>The figure as an SVG document (the notebook extension offers it beside the PNG).</summary>
+    public string ToSvg() => Render().GetSvgXml(Size.Width, Size.Height);
+
     internal ScottPlot.Plot Render()
     {
         var plot = new ScottPlot.Plot();

@@ -4,8 +4,9 @@ using System.Text;
 namespace AutoDiffLstm.Experiments.Notebooks;
 
 /// <summary>
-/// A table rendered as aligned plain text: <c>display(table)</c> in a notebook, or printed by a file-based twin. Plain
-/// text rather than HTML so the saved outputs read the same in the .ipynb, in the twin's console and in a diff.
+/// A table for notebooks: an HTML table in the .NET Interactive kernel (<see cref="ToHtml"/>, registered by the
+/// AutoDiffLstm.Interactive extension), aligned plain text (<see cref="ToString"/>) in a file-based twin's console, in the
+/// text/plain part of a saved output and in a diff.
 /// Numbers are written with invariant culture in <see cref="NumberFormat"/> and right-aligned; everything else is
 /// left-aligned.
 /// </summary>
@@ -83,6 +84,30 @@ public sealed class TextTable
         foreach (var row in rows) Line(row.Select(r => r.Text), row.Select((r, c) => r.Number || numeric[c]).ToArray());
         return sb.ToString().TrimEnd('\n');
     }
+
+    /// <summary>
+    /// The table as HTML (<c>&lt;table&gt;</c> with a header row), numeric columns right-aligned as in
+    /// <see cref="ToString"/>; the .NET Interactive extension shows tables this way, and the text stays the text/plain form.
+    /// </summary>
+    public string ToHtml()
+    {
+        int columns = headers.Length;
+        var numeric = Enumerable.Range(0, columns).Select(c => rows.Count > 0 && rows.All(r => r[c].Number || r[c].Text.Length == 0)).ToArray();
+        string Align(bool right) => right ? " style=\"text-align:right\"" : " style=\"text-align:left\"";
+        var sb = new StringBuilder("<table class=\"adl-table\"><thead><tr>");
+        for (int c = 0; c < columns; c++) sb.Append("<th").Append(Align(numeric[c])).Append('>').Append(Encode(headers[c])).Append("</th>");
+        sb.Append("</tr></thead><tbody>");
+        foreach (var row in rows)
+        {
+            sb.Append("<tr>");
+            for (int c = 0; c < columns; c++)
+                sb.Append("<td").Append(Align(row[c].Number || numeric[c])).Append('>').Append(Encode(row[c].Text)).Append("</td>");
+            sb.Append("</tr>");
+        }
+        return sb.Append("</tbody></table>").ToString();
+    }
+
+    private static string Encode(string text) => System.Net.WebUtility.HtmlEncode(text);
 
     private (string, bool) Format(object? value) => value switch
     {

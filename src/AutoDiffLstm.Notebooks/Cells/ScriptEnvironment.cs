@@ -8,8 +8,8 @@ using Microsoft.CodeAnalysis.Scripting;
 namespace AutoDiffLstm.Notebooks.Cells;
 
 /// <summary>
-/// The compilation environment of notebook cells, shared by the runner (which executes them) and the twin generator (which
-/// asks the compiler whether a cell's trailing expression has a value): references, default imports and options.
+/// The compilation environment in which the twin generator compiles notebook cells (to ask the compiler whether a cell's
+/// trailing expression has a value): references, default imports and options.
 /// </summary>
 public static class ScriptEnvironment
 {
@@ -22,7 +22,8 @@ public static class ScriptEnvironment
 
     /// <summary>
     /// The assemblies cells may use beyond the framework: the engine and the experiments library as built next to this
-    /// tool (the project references put them there), and what the experiments library exposes (ScottPlot).
+    /// tool (the project references put them there; the kernel gets the same code from the packages), and what the
+    /// experiments library exposes (ScottPlot).
     /// </summary>
     public static IReadOnlyList<Assembly> LibraryAssemblies { get; } =
         [typeof(Tensor).Assembly, typeof(Notebook).Assembly, typeof(ScottPlot.Plot).Assembly];

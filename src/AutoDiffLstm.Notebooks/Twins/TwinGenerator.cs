@@ -1,7 +1,7 @@
 using System.Text;
 using AutoDiffLstm.Notebooks.Cells;
 using AutoDiffLstm.Notebooks.Ipynb;
-using AutoDiffLstm.Notebooks.Running;
+using Microsoft.DotNet.Interactive.Documents;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp;
 using Microsoft.CodeAnalysis.CSharp.Scripting;
@@ -28,10 +28,12 @@ public sealed record TwinOptions
 /// <remarks>
 /// The twin is one top-level program, so the generator makes the few changes C# requires there and nothing else:
 /// <list type="bullet">
-/// <item>a header with the <c>#:project</c> directive, the runner's default imports as using directives, and
+/// <item>a header with the <c>#:project</c> directive, <c>#:property Optimize=true</c> (with notebooks/Directory.Build.targets,
+/// which builds the referenced projects in Release when the twin is optimised, so <c>dotnet run</c> runs optimised code),
+/// the kernel's default imports as using directives, and
 /// <c>using static AutoDiffLstm.Experiments.Notebooks.Notebook.Display;</c> for <c>display</c>;</item>
 /// <item>markdown cells (and <c>#!markdown</c> code cells) become <c>//</c> comments, each cell under a marker line naming its index;</item>
-/// <item>magic lines are dropped (see <see cref="CellCode.Prepare"/>);</item>
+/// <item>magic lines and the package-loader cell are dropped (see <see cref="CellCode.Prepare"/>);</item>
 /// <item>using directives move to the header (C# wants them before any statement);</item>
 /// <item>type declarations move to the end (C# wants them after the top-level statements);</item>
 /// <item>a trailing expression without semicolon, which the kernel shows as the cell's result, becomes <c>display(expr);</c>
@@ -52,10 +54,10 @@ public static class TwinGenerator
     /// <summary>The twin's text for the notebook at <paramref name="notebookPath"/>.</summary>
     /// <exception cref="TwinException">The notebook holds code a single top-level program cannot express.</exception>
     public static string Generate(string notebookPath, TwinOptions? options = null) =>
-        Generate(NotebookDocument.Load(notebookPath), notebookPath, options);
+        Generate(NotebookFile.Load(notebookPath), notebookPath, options);
 
     /// <summary>The twin's text for <paramref name="notebook"/>, whose file is (or will be) <paramref name="notebookPath"/>.</summary>
-    public static string Generate(NotebookDocument notebook, string notebookPath, TwinOptions? options = null)
+    public static string Generate(InteractiveDocument notebook, string notebookPath, TwinOptions? options = null)
     {
         string twinDir = Path.GetDirectoryName(Path.GetFullPath(TwinPath(notebookPath)))!;
         string project = options?.ExperimentsProject ?? FindExperimentsProject(twinDir);
@@ -67,19 +69,26 @@ public static class TwinGenerator
         var declared = new Dictionary<string, int>(StringComparer.Ordinal);
         Script<object>? script = null;
 
-        for (int index = 0; index < notebook.Cells.Count; index++)
+        for (int index = 0; index < notebook.Elements.Count; index++)
         {
-            var cell = notebook.Cells[index];
-            if (cell.Type != CellType.Code)
+            var cell = notebook.Elements[index];
+            if (cell.KernelName == NotebookFile.MarkdownKernel)
             {
-                body.Append($"// ---- [cell {index}] {cell.Type.ToString().ToLowerInvariant()} ----\n");
-                AppendComment(body, cell.Source);
+                // Documents also calls a code cell that starts with #!markdown a markdown cell, but keeps that line.
+                var prose = CellCode.Prepare(cell.Contents, index);
+                bool magic = prose.Kind == CellCodeKind.Markdown;
+                body.Append($"// ---- [cell {index}] markdown{(magic ? " (#!markdown code cell)" : "")} ----\n");
+                AppendComment(body, magic ? prose.MarkdownText : cell.Contents);
                 continue;
             }
-            string kernel = PolyglotMetadata.CellKernel(cell.Metadata, notebook.DefaultKernel);
-            if (kernel != PolyglotMetadata.CSharpKernel)
-                throw new TwinException(index, $"the cell is for kernel '{kernel}'; a C# twin can only hold C# cells.");
-            var code = CellCode.Prepare(cell.Source, index);
+            if (cell.KernelName != NotebookFile.CSharpKernel)
+                throw new TwinException(index, $"the cell is for kernel '{cell.KernelName}'; a C# twin can only hold C# cells.");
+            var code = CellCode.Prepare(cell.Contents, index);
+            if (code.Kind == CellCodeKind.PackageLoader)
+            {
+                body.Append($"// ---- [cell {index}] code: loads the package in the kernel; the twin has #:project instead ----\n");
+                continue;
+            }
             if (code.Kind == CellCodeKind.Markdown)
             {
                 body.Append($"// ---- [cell {index}] markdown (#!markdown code cell) ----\n");
@@ -90,7 +99,7 @@ public static class TwinGenerator
             if (code.IsBlank) continue;
 
             script = script is null
-                ? CSharpScript.Create(code.Code, ScriptEnvironment.ForCell(index), typeof(NotebookGlobals))
+                ? CSharpScript.Create(code.Code, ScriptEnvironment.ForCell(index), typeof(TwinScriptGlobals))
                 : script.ContinueWith(code.Code, ScriptEnvironment.ForCell(index));
             var unit = TrailingExpression.Parse(code.Code);
             CheckTopLevel(unit, index, declared);
@@ -127,7 +136,10 @@ public static class TwinGenerator
             .Append("// </auto-generated>\n")
             .Append($"#:project {projectRelative}\n")
             // File-based apps default to PublishAot=true, which adds trimming analysis that a notebook does not need.
-            .Append("#:property PublishAot=false\n");
+            .Append("#:property PublishAot=false\n")
+            // `dotnet run file.cs` builds Debug; Optimize makes the twin's own code optimised, and
+            // notebooks/Directory.Build.targets then builds the referenced projects in Release.
+            .Append("#:property Optimize=true\n");
         foreach (var u in usings) twin.Append(u).Append('\n');
         twin.Append(DisplayImport).Append("\n\n").Append(body);
         if (types.Length > 0)

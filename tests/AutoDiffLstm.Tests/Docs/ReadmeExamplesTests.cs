@@ -1,6 +1,5 @@
 using System.Text.RegularExpressions;
-using AutoDiffLstm.Notebooks.Ipynb;
-using AutoDiffLstm.Notebooks.Running;
+using AutoDiffLstm.Notebooks.Snippets;
 
 namespace AutoDiffLstm.Tests.Docs;
 
@@ -38,12 +37,9 @@ public sealed partial class ReadmeExamplesTests
     {
         string code = CSharpBlock().Matches(Readme())[index].Groups["code"].Value;
         // Script code takes using directives and statements as a program's top level would.
-        var notebook = NotebookDocument.CreateCSharp();
-        notebook.Cells.Add(new NotebookCell(CellType.Code, "using AutoDiffLstm.Recurrent;\n" + code));
-        var result = new NotebookRunner().Run(notebook);
+        var result = SnippetRunner.Run("using AutoDiffLstm.Recurrent;\n" + code);
         Assert.True(result.Succeeded, $"README example {index} failed: {result.Failure}");
         // Every example ends by printing a gradient check: it must have run and passed.
-        var printed = string.Concat(result.Notebook.Cells[0].Outputs.OfType<StreamOutput>().Select(o => o.Text));
-        Assert.Contains("GradCheck passed", printed);
+        Assert.Contains("GradCheck passed", result.Output);
     }
 }

@@ -5,10 +5,10 @@ namespace AutoDiffLstm.Tests.Notebooks;
 public class CellCodeTests
 {
     [Fact]
-    public void KernelSelectionTimeAndLocalReferencesAreBlankedKeepingLineNumbers()
+    public void KernelSelectionTimeAndOurPackagesAreBlankedKeepingLineNumbers()
     {
-        const string source = "#!csharp\n#r \"../src/AutoDiffLstm.Experiments/bin/Debug/net10.0/AutoDiffLstm.dll\"\n" +
-                              "#r \"..\\\\bin\\\\AutoDiffLstm.Experiments.dll\"\n#!time\nvar x = 1;";
+        const string source = "#!csharp\n#r \"nuget: AutoDiffLstm.Experiments, 0.1.0\"\n" +
+                              "#r \"nuget:AutoDiffLstm\"\n#!time\nvar x = 1;";
         var code = CellCode.Prepare(source, 2);
         Assert.Equal(CellCodeKind.CSharp, code.Kind);
         Assert.Equal("\n\n\n\nvar x = 1;", code.Code);
@@ -24,8 +24,9 @@ public class CellCodeTests
     }
 
     [Theory]
-    [InlineData("#r \"nuget: Newtonsoft.Json, 13.0.3\"", "NuGet references are not supported")]
-    [InlineData("#r \"/opt/other/Other.dll\"", "only references to the local AutoDiffLstm build")]
+    [InlineData("#r \"nuget: Newtonsoft.Json, 13.0.3\"", "the NuGet package 'Newtonsoft.Json' is not supported")]
+    [InlineData("#r \"nuget: AutoDiffLstm.Cli\"", "the NuGet package 'AutoDiffLstm.Cli' is not supported")]
+    [InlineData("#r \"../src/AutoDiffLstm.Experiments/bin/Debug/net10.0/AutoDiffLstm.dll\"", "DLL references are not supported")]
     [InlineData("#!fsharp", "magic command is not supported")]
     [InlineData("#!set --name x --value 1", "magic command is not supported")]
     [InlineData("#load \"helpers.csx\"", "#r, #i and #load")]
@@ -36,6 +37,14 @@ public class CellCodeTests
         Assert.Equal(7, e.CellIndex);
         Assert.StartsWith("cell 7, line 2: `" + magic + "`", e.Message);
         Assert.Contains(reason, e.Message);
+    }
+
+    [Fact]
+    public void ThePackageLoaderCellIsRecognisedByItsFirstLine()
+    {
+        var code = CellCode.Prepare("\n" + CellCode.PackageLoaderMarker + " out/feed.\nawait Kernel.Root.SendAsync(x);", 1);
+        Assert.Equal(CellCodeKind.PackageLoader, code.Kind);
+        Assert.Equal(CellCodeKind.CSharp, CellCode.Prepare("var a = 1;\n" + CellCode.PackageLoaderMarker, 1).Kind);
     }
 
     [Fact]

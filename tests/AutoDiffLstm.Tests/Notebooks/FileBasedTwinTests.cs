@@ -4,12 +4,14 @@ using AutoDiffLstm.Notebooks.Twins;
 
 namespace AutoDiffLstm.Tests.Notebooks;
 
+[Collection(ReleaseBuildCollection.Name)]
 public class FileBasedTwinTests
 {
     /// <summary>
-    /// The one slow test (a `dotnet run file.cs` build, about 10 to 40 s): a generated twin really compiles and runs, with
-    /// the rewrites that make notebook code a valid program (hoisted using, type moved to the end, trailing expression
-    /// shown), the scale read from the environment, and a figure saved by the twin's display.
+    /// A slow test (a `dotnet run file.cs` build, about 10 to 40 s): a generated twin really compiles and runs, with the
+    /// rewrites that make notebook code a valid program (hoisted using, type moved to the end, trailing expression shown),
+    /// the scale read from the environment, a figure saved by the twin's display, and optimised code throughout: the
+    /// twin's own (#:property Optimize=true) and the engine's (built in Release by notebooks/Directory.Build.targets).
     /// </summary>
     [Fact]
     public void AGeneratedTwinRunsWithDotnetRun()
@@ -20,13 +22,18 @@ public class FileBasedTwinTests
         string images = Path.Combine(folder.FullName, "images");
         if (Directory.Exists(images)) Directory.Delete(images, recursive: true);
         folder.Create();
+        // The twin gets the build settings of the real notebooks folder.
+        File.Copy(Path.Combine(NotebookTestFiles.NotebooksFolder, "Directory.Build.targets"), Path.Combine(folder.FullName, "Directory.Build.targets"), overwrite: true);
         string notebook = Path.Combine(folder.FullName, "twin-smoke.ipynb");
         NotebookTestFiles.Build(
             "md:# Smoke test of a twin",
             "#!csharp\nusing AutoDiffLstm.Experiments.Figures;\nusing AutoDiffLstm.Experiments.Notebooks;\nvar x = Tensor.Scalar(3.0).RequireGrad();",
             "record Point(double X, double Y);\n(x * x).Backward();\nConsole.WriteLine($\"grad {x.Grad!.Item()}\");",
             "var steps = Notebook.Scale(full: 1000, ci: 7);\nnew Point(steps, 0.5)",
-            "display(new LineFigure(\"f\", \"x\", \"y\", false, [new Series(\"s\", [0.0, 1.0], [1.0, 2.0])]) { Size = (64, 48) });")
+            "display(new LineFigure(\"f\", \"x\", \"y\", false, [new Series(\"s\", [0.0, 1.0], [1.0, 2.0])]) { Size = (64, 48) });",
+            "bool Optimised(System.Reflection.Assembly a) => a.GetCustomAttributes(typeof(System.Diagnostics.DebuggableAttribute), false)\n" +
+            "    .Cast<System.Diagnostics.DebuggableAttribute>().All(d => !d.IsJITOptimizerDisabled);\n" +
+            "Console.WriteLine($\"optimised: twin {Optimised(typeof(Point).Assembly)}, engine {Optimised(typeof(Tensor).Assembly)}, experiments {Optimised(typeof(LineFigure).Assembly)}\");")
             .Save(notebook);
         string twin = TwinGenerator.Write(notebook, new TwinOptions { ExperimentsProject = NotebookTestFiles.ExperimentsProject });
 
@@ -43,6 +50,7 @@ public class FileBasedTwinTests
         string png = Path.Combine(images, "display-01.png");
         Assert.Contains($"[image/png 64x48: {png}]", lines);
         Assert.True(DisplayFormatter.IsPng(File.ReadAllBytes(png)));
+        Assert.Contains("optimised: twin True, engine True, experiments True", lines);
     }
 
     private static uint StableHash(string text)

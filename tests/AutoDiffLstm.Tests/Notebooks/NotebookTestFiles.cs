@@ -1,4 +1,5 @@
 using AutoDiffLstm.Notebooks.Ipynb;
+using Microsoft.DotNet.Interactive.Documents;
 
 namespace AutoDiffLstm.Tests.Notebooks;
 
@@ -34,13 +35,18 @@ internal static class NotebookTestFiles
         Path.Combine(RepositoryRoot, "src", "AutoDiffLstm.Experiments", "AutoDiffLstm.Experiments.csproj");
 
     /// <summary>A C# notebook of the given cells; strings starting with "md:" become markdown cells.</summary>
-    public static NotebookDocument Build(params string[] cells)
+    public static InteractiveDocument Build(params string[] cells)
     {
-        var doc = NotebookDocument.CreateCSharp();
+        var doc = new InteractiveDocument();
         foreach (var cell in cells)
-            doc.Cells.Add(cell.StartsWith("md:", StringComparison.Ordinal) ? NotebookCell.Markdown(cell[3..]) : NotebookCell.Code(cell));
+            doc.Add(cell.StartsWith("md:", StringComparison.Ordinal)
+                ? new InteractiveDocumentElement(cell[3..], NotebookFile.MarkdownKernel)
+                : new InteractiveDocumentElement(cell, NotebookFile.CSharpKernel));
         return doc;
     }
+
+    /// <summary>Writes a notebook built by <see cref="Build"/> as an .ipynb file.</summary>
+    public static void Save(this InteractiveDocument doc, string path) => NotebookFile.Save(doc, path);
 
     private static string FindRepositoryRoot()
     {

@@ -1,16 +1,18 @@
-using AutoDiffLstm.Experiments.Notebooks;
+using System.Text.RegularExpressions;
+using System.Xml.Linq;
+using AutoDiffLstm.Notebooks.Cells;
 using AutoDiffLstm.Notebooks.Cli;
 using AutoDiffLstm.Notebooks.Ipynb;
-using AutoDiffLstm.Notebooks.Running;
 using AutoDiffLstm.Notebooks.Twins;
 
 namespace AutoDiffLstm.Tests.Notebooks;
 
-/// <summary>Every notebook in notebooks/ runs at CI scale and has a twin in sync, so that none can rot unnoticed.</summary>
+/// <summary>
+/// Every notebook in notebooks/ is a C# notebook that loads the package version the projects pack, through the package
+/// loader cell, and has a twin in sync, so that none can rot unnoticed. (KernelNotebookTests runs them in the kernel.)
+/// </summary>
 public class RepositoryNotebooksTests
 {
-    private static readonly NotebookRunner Runner = new();
-
     public static TheoryData<string> Notebooks()
     {
         var data = new TheoryData<string>();
@@ -21,12 +23,16 @@ public class RepositoryNotebooksTests
 
     [Theory]
     [MemberData(nameof(Notebooks))]
-    public void RunsAtCiScale(string name)
+    public void LoadsThePackedVersionThroughTheLoaderCell(string name)
     {
-        var notebook = NotebookDocument.Load(Path.Combine(NotebookTestFiles.NotebooksFolder, name));
-        Assert.Equal(PolyglotMetadata.CSharpKernelspecName, notebook.Metadata["kernelspec"]?["name"]?.GetValue<string>());
-        var result = Runner.Run(notebook, new NotebookRunOptions { Scale = NotebookScale.Ci });
-        Assert.True(result.Succeeded, $"{name}: {result.Failure}");
+        var notebook = NotebookFile.Load(Path.Combine(NotebookTestFiles.NotebooksFolder, name));
+        Assert.Equal(NotebookFile.CSharpKernelspecName, (notebook.Metadata["kernelspec"] as IDictionary<string, object>)?["name"]?.ToString());
+        var code = notebook.Elements.Where(e => e.KernelName == NotebookFile.CSharpKernel).Select(e => e.Contents).ToList();
+        Assert.True(code.Count >= 2, $"{name}: expected the package loader cell and the #r cell first");
+        Assert.StartsWith(CellCode.PackageLoaderMarker, code[0]);
+        var reference = Regex.Match(code[1], @"^#r ""nuget: AutoDiffLstm\.Experiments, (?<version>[^""]+)""", RegexOptions.Multiline);
+        Assert.True(reference.Success, $"{name}: the second code cell should start with #r \"nuget: AutoDiffLstm.Experiments, <version>\", not `{code[1].Split('\n')[0]}`");
+        Assert.Equal(PackageVersion("AutoDiffLstm.Experiments"), reference.Groups["version"].Value);
     }
 
     [Theory]
@@ -39,4 +45,16 @@ public class RepositoryNotebooksTests
 
     [Fact]
     public void EveryTwinHasANotebook() => Assert.Empty(NotebookCommands.OrphanTwins(NotebookTestFiles.NotebooksFolder));
+
+    [Fact]
+    public void TheEngineAndTheExperimentsPackageShareOneVersion() =>
+        Assert.Equal(PackageVersion("AutoDiffLstm"), PackageVersion("AutoDiffLstm.Experiments"));
+
+    /// <summary>The Version a project packs with, read from its .csproj.</summary>
+    internal static string PackageVersion(string project)
+    {
+        string path = Path.Combine(NotebookTestFiles.RepositoryRoot, "src", project, project + ".csproj");
+        return XDocument.Load(path).Descendants("Version").SingleOrDefault()?.Value
+               ?? throw new InvalidOperationException($"{path} has no <Version>: the notebooks' #r \"nuget: …\" pins one.");
+    }
 }

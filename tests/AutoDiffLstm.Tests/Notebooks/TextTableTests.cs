@@ -64,12 +64,24 @@ public class TextTableTests
     }
 
     [Fact]
-    public void DisplayShowsTheTableAsPlainText()
+    public void DisplayShowsTheTableAsHtmlWithTheAlignedTextAsFallback()
     {
         var table = new TextTable("a").AddRow(1.0);
         var bundle = DisplayFormatter.Format(table);
-        Assert.Equal([DisplayFormatter.PlainText], bundle.Keys);
+        Assert.Equal([DisplayFormatter.Html, DisplayFormatter.PlainText], bundle.Keys);
         Assert.Equal(table.ToString(), bundle[DisplayFormatter.PlainText]);
+        Assert.Equal(table.ToHtml(), bundle[DisplayFormatter.Html]);
+    }
+
+    [Fact]
+    public void HtmlHasAHeaderRowEncodedCellsAndNumbersRightAligned()
+    {
+        var table = new TextTable("cell", "loss <final>").AddRow("lstm & co", 0.5).AddRow("gru", 0.25);
+        Assert.Equal(
+            "<table class=\"adl-table\"><thead><tr><th style=\"text-align:left\">cell</th><th style=\"text-align:right\">loss &lt;final&gt;</th></tr></thead>" +
+            "<tbody><tr><td style=\"text-align:left\">lstm &amp; co</td><td style=\"text-align:right\">0.5</td></tr>" +
+            "<tr><td style=\"text-align:left\">gru</td><td style=\"text-align:right\">0.25</td></tr></tbody></table>",
+            table.ToHtml());
     }
 
     private static string Normalise(string text) => text.Replace("\r\n", "\n");

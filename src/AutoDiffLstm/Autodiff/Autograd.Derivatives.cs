@@ -7,7 +7,9 @@ public enum HvpMode
 {
     /// <summary>
     /// Push the direction v forward (JVP) through the recorded gradient computation: one forward, one recorded
-    /// backward and one tangent pass over both. The default: it measured faster than reverse-over-reverse (see README).
+    /// backward and one tangent pass over both. The default, as in JAX: a tangent pass touches each recorded operation
+    /// once in order and keeps nothing for later, where a second reverse pass must walk and keep the whole doubled tape
+    /// (the two have not yet been benchmarked against each other).
     /// </summary>
     ForwardOverReverse,
 

@@ -139,6 +139,7 @@ public class KernelNotebookTests(NotebookKernel kernel)
             string metadata = nuspec.ReadToEnd();
             Assert.Contains("<description>", metadata);
             Assert.Contains("<repository type=\"git\"", metadata);
+            Assert.Contains("<license type=\"expression\">MIT</license>", metadata);
         }
         using var experiments = ZipFile.OpenRead(Path.Combine(NotebookKernel.Feed, $"AutoDiffLstm.Experiments.{version}.nupkg"));
         Assert.Contains("interactive-extensions/dotnet/AutoDiffLstm.Interactive.dll", experiments.Entries.Select(e => e.FullName));

@@ -32,7 +32,7 @@ public sealed class RegistryCellsCliTests : IDisposable
         var json = CliRun.Json(CliRun.Expect(0, "gradflow", "--cell", "lstm,mingru,minlstm,indrnn,janet", "--seq-len", "12", "--hidden", "4", "--batch", "2",
             "--json", "--out", dir));
         var curves = json.GetProperty("curves").EnumerateArray().Select(c => c.GetProperty("curve").GetString()!).ToArray();
-        Assert.Equal(["lstm", "mingru", "minlstm", "indrnn", "janet"], curves);
+        Assert.Equal(["lstm, forget bias ~0 (default)", "mingru", "minlstm", "indrnn", "janet"], curves);
     }
 
     [Fact]

@@ -153,10 +153,7 @@ public static partial class Autograd
         {
             for (int j = 0; j < n; j++)
             {
-                var pushed = new Tangents();
-                pushed.Set(leaf, OneHot<T>(x.Dims, j), "Autograd.Jacobian");
-                using (NoGrad()) tape.PushTangents(0, recorded, pushed);
-                var t = pushed.Of<T>(y);
+                var t = TangentAlongAxis(tape, recorded, leaf, j).Of<T>(y);
                 if (t is null) continue;
                 for (int i = 0; i < m; i++) jac[i * n + j] = t.Data[i];
             }
@@ -191,10 +188,7 @@ public static partial class Autograd
             int recorded = tape.Count;
             for (int j = 0; j < n; j++)
             {
-                var pushed = new Tangents();
-                pushed.Set(leaf, OneHot<T>(x.Dims, j), "Autograd.Hessian");
-                using (NoGrad()) tape.PushTangents(0, recorded, pushed);
-                var col = pushed.Of<T>(g);
+                var col = TangentAlongAxis(tape, recorded, leaf, j).Of<T>(g);
                 if (col is null) continue;
                 for (int i = 0; i < n; i++) h[i * n + j] = col.Data[i];
             }
@@ -248,6 +242,15 @@ public static partial class Autograd
         if (output.Size != 1)
             throw new ArgumentException($"{op}: the output has shape {output.ShapeText}; without a seed it must be a scalar. Pass a seed of shape {output.ShapeText}.");
         return Tensor.Ones<T>([.. output.Shape]);
+    }
+
+    /// <summary>The tangents of the first <paramref name="recorded"/> operations when <paramref name="leaf"/> moves along its element <paramref name="index"/>.</summary>
+    private static Tangents TangentAlongAxis<T>(Tape tape, int recorded, Tensor<T> leaf, int index) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var pushed = new Tangents();
+        pushed.Set(leaf, OneHot<T>(leaf.Dims, index), "Autograd.Jacobian");
+        using (NoGrad()) tape.PushTangents(0, recorded, pushed);
+        return pushed;
     }
 
     private static Tensor<T> OneHot<T>(int[] dims, int index) where T : unmanaged, IFloatingPointIeee754<T>

@@ -8,13 +8,9 @@ internal sealed class Tangents
 {
     private readonly Dictionary<TensorBase, TensorBase> map = new(ReferenceEqualityComparer.Instance);
 
-    public int Count => map.Count;
-
     /// <summary>The tangent of <paramref name="t"/>, or null when it is zero (or <paramref name="t"/> is null).</summary>
     public Tensor<T>? Of<T>(TensorBase? t) where T : unmanaged, System.Numerics.IFloatingPointIeee754<T> =>
         t is not null && map.TryGetValue(t, out var v) ? (Tensor<T>)v : null;
-
-    public bool Has(TensorBase? t) => t is not null && map.ContainsKey(t);
 
     public void Set(TensorBase t, TensorBase tangent, string op)
     {

@@ -39,7 +39,4 @@ public sealed partial class Tape
         }
         return sink;
     }
-
-    /// <summary>The recorded outputs, for tools that read the tape (count and order as recorded).</summary>
-    internal TensorBase OutputAt(int index) => entries[index].Output;
 }

@@ -39,15 +39,7 @@ public sealed record LineFigure(string Title, string XLabel, string YLabel, bool
     public LegendCorner Legend { get; init; } = LegendCorner.Outside;
 
     /// <summary>Writes <c>{basePath}.png</c> and <c>{basePath}.svg</c> atomically; returns both paths.</summary>
-    public IReadOnlyList<string> Save(string basePath)
-    {
-        var plot = Render();
-        string png = basePath + ".png", svg = basePath + ".svg";
-        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(png))!);
-        AtomicFile.WriteAllBytes(png, plot.GetImageBytes(Size.Width, Size.Height, ScottPlot.ImageFormat.Png));
-        AtomicFile.WriteAllText(svg, plot.GetSvgXml(Size.Width, Size.Height));
-        return [png, svg];
-    }
+    public IReadOnlyList<string> Save(string basePath) => FigureFiles.Save(Render(), basePath, Size);
 
     /// <summary>The figure as PNG bytes; notebooks show it with <c>display(figure)</c>, which looks for this method.</summary>
     public byte[] ToPng() => Render().GetImageBytes(Size.Width, Size.Height, ScottPlot.ImageFormat.Png);

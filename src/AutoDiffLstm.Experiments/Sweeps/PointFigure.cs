@@ -1,3 +1,4 @@
+using AutoDiffLstm.Experiments.Figures;
 using AutoDiffLstm.IO;
 
 namespace AutoDiffLstm.Experiments.Sweeps;
@@ -19,15 +20,7 @@ public sealed record PointFigure(string Title, string XLabel, string YLabel, IRe
     public (int Width, int Height) Size { get; init; } = (900, 560);
 
     /// <summary>Writes <c>{basePath}.png</c> and <c>{basePath}.svg</c> atomically; returns both paths.</summary>
-    public IReadOnlyList<string> Save(string basePath)
-    {
-        var plot = Render();
-        string png = basePath + ".png", svg = basePath + ".svg";
-        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(png))!);
-        AtomicFile.WriteAllBytes(png, plot.GetImageBytes(Size.Width, Size.Height, ScottPlot.ImageFormat.Png));
-        AtomicFile.WriteAllText(svg, plot.GetSvgXml(Size.Width, Size.Height));
-        return [png, svg];
-    }
+    public IReadOnlyList<string> Save(string basePath) => FigureFiles.Save(Render(), basePath, Size);
 
     internal ScottPlot.Plot Render()
     {

@@ -77,6 +77,12 @@ public sealed partial class Tape
 
     [ThreadStatic] private static Stack<Tape>? spareTapes;
 
+    /// <summary>While positive, every operation is recorded, whatever the grad mode and its inputs: a trace captures the whole graph (see <see cref="Tracing"/>).</summary>
+    [ThreadStatic] internal static int tracing;
+
+    /// <summary>The recorded operations [0, Count), for a trace to read.</summary>
+    internal ReadOnlySpan<TapeEntry> Entries => entries.AsSpan(0, count);
+
     private bool foreignInputsAreConstants;
 
     /// <summary>The distinct tensors read by the recorded operations that this tape did not produce: leaves and tensors of other graphs.</summary>
@@ -122,8 +128,8 @@ public sealed partial class Tape
         if ((a?.IsRecycled ?? false) || (b?.IsRecycled ?? false) || (c?.IsRecycled ?? false) || (many is not null && AnyRecycled(many)))
             throw RecycledInput(rule.Name);
         if (Autograd.AnomalyDetectionEnabled) Autograd.CheckForward(rule.Name, output, a, b, c);
-        if (!Autograd.IsGradEnabled) return;
-        bool any = (a?.RequiresGrad ?? false) || (b?.RequiresGrad ?? false) || (c?.RequiresGrad ?? false);
+        if (!Autograd.IsGradEnabled && tracing == 0) return;
+        bool any = tracing > 0 || (a?.RequiresGrad ?? false) || (b?.RequiresGrad ?? false) || (c?.RequiresGrad ?? false);
         if (!any && many is not null)
             foreach (var t in many) any |= t.RequiresGrad;
         if (!any) return;

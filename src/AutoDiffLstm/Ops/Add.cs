@@ -20,10 +20,21 @@ public sealed partial class Tensor<T>
     }
 }
 
-internal sealed class AddRule<T> : BackwardRule<T> where T : unmanaged, IFloatingPointIeee754<T>
+/// <summary>y = a + b: dy/da = dy/db = 1.</summary>
+internal struct AddFormula : IBinaryFormula
+{
+    public static string Name => "Add";
+    public static V Apply<V>(V a, V b) where V : struct, IValue<V> => a + b;
+    public static V ChainA<V>(V g, V a, V b, V y) where V : struct, IValue<V> => g;
+    public static V ChainB<V>(V g, V a, V b, V y) where V : struct, IValue<V> => g;
+}
+
+/// <summary>The fast backward kernels over broadcast shapes; forward mode, the recorded backward and the fused kernels come from <see cref="AddFormula"/>.</summary>
+internal sealed class AddRule<T> : BinaryRule<T, AddFormula> where T : unmanaged, IFloatingPointIeee754<T>
 {
     public static readonly AddRule<T> Instance = new();
-    public override string Name => "Add";
+
+    protected override Tensor<T> Apply(Tensor<T> a, Tensor<T> b) => a.Add(b);
 
     // da += dy, db += dy, each summed over the dimensions it was broadcast along.
     protected override void Backward(in TapeEntry e, Tensor<T> y, ReadOnlySpan<T> dy)
@@ -40,20 +51,5 @@ internal sealed class AddRule<T> : BackwardRule<T> where T : unmanaged, IFloatin
             if (b.Size == y.Size) b.AccumulateGradPassedThrough(y, mayTake: true);
             else Kernels.ReduceToShape(dy, y.Dims, b.GradBuffer(), b.Dims);
         }
-    }
-
-    // dy = da + db (each broadcast to y)
-    protected override Tensor<T>? Jvp(in TapeEntry e, Tensor<T> y, Tangents t)
-    {
-        var (ta, tb) = (t.Of<T>(e.A), t.Of<T>(e.B));
-        var sum = ta is null ? tb! : tb is null ? ta : ta + tb;
-        return sum.ExpandTo(y.Dims);
-    }
-
-    protected override void Vjp(in TapeEntry e, Tensor<T> y, Tensor<T> dy, Cotangents sink)
-    {
-        var (a, b) = (e.InA<T>(), e.InB<T>());
-        sink.Add(Name, a, dy.SumTo(a.Dims));
-        sink.Add(Name, b, dy.SumTo(b.Dims));
     }
 }

@@ -59,8 +59,15 @@ public static partial class Tensor
     }
 }
 
-internal sealed class ConcatRule<T> : BackwardRule<T> where T : unmanaged, IFloatingPointIeee754<T>
+internal sealed class ConcatRule<T> : BackwardRule<T>, IReplayableRule where T : unmanaged, IFloatingPointIeee754<T>
 {
+    // Stack adds the axis (the output has one dimension more than a part); Concat joins along it.
+    public TensorBase Replay(in TapeEntry e)
+    {
+        var parts = Array.ConvertAll((TensorBase[])e.Aux!, p => (Tensor<T>)p);
+        return e.Output.Rank > parts[0].Rank ? Tensor.Stack(e.I0, parts) : Tensor.Concat(e.I0, parts);
+    }
+
     public static readonly ConcatRule<T> Instance = new();
     public override string Name => "Concat";
 

@@ -20,10 +20,21 @@ public sealed partial class Tensor<T>
     }
 }
 
-internal sealed class DivideRule<T> : BackwardRule<T> where T : unmanaged, IFloatingPointIeee754<T>
+/// <summary>y = a / b: dy/da = 1/b, dy/db = -a/b^2 = -y/b.</summary>
+internal struct DivideFormula : IBinaryFormula
+{
+    public static string Name => "Divide";
+    public static V Apply<V>(V a, V b) where V : struct, IValue<V> => a / b;
+    public static V ChainA<V>(V g, V a, V b, V y) where V : struct, IValue<V> => g / b;
+    public static V ChainB<V>(V g, V a, V b, V y) where V : struct, IValue<V> => -(g * y) / b;
+}
+
+/// <summary>The fast backward kernels over broadcast shapes; forward mode, the recorded backward and the fused kernels come from <see cref="DivideFormula"/>.</summary>
+internal sealed class DivideRule<T> : BinaryRule<T, DivideFormula> where T : unmanaged, IFloatingPointIeee754<T>
 {
     public static readonly DivideRule<T> Instance = new();
-    public override string Name => "Divide";
+
+    protected override Tensor<T> Apply(Tensor<T> a, Tensor<T> b) => a.Divide(b);
 
     // y = a / b:  da += dy / b,  db -= dy * y / b  (reduced over broadcast dimensions).
     protected override void Backward(in TapeEntry e, Tensor<T> y, ReadOnlySpan<T> dy)
@@ -41,23 +52,5 @@ internal sealed class DivideRule<T> : BackwardRule<T> where T : unmanaged, IFloa
     {
         public static T Invoke(T dy, T y) => -(dy * y);
         public static Vector<T> Invoke(Vector<T> dy, Vector<T> y) => -(dy * y);
-    }
-
-    // dy = da / b - db * y / b
-    protected override Tensor<T>? Jvp(in TapeEntry e, Tensor<T> y, Tangents t)
-    {
-        var b = e.InB<T>();
-        var (ta, tb) = (t.Of<T>(e.A), t.Of<T>(b));
-        var fromA = ta is null ? null : ta / b;
-        var fromB = tb is null ? null : tb * y / b;
-        var sum = fromB is null ? fromA! : fromA is null ? -fromB : fromA - fromB;
-        return sum.ExpandTo(y.Dims);
-    }
-
-    protected override void Vjp(in TapeEntry e, Tensor<T> y, Tensor<T> dy, Cotangents sink)
-    {
-        var (a, b) = (e.InA<T>(), e.InB<T>());
-        if (a.RequiresGrad) sink.Add(Name, a, (dy / b).SumTo(a.Dims));
-        if (b.RequiresGrad) sink.Add(Name, b, (-(dy * y) / b).SumTo(b.Dims));
     }
 }

@@ -28,8 +28,10 @@ public sealed partial class Tensor<T>
     }
 }
 
-internal sealed class LinearRule<T> : BackwardRule<T> where T : unmanaged, IFloatingPointIeee754<T>
+internal sealed class LinearRule<T> : BackwardRule<T>, IReplayableRule where T : unmanaged, IFloatingPointIeee754<T>
 {
+    public TensorBase Replay(in TapeEntry e) => e.InA<T>().Linear(e.InB<T>(), (Tensor<T>?)e.C);
+
     public static readonly LinearRule<T> Instance = new();
     public override string Name => "Linear";
 

@@ -29,8 +29,10 @@ public sealed partial class Tensor<T>
     }
 }
 
-internal sealed class LogSoftmaxRule<T> : BackwardRule<T> where T : unmanaged, IFloatingPointIeee754<T>
+internal sealed class LogSoftmaxRule<T> : BackwardRule<T>, IReplayableRule where T : unmanaged, IFloatingPointIeee754<T>
 {
+    public TensorBase Replay(in TapeEntry e) => e.InA<T>().LogSoftmax(e.I0);
+
     public static readonly LogSoftmaxRule<T> Instance = new();
     public override string Name => "LogSoftmax";
 

@@ -50,8 +50,14 @@ internal sealed record MatMulPlan(int Batch, int M, int N, int K, bool TransA, b
     }
 }
 
-internal sealed class MatMulRule<T> : BackwardRule<T> where T : unmanaged, IFloatingPointIeee754<T>
+internal sealed class MatMulRule<T> : BackwardRule<T>, IReplayableRule where T : unmanaged, IFloatingPointIeee754<T>
 {
+    public TensorBase Replay(in TapeEntry e)
+    {
+        var plan = (MatMulPlan)e.Aux!;
+        return e.InA<T>().MatMul(e.InB<T>(), plan.TransA, plan.TransB);
+    }
+
     public static readonly MatMulRule<T> Instance = new();
     public override string Name => "MatMul";
 

@@ -20,10 +20,21 @@ public sealed partial class Tensor<T>
     }
 }
 
-internal sealed class MultiplyRule<T> : BackwardRule<T> where T : unmanaged, IFloatingPointIeee754<T>
+/// <summary>y = a * b: dy/da = b, dy/db = a.</summary>
+internal struct MultiplyFormula : IBinaryFormula
+{
+    public static string Name => "Multiply";
+    public static V Apply<V>(V a, V b) where V : struct, IValue<V> => a * b;
+    public static V ChainA<V>(V g, V a, V b, V y) where V : struct, IValue<V> => g * b;
+    public static V ChainB<V>(V g, V a, V b, V y) where V : struct, IValue<V> => g * a;
+}
+
+/// <summary>The fast backward kernels over broadcast shapes; forward mode, the recorded backward and the fused kernels come from <see cref="MultiplyFormula"/>.</summary>
+internal sealed class MultiplyRule<T> : BinaryRule<T, MultiplyFormula> where T : unmanaged, IFloatingPointIeee754<T>
 {
     public static readonly MultiplyRule<T> Instance = new();
-    public override string Name => "Multiply";
+
+    protected override Tensor<T> Apply(Tensor<T> a, Tensor<T> b) => a.Multiply(b);
 
     // da += dy * b, db += dy * a (reduced over broadcast dimensions).
     protected override void Backward(in TapeEntry e, Tensor<T> y, ReadOnlySpan<T> dy)
@@ -37,21 +48,5 @@ internal sealed class MultiplyRule<T> : BackwardRule<T> where T : unmanaged, IFl
     {
         if (other.Size == y.Size && target.Size == y.Size) Kernels.MultiplyInto(y.GradData!, other.AsSpan(), target.GradSink());
         else Elementwise.AccumulateBroadcast<T, MultiplySpans<T>>(y.GradData!, y.Dims, other, target);
-    }
-
-    // dy = da * b + a * db
-    protected override Tensor<T>? Jvp(in TapeEntry e, Tensor<T> y, Tangents t)
-    {
-        var (a, b) = (e.InA<T>(), e.InB<T>());
-        var (ta, tb) = (t.Of<T>(a), t.Of<T>(b));
-        var sum = ta is null ? a * tb! : tb is null ? ta * b : ta * b + a * tb;
-        return sum.ExpandTo(y.Dims);
-    }
-
-    protected override void Vjp(in TapeEntry e, Tensor<T> y, Tensor<T> dy, Cotangents sink)
-    {
-        var (a, b) = (e.InA<T>(), e.InB<T>());
-        if (a.RequiresGrad) sink.Add(Name, a, (dy * b).SumTo(a.Dims));
-        if (b.RequiresGrad) sink.Add(Name, b, (dy * a).SumTo(b.Dims));
     }
 }

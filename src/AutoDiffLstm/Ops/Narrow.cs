@@ -79,8 +79,13 @@ public sealed partial class Tensor<T>
     }
 }
 
-internal sealed class NarrowRule<T> : BackwardRule<T> where T : unmanaged, IFloatingPointIeee754<T>
+internal sealed class NarrowRule<T> : BackwardRule<T>, IReplayableRule where T : unmanaged, IFloatingPointIeee754<T>
 {
+    // Select drops the axis (the output has one dimension less); Narrow keeps it.
+    public TensorBase Replay(in TapeEntry e) => e.Output.Rank < e.A!.Rank
+        ? e.InA<T>().Select(e.I0, e.I1)
+        : e.InA<T>().Narrow(e.I0, e.I1, e.Output.Dims[e.I0]);
+
     public static readonly NarrowRule<T> Instance = new();
     public override string Name => "Narrow";
 

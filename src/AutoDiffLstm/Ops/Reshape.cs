@@ -55,8 +55,10 @@ public sealed partial class Tensor<T>
     }
 }
 
-internal sealed class ReshapeRule<T> : BackwardRule<T> where T : unmanaged, IFloatingPointIeee754<T>
+internal sealed class ReshapeRule<T> : BackwardRule<T>, IReplayableRule where T : unmanaged, IFloatingPointIeee754<T>
 {
+    public TensorBase Replay(in TapeEntry e) => e.InA<T>().Reshape((int[])e.Output.Dims.Clone());
+
     public static readonly ReshapeRule<T> Instance = new();
     public override string Name => "Reshape";
 

@@ -21,8 +21,10 @@ public sealed partial class Tensor<T>
     }
 }
 
-internal sealed class SoftmaxRule<T> : BackwardRule<T> where T : unmanaged, IFloatingPointIeee754<T>
+internal sealed class SoftmaxRule<T> : BackwardRule<T>, IReplayableRule where T : unmanaged, IFloatingPointIeee754<T>
 {
+    public TensorBase Replay(in TapeEntry e) => e.InA<T>().Softmax(e.I0);
+
     public static readonly SoftmaxRule<T> Instance = new();
     public override string Name => "Softmax";
 

@@ -21,10 +21,21 @@ public sealed partial class Tensor<T>
     }
 }
 
-internal sealed class SubtractRule<T> : BackwardRule<T> where T : unmanaged, IFloatingPointIeee754<T>
+/// <summary>y = a - b: dy/da = 1, dy/db = -1.</summary>
+internal struct SubtractFormula : IBinaryFormula
+{
+    public static string Name => "Subtract";
+    public static V Apply<V>(V a, V b) where V : struct, IValue<V> => a - b;
+    public static V ChainA<V>(V g, V a, V b, V y) where V : struct, IValue<V> => g;
+    public static V ChainB<V>(V g, V a, V b, V y) where V : struct, IValue<V> => -g;
+}
+
+/// <summary>The fast backward kernels over broadcast shapes; forward mode, the recorded backward and the fused kernels come from <see cref="SubtractFormula"/>.</summary>
+internal sealed class SubtractRule<T> : BinaryRule<T, SubtractFormula> where T : unmanaged, IFloatingPointIeee754<T>
 {
     public static readonly SubtractRule<T> Instance = new();
-    public override string Name => "Subtract";
+
+    protected override Tensor<T> Apply(Tensor<T> a, Tensor<T> b) => a.Subtract(b);
 
     // da += dy, db -= dy (reduced over broadcast dimensions).
     protected override void Backward(in TapeEntry e, Tensor<T> y, ReadOnlySpan<T> dy)
@@ -36,20 +47,5 @@ internal sealed class SubtractRule<T> : BackwardRule<T> where T : unmanaged, IFl
         TP.Negate(dy, negated);
         Kernels.ReduceToShape<T>(negated, y.Dims, b.GradBuffer(), b.Dims);
         BufferPool<T>.Return(negated);
-    }
-
-    // dy = da - db
-    protected override Tensor<T>? Jvp(in TapeEntry e, Tensor<T> y, Tangents t)
-    {
-        var (ta, tb) = (t.Of<T>(e.A), t.Of<T>(e.B));
-        var diff = tb is null ? ta! : ta is null ? -tb : ta - tb;
-        return diff.ExpandTo(y.Dims);
-    }
-
-    protected override void Vjp(in TapeEntry e, Tensor<T> y, Tensor<T> dy, Cotangents sink)
-    {
-        var (a, b) = (e.InA<T>(), e.InB<T>());
-        sink.Add(Name, a, dy.SumTo(a.Dims));
-        if (b.RequiresGrad) sink.Add(Name, b, (-dy).SumTo(b.Dims));
     }
 }

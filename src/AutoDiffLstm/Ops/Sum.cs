@@ -42,8 +42,11 @@ public sealed partial class Tensor<T>
         Sum(axis, keepDim) * T.CreateChecked(1.0 / Dims[ShapeMath.NormalizeAxis("Mean", axis, Rank)]);
 }
 
-internal sealed class SumRule<T> : BackwardRule<T> where T : unmanaged, IFloatingPointIeee754<T>
+internal sealed class SumRule<T> : BackwardRule<T>, IReplayableRule where T : unmanaged, IFloatingPointIeee754<T>
 {
+    public TensorBase Replay(in TapeEntry e) =>
+        e.I0 < 0 ? e.InA<T>().Sum() : e.InA<T>().Sum(e.I0, keepDim: e.Output.Rank == e.A!.Rank);
+
     public static readonly SumRule<T> Instance = new();
     public override string Name => "Sum";
 

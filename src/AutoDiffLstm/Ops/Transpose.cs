@@ -47,8 +47,10 @@ public sealed partial class Tensor<T>
     }
 }
 
-internal sealed class TransposeRule<T> : BackwardRule<T> where T : unmanaged, IFloatingPointIeee754<T>
+internal sealed class TransposeRule<T> : BackwardRule<T>, IReplayableRule where T : unmanaged, IFloatingPointIeee754<T>
 {
+    public TensorBase Replay(in TapeEntry e) => e.InA<T>().Transpose(e.I0, e.I1);
+
     public static readonly TransposeRule<T> Instance = new();
     public override string Name => "Transpose";
 

@@ -43,7 +43,7 @@ internal static class Unary
 }
 
 /// <summary>The derivatives of every elementwise unary primitive, derived from its <see cref="IUnaryFormula.Chain"/>.</summary>
-internal sealed class UnaryRule<T, F> : BackwardRule<T> where T : unmanaged, IFloatingPointIeee754<T> where F : struct, IUnaryFormula
+internal sealed class UnaryRule<T, F> : BackwardRule<T>, IElementwiseKernel<T>, IReplayableRule where T : unmanaged, IFloatingPointIeee754<T> where F : struct, IUnaryFormula
 {
     public static readonly UnaryRule<T, F> Instance = new();
     public override string Name => F.Name;
@@ -52,7 +52,19 @@ internal sealed class UnaryRule<T, F> : BackwardRule<T> where T : unmanaged, IFl
     protected override void Backward(in TapeEntry e, Tensor<T> y, ReadOnlySpan<T> dy)
     {
         var x = e.InA<T>();
-        ChainKernel(dy, F.ReadsInput ? x.AsSpan() : dy, F.ReadsOutput ? y.AsSpan() : dy, x.GradSink(), e.D0, e.D1);
+        var sink = x.GradSink();
+        ChainKernel(dy, F.ReadsInput ? x.AsSpan() : dy, F.ReadsOutput ? y.AsSpan() : dy, sink.Span, sink.Overwrite, e.D0, e.D1);
+    }
+
+    public int Arity => 1;
+
+    public TensorBase Replay(in TapeEntry e) => Unary.Apply<T, F>(e.InA<T>(), e.D0, e.D1);
+
+    public void Forward(ReadOnlySpan<T> a, ReadOnlySpan<T> b, Span<T> y, double p, double q) => F.Forward(a, y, p, q);
+
+    public void Backward(ReadOnlySpan<T> g, ReadOnlySpan<T> a, ReadOnlySpan<T> b, ReadOnlySpan<T> y, Span<T> ga, Span<T> gb, double p, double q)
+    {
+        if (!ga.IsEmpty) ChainKernel(g, F.ReadsInput ? a : g, F.ReadsOutput ? y : g, ga, overwrite: false, p, q);
     }
 
     // dy_tangent = Chain(dx_tangent, x, y)
@@ -68,13 +80,12 @@ internal sealed class UnaryRule<T, F> : BackwardRule<T> where T : unmanaged, IFl
         sink.Add(Name, x, F.Chain(new TensorValue<T>(dy), new TensorValue<T>(x), new TensorValue<T>(y), e.D0, e.D1).V);
     }
 
-    /// <summary>sink (+)= Chain(g, x, y) elementwise; x or y is a stand-in span when the formula does not read it.</summary>
-    private static void ChainKernel(ReadOnlySpan<T> g, ReadOnlySpan<T> x, ReadOnlySpan<T> y, GradSink<T> sink, double p, double q)
+    /// <summary>acc (+)= Chain(g, x, y) elementwise; x or y is a stand-in span when the formula does not read it.</summary>
+    private static void ChainKernel(ReadOnlySpan<T> g, ReadOnlySpan<T> x, ReadOnlySpan<T> y, Span<T> acc, bool overwrite, double p, double q)
     {
         int n = g.Length, i = 0;
         ref T rg = ref MemoryMarshal.GetReference(g), rx = ref MemoryMarshal.GetReference(x), ry = ref MemoryMarshal.GetReference(y);
-        ref T ra = ref MemoryMarshal.GetReference(sink.Span);
-        bool overwrite = sink.Overwrite;
+        ref T ra = ref MemoryMarshal.GetReference(acc);
         if (Vector.IsHardwareAccelerated)
             for (; i <= n - Vector<T>.Count; i += Vector<T>.Count)
             {

@@ -25,8 +25,11 @@ public static partial class Tensor
     }
 }
 
-internal sealed class WhereRule<T> : BackwardRule<T> where T : unmanaged, IFloatingPointIeee754<T>
+internal sealed class WhereRule<T> : BackwardRule<T>, IReplayableRule where T : unmanaged, IFloatingPointIeee754<T>
 {
+    // The mask is recorded as values (it receives no gradient), so the replay selects with the traced mask.
+    public TensorBase Replay(in TapeEntry e) => Tensor.Where(new Tensor<T>((int[])e.Output.Dims.Clone(), (T[])e.Aux!), e.InA<T>(), e.InB<T>());
+
     public static readonly WhereRule<T> Instance = new();
     public override string Name => "Where";
 

@@ -26,8 +26,15 @@ public static class GateMonitor
     /// </summary>
     public static void Observe<T>(string gate, Tensor<T> activation, GateRange range = GateRange.Sigmoid) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        if (!GradientCheckpoint.IsRecomputing) listener?.Invoke(gate, activation, range);
+        if (tracer is not null) tracer(gate, activation, range);
+        else if (!GradientCheckpoint.IsRecomputing) listener?.Invoke(gate, activation, range);
     }
+
+    /// <summary>Whether a listener is active (a compiled step then keeps the observed gates as outputs).</summary>
+    internal static bool IsListening => listener is not null;
+
+    /// <summary>Set while a step is traced: observations become part of the traced graph instead of reaching listeners.</summary>
+    [ThreadStatic] internal static Action<string, TensorBase, GateRange>? tracer;
 
     /// <summary>Calls <paramref name="onGate"/> for every observed gate until the scope is disposed (scopes nest; the previous listener is restored).</summary>
     public static IDisposable Listen(Action<string, TensorBase, GateRange> onGate)

@@ -60,6 +60,31 @@ public abstract class RecurrentCell<T> where T : unmanaged, IFloatingPointIeee75
     /// <summary>One time step from the projected input (<see cref="ProjectInput"/> of x_t, [B, P]) and the previous state.</summary>
     public abstract RecurrentState<T> Step(Tensor<T> projectedInput, RecurrentState<T> state);
 
+    /// <summary>
+    /// <see cref="Step"/> followed by <see cref="Output"/> as one <see cref="CompiledFunction{T}"/> of (projected input,
+    /// state tensors...) returning (next state tensors..., output): traced once per shape, its elementwise work fused.
+    /// The unroll runs it unless <see cref="UnrollOptions{T}.Compile"/> is false.
+    /// </summary>
+    public CompiledFunction<T> CompiledStep => compiledStep ??= Compiler.Compile<T>(inputs =>
+    {
+        var next = Step(inputs[0], new RecurrentState<T>(StateNames, inputs[1..]));
+        return [.. next.Tensors, Output(next)];
+    }, $"{Kind}.Step");
+
+    private CompiledFunction<T>? compiledStep;
+
+    /// <summary>The shapes of the compiled step's inputs for a batch of <paramref name="batch"/>: the projected input [B, P], then each state tensor.</summary>
+    public int[][] StepInputShapes(int batch)
+    {
+        int width = InputSize;
+        if (HasInputProjection)
+            using (Autograd.NoGrad()) width = ProjectInput(Tensor.Zeros<T>(1, InputSize)).Shape[^1];
+        return [[batch, width], .. StateNames.Select((_, i) => new[] { batch, StateSize(i) })];
+    }
+
+    /// <summary>How the step runs compiled for a batch of <paramref name="batch"/>: its traced graph and fused groups, or why it runs interpreted.</summary>
+    public string ExplainCompiledStep(int batch = 8) => CompiledStep.Explain(StepInputShapes(batch));
+
     /// <summary>The step's output, [B, H]: the state tensor h.</summary>
     public virtual Tensor<T> Output(RecurrentState<T> state) => state[0];
 

@@ -169,6 +169,7 @@ public sealed partial class RecurrentLayer<T> where T : unmanaged, IFloatingPoin
                     RetainStateGradients = options.RetainStateGradients,
                     CheckpointEvery = options.CheckpointEvery,
                     ParallelForm = options.ParallelForm,
+                    Compile = options.Compile,
                 });
                 outputs[d] = pass.Output;
                 finals[slot] = pass.FinalState;

@@ -39,6 +39,9 @@ public sealed record SequenceOptions<T> where T : unmanaged, IFloatingPointIeee7
 
     /// <summary>Run cells that are linear in their state by a parallel scan over time where possible (default true). See <see cref="UnrollOptions{T}.ParallelForm"/>.</summary>
     public bool ParallelForm { get; init; } = true;
+
+    /// <summary>Run each step compiled: traced once, elementwise work fused (default true). False: the interpreted tape. See <see cref="UnrollOptions{T}.Compile"/>.</summary>
+    public bool Compile { get; init; } = true;
 }
 
 /// <summary>What a <see cref="RecurrentLayer{T}"/> pass produces.</summary>

@@ -63,6 +63,14 @@ public sealed record UnrollOptions<T> where T : unmanaged, IFloatingPointIeee754
     /// stepped form, which gives the same values). False: always step.
     /// </summary>
     public bool ParallelForm { get; init; } = true;
+
+    /// <summary>
+    /// Run each step through the cell's <see cref="RecurrentCell{T}.CompiledStep"/> (default): traced once, its
+    /// elementwise work fused into one tape entry per group, with the same values and gradients as the interpreted step
+    /// up to rounding. False: the interpreted tape, one entry per primitive (the readable path). A step that cannot be
+    /// traced runs interpreted either way (<see cref="RecurrentCell{T}.ExplainCompiledStep"/> says why).
+    /// </summary>
+    public bool Compile { get; init; } = true;
 }
 
 /// <summary>The result of one unrolled pass.</summary>
@@ -137,7 +145,7 @@ public static class Unroll
             int t = options.Reverse ? steps - 1 - n : n;
             if (CrossesChunk(options, n, t)) state = state.Detach();
             var input = projected?.Select(0, t) ?? cell.ProjectInput(x.Select(0, t));
-            (outputs[t], state) = Advance(cell, input, state, live?[t], zeros);
+            (outputs[t], state) = Advance(cell, options.Compile, input, state, live?[t], zeros);
             if (options.RetainStateGradients) state.RetainGrad();
             states[t] = state;
         }
@@ -173,7 +181,7 @@ public static class Unroll
                     int n = start + i, t = Time(n);
                     if (CrossesChunk(options, n, t)) s = s.Detach();
                     var input = projected?.Select(0, t - first) ?? cell.ProjectInput(xs.Select(0, t));
-                    (result[i], s) = Advance(cell, input, s, live?[t], zeros);
+                    (result[i], s) = Advance(cell, options.Compile, input, s, live?[t], zeros);
                 }
                 for (int j = 0; j < s.Count; j++) result[length + j] = s[j];
                 return result;
@@ -194,11 +202,21 @@ public static class Unroll
     }
 
     /// <summary>One step: the cell, then at padded steps the previous state carried and a zero output.</summary>
-    private static (Tensor<T> Output, RecurrentState<T> Next) Advance<T>(RecurrentCell<T> cell, Tensor<T> input, RecurrentState<T> state, Tensor<T>? mask, Tensor<T>? zeros)
+    private static (Tensor<T> Output, RecurrentState<T> Next) Advance<T>(RecurrentCell<T> cell, bool compile, Tensor<T> input, RecurrentState<T> state, Tensor<T>? mask, Tensor<T>? zeros)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        var next = cell.Step(input, state);
-        var output = cell.Output(next);
+        RecurrentState<T> next;
+        Tensor<T> output;
+        if (compile)
+        {
+            var produced = cell.CompiledStep.Invoke([input, .. state.Tensors]);
+            (next, output) = (new RecurrentState<T>(cell.StateNames, produced[..^1]), produced[^1]);
+        }
+        else
+        {
+            next = cell.Step(input, state);
+            output = cell.Output(next);
+        }
         if (mask is null) return (output, next);
         next = RecurrentState<T>.Where(mask, next, state);
         return (Tensor.Where(mask, output, zeros!), next);

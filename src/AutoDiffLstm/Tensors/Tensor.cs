@@ -38,6 +38,7 @@ public abstract class TensorBase
 
     internal void ThrowIfRecycled(string op)
     {
+        if (Tape.tracing > 0) Tracing.NoteValueRead(this, op);
         if (IsRecycled)
             throw new InvalidOperationException(
                 $"{op}: this tensor ({ShapeText}) was computed under Tape.ReuseBuffers and the tape has been reset since, so its storage " +

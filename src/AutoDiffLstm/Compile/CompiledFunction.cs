@@ -1,0 +1,91 @@
+using System.Diagnostics;
+using System.Numerics;
+using AutoDiffLstm.Recurrent;
+
+namespace AutoDiffLstm;
+
+/// <summary>
+/// A pure function of tensors, traced once per input shapes and grad mode and run compiled: its products stay calls to
+/// our Gemm, its elementwise work runs as fused groups, each ONE tape entry, forward and backward derived from the
+/// primitives' own declarations (the idea of JAX's <c>jit</c>, for the engine's eager tape). A function that cannot be
+/// traced runs as written, interpreted, and <see cref="FallbackReason"/> says why.
+/// </summary>
+/// <remarks>
+/// Traceable means: the function calls the engine's public primitives on its inputs and on fixed tensors (parameters
+/// are read by reference, so updates in place are seen), returns tensors, and neither reads its inputs' values (a
+/// branch, <c>Item()</c>, a tensor built from values) nor has side effects other than <see cref="GateMonitor"/>
+/// reports, which a compiled run replays. Two traces on different stand-in inputs must give the same graph; that is how
+/// value reads are caught. Under anomaly detection, the interpreted path always runs (it names the failing primitive).
+/// </remarks>
+public sealed class CompiledFunction<T> where T : unmanaged, IFloatingPointIeee754<T>
+{
+    private readonly Func<Tensor<T>[], Tensor<T>[]> function;
+    private readonly Dictionary<string, (CompiledProgram<T>? Program, string? Reason, double Milliseconds)> cache = [];
+    private readonly Lock gate = new();
+
+    internal CompiledFunction(Func<Tensor<T>[], Tensor<T>[]> function, string name)
+    {
+        this.function = function;
+        Name = name;
+    }
+
+    /// <summary>The name used in reports.</summary>
+    public string Name { get; }
+
+    /// <summary>Runs the function: compiled when it traces for these shapes, interpreted otherwise.</summary>
+    public Tensor<T>[] Invoke(params Tensor<T>[] inputs)
+    {
+        if (Autograd.AnomalyDetectionEnabled) return function(inputs);
+        var program = Lookup(inputs.Select(t => t.Dims).ToArray(), GateMonitor.IsListening).Program;
+        return program is null ? function(inputs) : program.Run(inputs);
+    }
+
+    /// <summary>Why the function runs interpreted for inputs of these shapes, or null when it runs compiled.</summary>
+    public string? FallbackReason(params int[][] shapes) => Lookup(shapes, observe: false).Reason;
+
+    /// <summary>
+    /// The traced graph and its compiled stages for inputs of these shapes (each fused group with its instructions),
+    /// or the reason it runs interpreted; with the time tracing and planning took.
+    /// </summary>
+    public string Explain(params int[][] shapes)
+    {
+        var (program, reason, ms) = Lookup(shapes, observe: false);
+        return program is null
+            ? $"{Name}: runs interpreted: {reason}"
+            : $"{Name}: compiled in {ms:0.0} ms, {program.Graph.Nodes.Length} primitives -> {program.Stages.Length} stages ({program.Groups.Count()} fused)\n{program.Describe()}";
+    }
+
+    /// <summary>Number of fused groups for inputs of these shapes (0 when it runs interpreted).</summary>
+    public int FusedGroupCount(params int[][] shapes) => Lookup(shapes, observe: false).Program?.Groups.Count() ?? 0;
+
+    private (CompiledProgram<T>? Program, string? Reason, double Milliseconds) Lookup(int[][] shapes, bool observe)
+    {
+        string key = $"{string.Join(";", shapes.Select(s => ShapeMath.Format(s)))}|{Autograd.IsGradEnabled}|{observe}";
+        lock (gate)
+        {
+            if (cache.TryGetValue(key, out var found)) return found;
+            var clock = Stopwatch.StartNew();
+            CompiledProgram<T>? program = null;
+            string? reason;
+            try
+            {
+                var first = Tracing.Capture(function, shapes, seed: 1);
+                reason = Tracing.Difference(first, Tracing.Capture(function, shapes, seed: 2));
+                if (reason is null) program = FusionPlanner.Plan(first, observe);
+            }
+            catch (TraceException ex)
+            {
+                reason = ex.Message;
+            }
+            return cache[key] = (program, reason, clock.Elapsed.TotalMilliseconds);
+        }
+    }
+}
+
+/// <summary>Entry point of tracing and fusion (see <see cref="CompiledFunction{T}"/>).</summary>
+public static class Compiler
+{
+    /// <summary>Wraps <paramref name="function"/> so that it runs traced and fused (see <see cref="CompiledFunction{T}"/>).</summary>
+    public static CompiledFunction<T> Compile<T>(Func<Tensor<T>[], Tensor<T>[]> function, string name = "function") where T : unmanaged, IFloatingPointIeee754<T> =>
+        new(function, name);
+}

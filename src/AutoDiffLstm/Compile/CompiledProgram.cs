@@ -1,0 +1,66 @@
+using System.Numerics;
+using System.Text;
+using AutoDiffLstm.Recurrent;
+
+namespace AutoDiffLstm;
+
+/// <summary>
+/// A traced graph ready to run: its products and other unfused primitives replayed one by one (each its own tape
+/// entry, the products through our Gemm), its elementwise work in fused groups. Stages run in an order that respects
+/// every dependency (see <see cref="FusionPlanner"/>).
+/// </summary>
+internal sealed class CompiledProgram<T>(TracedGraph<T> graph, object[] stages, bool observes)
+    where T : unmanaged, IFloatingPointIeee754<T>
+{
+    public TracedGraph<T> Graph { get; } = graph;
+
+    /// <summary>Each stage is a node index (int, a replayed primitive) or a <see cref="FusedGroup{T}"/>.</summary>
+    public object[] Stages { get; } = stages;
+
+    public IEnumerable<FusedGroup<T>> Groups => Stages.OfType<FusedGroup<T>>();
+
+    public Tensor<T>[] Run(Tensor<T>[] inputs)
+    {
+        var values = new TensorBase?[Graph.Nodes.Length];
+        TensorBase Value(Source s) => s.Kind switch
+        {
+            SourceKind.Input => inputs[s.Index],
+            SourceKind.Node => values[s.Index] ?? throw new InvalidOperationException($"compiled step: value %{s.Index} was not computed before it was read"),
+            _ => Graph.Constants[s.Index],
+        };
+        foreach (var stage in Stages)
+        {
+            if (stage is FusedGroup<T> group) group.Run(Graph, values, Value);
+            else
+            {
+                int n = (int)stage;
+                var e = Graph.Nodes[n].Bind(Value);
+                values[n] = ((IReplayableRule)e.Rule).Replay(e);
+            }
+        }
+        if (observes)
+            foreach (var o in Graph.Observations) GateMonitor.Observe(o.Gate, (Tensor<T>)Value(o.Source), o.Range);
+        var outputs = new Tensor<T>[Graph.Outputs.Length];
+        for (int k = 0; k < outputs.Length; k++) outputs[k] = (Tensor<T>)Value(Graph.Outputs[k]);
+        return outputs;
+    }
+
+    /// <summary>The traced graph, then the stages: which primitives are replayed and which run fused, instruction by instruction.</summary>
+    public string Describe()
+    {
+        var text = new StringBuilder();
+        text.AppendLine("traced graph:");
+        foreach (var line in Graph.Describe().Split('\n')) text.AppendLine("  " + line);
+        text.AppendLine("compiled stages:");
+        foreach (var stage in Stages)
+        {
+            if (stage is FusedGroup<T> g) text.AppendLine("  " + g.Describe(s => s.ToString()).Replace("\n", "\n  "));
+            else
+            {
+                var node = Graph.Nodes[(int)stage];
+                text.AppendLine($"  %{(int)stage} = {node.Rule.Name}({string.Join(", ", node.Inputs)}) {ShapeMath.Format(node.Dims)} (replayed primitive)");
+            }
+        }
+        return text.ToString().TrimEnd();
+    }
+}

@@ -1,0 +1,161 @@
+using System.Numerics;
+using TP = System.Numerics.Tensors.TensorPrimitives;
+
+namespace AutoDiffLstm;
+
+/// <summary>
+/// The memory one execution of a fused group works in: every value of the group is a slot of one arena (the group's
+/// saved values, kept for backward), its inputs are external tensors read in place. An operand is a slot index (>= 0)
+/// or the bitwise complement of an external's index.
+/// </summary>
+internal readonly ref struct GroupFrame<T>(T[] arena, T[]? gradients, TensorBase[] externals, int[] offsets, int[] lengths)
+    where T : unmanaged, IFloatingPointIeee754<T>
+{
+    private readonly T[] arena = arena;
+    private readonly T[]? gradients = gradients;
+
+    public ReadOnlySpan<T> Value(int operand) => operand >= 0 ? arena.AsSpan(offsets[operand], lengths[operand]) : ((Tensor<T>)externals[~operand]).Data;
+
+    public Span<T> Slot(int slot) => arena.AsSpan(offsets[slot], lengths[slot]);
+
+    /// <summary>Where the gradient of an operand accumulates; empty when it needs none (a constant, a mask).</summary>
+    public Span<T> Grad(int operand)
+    {
+        if (operand >= 0) return gradients.AsSpan(offsets[operand], lengths[operand]);
+        var t = (Tensor<T>)externals[~operand];
+        return t.RequiresGrad ? t.GradBuffer() : Span<T>.Empty;
+    }
+}
+
+/// <summary>One step of a fused group's program, over rows x cols values; backward adds into its operands' gradients.</summary>
+internal abstract class FusedInstruction<T> where T : unmanaged, IFloatingPointIeee754<T>
+{
+    public int Destination { get; init; }
+
+    public abstract void Forward(GroupFrame<T> f);
+
+    public abstract void Backward(GroupFrame<T> f);
+
+    /// <summary>The instruction as text, e.g. <c>s3 = Sigmoid(s2)</c>.</summary>
+    public abstract string Describe(Func<int, string> operand);
+}
+
+/// <summary>An elementwise primitive from its own declaration (<see cref="IElementwiseKernel{T}"/>).</summary>
+internal sealed class ElementwiseInstruction<T>(IElementwiseKernel<T> kernel, string name, int a, int b, double p, double q) : FusedInstruction<T>
+    where T : unmanaged, IFloatingPointIeee754<T>
+{
+    public override void Forward(GroupFrame<T> f) =>
+        kernel.Forward(f.Value(a), kernel.Arity == 2 ? f.Value(b) : default, f.Slot(Destination), p, q);
+
+    public override void Backward(GroupFrame<T> f)
+    {
+        var g = f.Grad(Destination);
+        var ga = f.Grad(a);
+        var gb = kernel.Arity == 2 ? f.Grad(b) : default;
+        if (ga.IsEmpty && gb.IsEmpty) return;
+        kernel.Backward(g, f.Value(a), kernel.Arity == 2 ? f.Value(b) : default, f.Value(Destination), ga, gb, p, q);
+    }
+
+    public override string Describe(Func<int, string> operand) =>
+        $"{operand(Destination)} = {name}({operand(a)}{(kernel.Arity == 2 ? ", " + operand(b) : "")})";
+}
+
+/// <summary>How an operand is broadcast over [rows, cols].</summary>
+internal enum Broadcast { Row, Scalar, Column }
+
+/// <summary>Broadcasting made explicit: a bias row, a scalar or a per-row column filled out to [rows, cols]; backward sums it back.</summary>
+internal sealed class ExpandInstruction<T>(int source, Broadcast kind, int rows, int cols) : FusedInstruction<T> where T : unmanaged, IFloatingPointIeee754<T>
+{
+    public override void Forward(GroupFrame<T> f)
+    {
+        var src = f.Value(source);
+        var dst = f.Slot(Destination);
+        for (int r = 0; r < rows; r++)
+        {
+            var row = dst.Slice(r * cols, cols);
+            switch (kind)
+            {
+                case Broadcast.Row: src.CopyTo(row); break;
+                case Broadcast.Scalar: row.Fill(src[0]); break;
+                default: row.Fill(src[r]); break;
+            }
+        }
+    }
+
+    public override void Backward(GroupFrame<T> f)
+    {
+        var gs = f.Grad(source);
+        if (gs.IsEmpty) return;
+        var g = f.Grad(Destination);
+        for (int r = 0; r < rows; r++)
+        {
+            var row = g.Slice(r * cols, cols);
+            switch (kind)
+            {
+                case Broadcast.Row: TP.Add(gs, row, gs); break;
+                case Broadcast.Scalar: gs[0] += TP.Sum<T>(row); break;
+                default: gs[r] += TP.Sum<T>(row); break;
+            }
+        }
+    }
+
+    public override string Describe(Func<int, string> operand) => $"{operand(Destination)} = Expand{kind}({operand(source)})";
+}
+
+/// <summary>Columns [start, start + width) of every row (Narrow or Chunk on the last axis).</summary>
+internal sealed class NarrowInstruction<T>(int source, int sourceCols, int start, int width, int rows) : FusedInstruction<T> where T : unmanaged, IFloatingPointIeee754<T>
+{
+    public override void Forward(GroupFrame<T> f)
+    {
+        var src = f.Value(source);
+        var dst = f.Slot(Destination);
+        for (int r = 0; r < rows; r++) src.Slice(r * sourceCols + start, width).CopyTo(dst.Slice(r * width, width));
+    }
+
+    public override void Backward(GroupFrame<T> f)
+    {
+        var gs = f.Grad(source);
+        if (gs.IsEmpty) return;
+        var g = f.Grad(Destination);
+        for (int r = 0; r < rows; r++)
+        {
+            var to = gs.Slice(r * sourceCols + start, width);
+            TP.Add(to, g.Slice(r * width, width), to);
+        }
+    }
+
+    public override string Describe(Func<int, string> operand) => $"{operand(Destination)} = {operand(source)}[:, {start}:{start + width}]";
+}
+
+/// <summary>Parts side by side along the last axis.</summary>
+internal sealed class ConcatInstruction<T>(int[] parts, int[] widths, int rows) : FusedInstruction<T> where T : unmanaged, IFloatingPointIeee754<T>
+{
+    private readonly int cols = widths.Sum();
+
+    public override void Forward(GroupFrame<T> f)
+    {
+        var dst = f.Slot(Destination);
+        for (int p = 0, offset = 0; p < parts.Length; offset += widths[p], p++)
+        {
+            var src = f.Value(parts[p]);
+            for (int r = 0; r < rows; r++) src.Slice(r * widths[p], widths[p]).CopyTo(dst.Slice(r * cols + offset, widths[p]));
+        }
+    }
+
+    public override void Backward(GroupFrame<T> f)
+    {
+        var g = f.Grad(Destination);
+        for (int p = 0, offset = 0; p < parts.Length; offset += widths[p], p++)
+        {
+            var gp = f.Grad(parts[p]);
+            if (gp.IsEmpty) continue;
+            for (int r = 0; r < rows; r++)
+            {
+                var to = gp.Slice(r * widths[p], widths[p]);
+                TP.Add(to, g.Slice(r * cols + offset, widths[p]), to);
+            }
+        }
+    }
+
+    public override string Describe(Func<int, string> operand) => $"{operand(Destination)} = Concat({string.Join(", ", parts.Select(operand))})";
+}

@@ -1,0 +1,159 @@
+using System.Numerics;
+
+namespace AutoDiffLstm;
+
+/// <summary>
+/// Splits a traced graph into fused groups and replayed primitives. A node is fusable when it is elementwise (its rule
+/// declares an <see cref="IElementwiseKernel{T}"/>) with operands of its own shape or broadcast as a row, a column or a
+/// scalar, or a Narrow/Concat on the last axis. Levels keep the groups acyclic: a fusable node sits at the level of its
+/// fusable producers of the same row count and one above any other producer, a replayed node at the level of its
+/// producers; all fusable nodes of one (level, rows) form ONE group, which runs before the replayed nodes of its level.
+/// (A replayed node of level k reads only levels &lt;= k, and every fusable reader of it is at level k + 1 or more.)
+/// </summary>
+internal static class FusionPlanner
+{
+    public static CompiledProgram<T> Plan<T>(TracedGraph<T> graph, bool observe) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int n = graph.Nodes.Length;
+        var rows = new int[n];
+        var fusable = new bool[n];
+        var level = new int[n];
+        for (int i = 0; i < n; i++)
+        {
+            fusable[i] = IsFusable(graph, graph.Nodes[i], out rows[i]);
+            foreach (var s in graph.Nodes[i].Inputs)
+            {
+                if (s.Kind != SourceKind.Node) continue;
+                int j = s.Index;
+                bool sameGroup = fusable[i] && fusable[j] && rows[i] == rows[j];
+                level[i] = Math.Max(level[i], fusable[i] && !sameGroup ? level[j] + 1 : level[j]);
+            }
+        }
+        var readOutside = ReadersOutside(graph, fusable, rows, level, observe);
+        var stages = new List<object>();
+        int groupId = 0;
+        for (int L = 0, maxLevel = n == 0 ? -1 : level.Max(); L <= maxLevel; L++)
+        {
+            foreach (var key in Enumerable.Range(0, n).Where(i => fusable[i] && level[i] == L).GroupBy(i => rows[i]))
+            {
+                var group = BuildGroup(graph, groupId++, [.. key], readOutside);
+                group.Graph = graph;
+                stages.Add(group);
+            }
+            for (int i = 0; i < n; i++)
+                if (!fusable[i] && level[i] == L) stages.Add(i);
+        }
+        return new CompiledProgram<T>(graph, [.. stages], observe);
+    }
+
+    /// <summary>Per node, whether anything outside its own group reads it (a replayed node, another group, an output, an observed gate).</summary>
+    private static bool[] ReadersOutside<T>(TracedGraph<T> graph, bool[] fusable, int[] rows, int[] level, bool observe) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var outside = new bool[graph.Nodes.Length];
+        for (int i = 0; i < graph.Nodes.Length; i++)
+            foreach (var s in graph.Nodes[i].Inputs)
+                if (s.Kind == SourceKind.Node && !(fusable[i] && fusable[s.Index] && rows[i] == rows[s.Index] && level[i] == level[s.Index]))
+                    outside[s.Index] = true;
+        foreach (var s in graph.Outputs) if (s.Kind == SourceKind.Node) outside[s.Index] = true;
+        if (observe) foreach (var o in graph.Observations) if (o.Source.Kind == SourceKind.Node) outside[o.Source.Index] = true;
+        return outside;
+    }
+
+    private static bool IsFusable<T>(TracedGraph<T> graph, TraceNode node, out int rows) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var dims = node.Dims;
+        rows = 0;
+        if (dims.Length == 0 || ShapeMath.Size(dims) == 0) return false;
+        rows = ShapeMath.Size(dims) / dims[^1];
+        var e = node.Entry;
+        switch (e.Rule)
+        {
+            case IElementwiseKernel<T> kernel:
+                for (int k = 0; k < kernel.Arity; k++)
+                    if (!Classify(graph.DimsOf(node.Slots[k]), dims, out _)) return false;
+                return true;
+            case NarrowRule<T>:
+                return e.I0 == dims.Length - 1 && e.A!.Rank == dims.Length;
+            case ConcatRule<T>:
+                return e.I0 == dims.Length - 1 && ((TensorBase[])e.Aux!)[0].Rank == dims.Length;
+            default:
+                return false;
+        }
+    }
+
+    /// <summary>How an operand of shape <paramref name="operand"/> reaches an output of shape <paramref name="output"/>: in place (null) or broadcast.</summary>
+    private static bool Classify(int[] operand, int[] output, out Broadcast? kind)
+    {
+        int size = ShapeMath.Size(operand), outSize = ShapeMath.Size(output), cols = output[^1];
+        int last = operand.Length == 0 ? 1 : operand[^1];
+        kind = null;
+        if (size == outSize && last == cols) return true;
+        kind = size == 1 ? Broadcast.Scalar : size == cols && last == cols ? Broadcast.Row : last == 1 && size == outSize / cols ? Broadcast.Column : null;
+        return kind is not null;
+    }
+
+    private static FusedGroup<T> BuildGroup<T>(TracedGraph<T> graph, int id, int[] members, bool[] readOutside) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var slotOf = new Dictionary<int, int>();
+        var lengths = new List<int>();
+        var externals = new List<Source>();
+        var expansions = new Dictionary<(int, Broadcast), int>();
+        var program = new List<FusedInstruction<T>>();
+        int NewSlot(int length) { lengths.Add(length); return lengths.Count - 1; }
+        int Operand(Source s)
+        {
+            if (s.Kind == SourceKind.Node && slotOf.TryGetValue(s.Index, out int slot)) return slot;
+            int k = externals.IndexOf(s);
+            if (k < 0) { externals.Add(s); k = externals.Count - 1; }
+            return ~k;
+        }
+        int Broadcasted(Source s, int[] dims)
+        {
+            int operand = Operand(s);
+            Classify(graph.DimsOf(s), dims, out var kind);
+            if (kind is not Broadcast b) return operand;
+            if (expansions.TryGetValue((operand, b), out int made)) return made;
+            int rows = ShapeMath.Size(dims) / dims[^1];
+            int slot = NewSlot(ShapeMath.Size(dims));
+            program.Add(new ExpandInstruction<T>(operand, b, rows, dims[^1]) { Destination = slot });
+            return expansions[(operand, b)] = slot;
+        }
+        foreach (int m in members)
+        {
+            var node = graph.Nodes[m];
+            var (e, dims) = (node.Entry, node.Dims);
+            int rows = ShapeMath.Size(dims) / dims[^1];
+            FusedInstruction<T> instruction;
+            switch (e.Rule)
+            {
+                case IElementwiseKernel<T> kernel:
+                    int a = Broadcasted(node.Slots[0], dims), b = kernel.Arity == 2 ? Broadcasted(node.Slots[1], dims) : 0;
+                    instruction = new ElementwiseInstruction<T>(kernel, e.Rule.Name, a, b, e.D0, e.D1) { Destination = NewSlot(ShapeMath.Size(dims)) };
+                    break;
+                case NarrowRule<T>:
+                    instruction = new NarrowInstruction<T>(Operand(node.Slots[0]), e.A!.Dims[^1], e.I1, dims[^1], rows) { Destination = NewSlot(ShapeMath.Size(dims)) };
+                    break;
+                default:
+                    var parts = node.Slots.Skip(3).ToArray();
+                    instruction = new ConcatInstruction<T>([.. parts.Select(Operand)], [.. parts.Select(p => graph.DimsOf(p)[^1])], rows) { Destination = NewSlot(ShapeMath.Size(dims)) };
+                    break;
+            }
+            program.Add(instruction);
+            slotOf[m] = instruction.Destination;
+        }
+        var offsets = new int[lengths.Count];
+        for (int s = 1; s < offsets.Length; s++) offsets[s] = offsets[s - 1] + lengths[s - 1];
+        return new FusedGroup<T>
+        {
+            Id = id,
+            Members = members,
+            Externals = [.. externals],
+            Program = [.. program],
+            SlotOffsets = offsets,
+            SlotLengths = [.. lengths],
+            SlotOfMember = slotOf,
+            OutputMembers = [.. members.Where(m => readOutside[m])],
+            ArenaSize = offsets.Length == 0 ? 0 : offsets[^1] + lengths[^1],
+        };
+    }
+}

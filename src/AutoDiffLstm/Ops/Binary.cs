@@ -1,0 +1,122 @@
+using System.Numerics;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+
+namespace AutoDiffLstm;
+
+/// <summary>
+/// An elementwise binary primitive y = f(a, b) stated once: its value and the chain rule through each operand
+/// (<c>ChainA(g) = g * df/da</c>, <c>ChainB(g) = g * df/db</c>) in <see cref="IValue{TSelf}"/> arithmetic. From it the
+/// engine derives the fused kernels of a compiled step (<see cref="IElementwiseKernel{T}"/>), the forward-mode rule
+/// and the differentiable backward rule, as <see cref="IUnaryFormula"/> does for one operand.
+/// </summary>
+internal interface IBinaryFormula
+{
+    /// <summary>The primitive's name on the tape and in errors.</summary>
+    static abstract string Name { get; }
+
+    /// <summary>f(a, b).</summary>
+    static abstract V Apply<V>(V a, V b) where V : struct, IValue<V>;
+
+    /// <summary>g * df/da at (a, b, y).</summary>
+    static abstract V ChainA<V>(V g, V a, V b, V y) where V : struct, IValue<V>;
+
+    /// <summary>g * df/db at (a, b, y).</summary>
+    static abstract V ChainB<V>(V g, V a, V b, V y) where V : struct, IValue<V>;
+}
+
+/// <summary>
+/// The contract between a primitive and the fused kernels of a compiled step: forward and backward over equal-length
+/// spans (broadcasting has been made explicit by the compiler). Backward ADDS into the gradient spans; an empty span
+/// means that operand needs no gradient.
+/// </summary>
+internal interface IElementwiseKernel<T> where T : unmanaged, IFloatingPointIeee754<T>
+{
+    /// <summary>1 or 2.</summary>
+    int Arity { get; }
+
+    /// <summary>y = f(a[, b]) with the entry's constants p, q.</summary>
+    void Forward(ReadOnlySpan<T> a, ReadOnlySpan<T> b, Span<T> y, double p, double q);
+
+    /// <summary>ga += g * df/da, gb += g * df/db.</summary>
+    void Backward(ReadOnlySpan<T> g, ReadOnlySpan<T> a, ReadOnlySpan<T> b, ReadOnlySpan<T> y, Span<T> ga, Span<T> gb, double p, double q);
+}
+
+/// <summary>The loops every binary formula runs in: SIMD vectors, then a scalar tail.</summary>
+internal static class BinaryKernels<T, F> where T : unmanaged, IFloatingPointIeee754<T> where F : struct, IBinaryFormula
+{
+    public static void Forward(ReadOnlySpan<T> a, ReadOnlySpan<T> b, Span<T> y)
+    {
+        int n = y.Length, i = 0;
+        ref T ra = ref MemoryMarshal.GetReference(a), rb = ref MemoryMarshal.GetReference(b), ry = ref MemoryMarshal.GetReference(y);
+        if (Vector.IsHardwareAccelerated)
+            for (; i <= n - Vector<T>.Count; i += Vector<T>.Count)
+                F.Apply(new VectorValue<T>(Vector.LoadUnsafe(ref ra, (nuint)i)), new VectorValue<T>(Vector.LoadUnsafe(ref rb, (nuint)i))).V.StoreUnsafe(ref ry, (nuint)i);
+        for (; i < n; i++) Unsafe.Add(ref ry, i) = F.Apply(new ScalarValue<T>(Unsafe.Add(ref ra, i)), new ScalarValue<T>(Unsafe.Add(ref rb, i))).V;
+    }
+
+    public static void Backward(ReadOnlySpan<T> g, ReadOnlySpan<T> a, ReadOnlySpan<T> b, ReadOnlySpan<T> y, Span<T> ga, Span<T> gb)
+    {
+        if (!ga.IsEmpty) Accumulate(g, a, b, y, ga, towardA: true);
+        if (!gb.IsEmpty) Accumulate(g, a, b, y, gb, towardA: false);
+    }
+
+    private static void Accumulate(ReadOnlySpan<T> g, ReadOnlySpan<T> a, ReadOnlySpan<T> b, ReadOnlySpan<T> y, Span<T> acc, bool towardA)
+    {
+        int n = g.Length, i = 0;
+        ref T rg = ref MemoryMarshal.GetReference(g), ra = ref MemoryMarshal.GetReference(a), rb = ref MemoryMarshal.GetReference(b);
+        ref T ry = ref MemoryMarshal.GetReference(y), rc = ref MemoryMarshal.GetReference(acc);
+        if (Vector.IsHardwareAccelerated)
+            for (; i <= n - Vector<T>.Count; i += Vector<T>.Count)
+            {
+                var (gv, av, bv, yv) = (new VectorValue<T>(Vector.LoadUnsafe(ref rg, (nuint)i)), new VectorValue<T>(Vector.LoadUnsafe(ref ra, (nuint)i)),
+                    new VectorValue<T>(Vector.LoadUnsafe(ref rb, (nuint)i)), new VectorValue<T>(Vector.LoadUnsafe(ref ry, (nuint)i)));
+                var r = towardA ? F.ChainA(gv, av, bv, yv) : F.ChainB(gv, av, bv, yv);
+                (Vector.LoadUnsafe(ref rc, (nuint)i) + r.V).StoreUnsafe(ref rc, (nuint)i);
+            }
+        for (; i < n; i++)
+        {
+            var (gv, av, bv, yv) = (new ScalarValue<T>(Unsafe.Add(ref rg, i)), new ScalarValue<T>(Unsafe.Add(ref ra, i)), new ScalarValue<T>(Unsafe.Add(ref rb, i)), new ScalarValue<T>(Unsafe.Add(ref ry, i)));
+            Unsafe.Add(ref rc, i) += (towardA ? F.ChainA(gv, av, bv, yv) : F.ChainB(gv, av, bv, yv)).V;
+        }
+    }
+
+    /// <summary>Forward mode from the formula: dy = ChainA(da) + ChainB(db), broadcast to y (a null tangent is zero).</summary>
+    public static Tensor<T> Jvp(Tensor<T> a, Tensor<T> b, Tensor<T> y, Tensor<T>? ta, Tensor<T>? tb)
+    {
+        var (av, bv, yv) = (new TensorValue<T>(a), new TensorValue<T>(b), new TensorValue<T>(y));
+        var fromA = ta is null ? (Tensor<T>?)null : F.ChainA(new TensorValue<T>(ta), av, bv, yv).V;
+        var fromB = tb is null ? (Tensor<T>?)null : F.ChainB(new TensorValue<T>(tb), av, bv, yv).V;
+        var sum = fromA is null ? fromB! : fromB is null ? fromA : fromA + fromB;
+        return sum.ExpandTo(y.Dims);
+    }
+
+    /// <summary>The differentiable backward rule from the formula: each operand's ChainX(dy), summed over its broadcast dimensions.</summary>
+    public static void Vjp(Tensor<T> a, Tensor<T> b, Tensor<T> y, Tensor<T> dy, Cotangents sink)
+    {
+        var (av, bv, yv, g) = (new TensorValue<T>(a), new TensorValue<T>(b), new TensorValue<T>(y), new TensorValue<T>(dy));
+        if (a.RequiresGrad) sink.Add(F.Name, a, F.ChainA(g, av, bv, yv).V.ExpandTo(y.Dims).SumTo(a.Dims));
+        if (b.RequiresGrad) sink.Add(F.Name, b, F.ChainB(g, av, bv, yv).V.ExpandTo(y.Dims).SumTo(b.Dims));
+    }
+}
+
+/// <summary>A binary primitive's rule seen by the compiler: its formula as an <see cref="IElementwiseKernel{T}"/>.</summary>
+internal abstract class BinaryRule<T, F> : BackwardRule<T>, IElementwiseKernel<T>, IReplayableRule where T : unmanaged, IFloatingPointIeee754<T> where F : struct, IBinaryFormula
+{
+    public override string Name => F.Name;
+    public int Arity => 2;
+
+    /// <summary>The primitive's public operation (e.g. <c>a.Add(b)</c>), which a compiled program replays.</summary>
+    protected abstract Tensor<T> Apply(Tensor<T> a, Tensor<T> b);
+
+    public TensorBase Replay(in TapeEntry e) => Apply(e.InA<T>(), e.InB<T>());
+
+    public void Forward(ReadOnlySpan<T> a, ReadOnlySpan<T> b, Span<T> y, double p, double q) => BinaryKernels<T, F>.Forward(a, b, y);
+
+    public void Backward(ReadOnlySpan<T> g, ReadOnlySpan<T> a, ReadOnlySpan<T> b, ReadOnlySpan<T> y, Span<T> ga, Span<T> gb, double p, double q) =>
+        BinaryKernels<T, F>.Backward(g, a, b, y, ga, gb);
+
+    protected override Tensor<T>? Jvp(in TapeEntry e, Tensor<T> y, Tangents t) => BinaryKernels<T, F>.Jvp(e.InA<T>(), e.InB<T>(), y, t.Of<T>(e.A), t.Of<T>(e.B));
+
+    protected override void Vjp(in TapeEntry e, Tensor<T> y, Tensor<T> dy, Cotangents sink) => BinaryKernels<T, F>.Vjp(e.InA<T>(), e.InB<T>(), y, dy, sink);
+}

@@ -122,7 +122,7 @@ public sealed partial class Tape
     /// marked to give its storage back at the next reset (only an output that owns it: a view shares its source's).
     /// </summary>
     internal static void Record(IBackwardRule rule, TensorBase output, TensorBase? a, TensorBase? b = null, TensorBase? c = null,
-        object? aux = null, int i0 = 0, int i1 = 0, int i2 = 0, double d0 = 0, double d1 = 0)
+        object? aux = null, int i0 = 0, int i1 = 0, int i2 = 0, double d0 = 0, double d1 = 0, object? extra = null)
     {
         var many = aux as TensorBase[];
         if ((a?.IsRecycled ?? false) || (b?.IsRecycled ?? false) || (c?.IsRecycled ?? false) || (many is not null && AnyRecycled(many)))
@@ -136,7 +136,7 @@ public sealed partial class Tape
         var tape = Current;
         if (tape.count == tape.entries.Length) Array.Resize(ref tape.entries, tape.count * 2);
         int index = tape.count++;
-        tape.entries[index] = new TapeEntry { Rule = rule, Output = output, A = a, B = b, C = c, Aux = aux, I0 = i0, I1 = i1, I2 = i2, D0 = d0, D1 = d1 };
+        tape.entries[index] = new TapeEntry { Rule = rule, Output = output, A = a, B = b, C = c, Aux = aux, Extra = extra, I0 = i0, I1 = i1, I2 = i2, D0 = d0, D1 = d1 };
         output.OwnerTape = tape;
         output.TapeGeneration = tape.Generation;
         output.TapeIndex = index;

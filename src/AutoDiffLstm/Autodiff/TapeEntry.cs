@@ -11,6 +11,8 @@ internal struct TapeEntry
     public TensorBase? A, B, C;
     /// <summary>Operation-specific data that is not a tensor (integer targets, a list of inputs).</summary>
     public object? Aux;
+    /// <summary>What a rule needs besides its inputs that the tape must not treat as one (a fused group's outputs).</summary>
+    public object? Extra;
     public int I0, I1, I2;
     public double D0, D1;
 

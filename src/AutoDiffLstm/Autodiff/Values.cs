@@ -29,6 +29,9 @@ internal interface IValue<TSelf> where TSelf : struct, IValue<TSelf>
 
     /// <summary>x^p for a constant p.</summary>
     static abstract TSelf Pow(TSelf x, double p);
+
+    /// <summary>whenTrue where x &gt;= y, else whenFalse (the comparison is a constant mask, as for a kink).</summary>
+    static abstract TSelf WhereAtLeast(TSelf x, TSelf y, TSelf whenTrue, TSelf whenFalse);
 }
 
 /// <summary>One element: the scalar tail of a kernel loop.</summary>
@@ -46,6 +49,7 @@ internal readonly struct ScalarValue<T>(T v) : IValue<ScalarValue<T>> where T : 
     public static ScalarValue<T> WhereWithin(ScalarValue<T> x, double lo, double hi, ScalarValue<T> g) =>
         x.V >= T.CreateChecked(lo) && x.V <= T.CreateChecked(hi) ? g : new(T.Zero);
     public static ScalarValue<T> Pow(ScalarValue<T> x, double p) => new(T.Pow(x.V, T.CreateChecked(p)));
+    public static ScalarValue<T> WhereAtLeast(ScalarValue<T> x, ScalarValue<T> y, ScalarValue<T> whenTrue, ScalarValue<T> whenFalse) => x.V >= y.V ? whenTrue : whenFalse;
 }
 
 /// <summary>A SIMD vector of elements: the body of a kernel loop (the JIT specialises the formula per struct, no calls remain).</summary>
@@ -66,6 +70,9 @@ internal readonly struct VectorValue<T>(Vector<T> v) : IValue<VectorValue<T>> wh
         var inside = Vector.GreaterThanOrEqual(x.V, new Vector<T>(T.CreateChecked(lo))) & Vector.LessThanOrEqual(x.V, new Vector<T>(T.CreateChecked(hi)));
         return new(Vector.ConditionalSelect(inside, g.V, Vector<T>.Zero));
     }
+
+    public static VectorValue<T> WhereAtLeast(VectorValue<T> x, VectorValue<T> y, VectorValue<T> whenTrue, VectorValue<T> whenFalse) =>
+        new(Vector.ConditionalSelect(Vector.GreaterThanOrEqual(x.V, y.V), whenTrue.V, whenFalse.V));
 
     // No SIMD power function exists; Pow is never on a hot path of a recurrent cell, so lane by lane is fine.
     [MethodImpl(MethodImplOptions.NoInlining)]
@@ -100,6 +107,17 @@ internal readonly struct TensorValue<T>(Tensor<T> v) : IValue<TensorValue<T>> wh
         return Masked(x.V, g.V, v => v >= l && v <= h);
     }
     public static TensorValue<T> Pow(TensorValue<T> x, double p) => new(x.V.Pow(p));
+
+    public static TensorValue<T> WhereAtLeast(TensorValue<T> x, TensorValue<T> y, TensorValue<T> whenTrue, TensorValue<T> whenFalse)
+    {
+        var full = ShapeMath.Broadcast("Where", ShapeMath.Broadcast("Where", x.V.Dims, y.V.Dims), ShapeMath.Broadcast("Where", whenTrue.V.Dims, whenFalse.V.Dims));
+        var (xs, ys) = (new T[ShapeMath.Size(full)], new T[ShapeMath.Size(full)]);
+        Kernels.Expand<T>(x.V.AsSpan(), x.V.Dims, xs, full);
+        Kernels.Expand<T>(y.V.AsSpan(), y.V.Dims, ys, full);
+        var mask = new T[xs.Length];
+        for (int i = 0; i < mask.Length; i++) mask[i] = xs[i] >= ys[i] ? T.One : T.Zero;
+        return new(Tensor.Where(new Tensor<T>(full, mask), whenTrue.V.ExpandTo(full), whenFalse.V.ExpandTo(full)));
+    }
 
     private static TensorValue<T> Masked(Tensor<T> x, Tensor<T> g, Func<T, bool> keep)
     {

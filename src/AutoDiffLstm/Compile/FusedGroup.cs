@@ -22,6 +22,11 @@ internal sealed class FusedGroup<T> where T : unmanaged, IFloatingPointIeee754<T
     public required int[] OutputMembers { get; init; }           // members read outside the group
     public required int ArenaSize { get; init; }
 
+    /// <summary>For each slot, the index in <see cref="OutputMembers"/> of the member it holds, or -1.</summary>
+    public int[] OutputIndexOfSlot => outputIndexOfSlot ??= Enumerable.Range(0, SlotOffsets.Length)
+        .Select(s => Array.FindIndex(OutputMembers, m => SlotOfMember[m] == s)).ToArray();
+    private int[]? outputIndexOfSlot;
+
     public FusedGroupRule<T> Rule => rule ??= new FusedGroupRule<T>(this);
     private FusedGroupRule<T>? rule;
 
@@ -41,7 +46,7 @@ internal sealed class FusedGroup<T> where T : unmanaged, IFloatingPointIeee754<T
             frame.Slot(slot).CopyTo(output.Data);
             values[member] = outputs[k] = output;
         }
-        Tape.Record(Rule, y, null, aux: externals);
+        Tape.Record(Rule, y, null, aux: externals, extra: outputs);
         if (y.IsLeaf)
         {
             // Nothing needs a gradient: the arena is dead already.
@@ -95,7 +100,14 @@ internal sealed class FusedGroupRule<T>(FusedGroup<T> group) : BackwardRule<T> w
     protected override void Backward(in TapeEntry e, Tensor<T> y, ReadOnlySpan<T> dy)
     {
         var frame = new GroupFrame<T>(y.Data, y.GradData, (TensorBase[])e.Aux!, group.SlotOffsets, group.SlotLengths);
-        for (int i = group.Program.Length - 1; i >= 0; i--) group.Program[i].Backward(frame);
+        var outputs = (Tensor<T>[])e.Extra!;
+        for (int i = group.Program.Length - 1; i >= 0; i--)
+        {
+            // A retained gradient is the total one: the readers inside the group have all added theirs by now.
+            int k = group.OutputIndexOfSlot[group.Program[i].Destination];
+            if (k >= 0 && outputs[k].RetainsGradient) outputs[k].Grad = new Tensor<T>((int[])outputs[k].Dims.Clone(), frame.Grad(group.Program[i].Destination).ToArray());
+            group.Program[i].Backward(frame);
+        }
     }
 
     // Forward mode: the members' own JVP rules over a replay; the arena's tangent carries the outputs' tangents at their slots.

@@ -100,9 +100,59 @@ internal static class BinaryKernels<T, F> where T : unmanaged, IFloatingPointIee
     }
 }
 
-/// <summary>A binary primitive's rule seen by the compiler: its formula as an <see cref="IElementwiseKernel{T}"/>.</summary>
+/// <summary>
+/// The driver of every elementwise binary primitive: forward, backward kernel, forward mode, differentiable backward and
+/// the fused kernels all come from the primitive's <see cref="IBinaryFormula"/>. Add, Subtract, Multiply and Divide
+/// override <see cref="Backward(in TapeEntry, Tensor{T}, ReadOnlySpan{T})"/> with kernels that also pass a gradient
+/// through without copying; a new primitive needs only its formula and <see cref="Apply"/>.
+/// </summary>
 internal abstract class BinaryRule<T, F> : BackwardRule<T>, IElementwiseKernel<T>, IReplayableRule where T : unmanaged, IFloatingPointIeee754<T> where F : struct, IBinaryFormula
 {
+    /// <summary>y = f(a, b) with NumPy broadcasting, recorded with <paramref name="rule"/>.</summary>
+    internal static Tensor<T> Record(BinaryRule<T, F> rule, Tensor<T> a, Tensor<T> b)
+    {
+        var dims = ShapeMath.Broadcast(F.Name, a.Dims, b.Dims);
+        var y = Tensor<T>.Uninitialized(dims);
+        if (ShapeMath.Equal(a.Dims, dims) && ShapeMath.Equal(b.Dims, dims)) BinaryKernels<T, F>.Forward(a.Data, b.Data, y.Data);
+        else
+        {
+            var (fa, fb) = (BufferPool<T>.Rent(y.Size), BufferPool<T>.Rent(y.Size));
+            Kernels.Expand<T>(a.Data, a.Dims, fa, dims);
+            Kernels.Expand<T>(b.Data, b.Dims, fb, dims);
+            BinaryKernels<T, F>.Forward(fa, fb, y.Data);
+            BufferPool<T>.Return(fa);
+            BufferPool<T>.Return(fb);
+        }
+        Tape.Record(rule, y, a, b);
+        return y;
+    }
+
+    // ga += ChainA(dy), gb += ChainB(dy), each summed over the dimensions it was broadcast along.
+    protected override void Backward(in TapeEntry e, Tensor<T> y, ReadOnlySpan<T> dy)
+    {
+        var (a, b) = (e.InA<T>(), e.InB<T>());
+        bool plain = ShapeMath.Equal(a.Dims, y.Dims) && ShapeMath.Equal(b.Dims, y.Dims);
+        if (plain)
+        {
+            BinaryKernels<T, F>.Backward(dy, a.Data, b.Data, y.Data, a.RequiresGrad ? a.GradBuffer() : default, b.RequiresGrad ? b.GradBuffer() : default);
+            return;
+        }
+        var (fa, fb) = (BufferPool<T>.Rent(y.Size), BufferPool<T>.Rent(y.Size));
+        Kernels.Expand<T>(a.Data, a.Dims, fa, y.Dims);
+        Kernels.Expand<T>(b.Data, b.Dims, fb, y.Dims);
+        var g = BufferPool<T>.RentZeroed(y.Size);
+        foreach (var (target, towardA) in new[] { (a, true), (b, false) })
+        {
+            if (!target.RequiresGrad) continue;
+            g.AsSpan().Clear();
+            BinaryKernels<T, F>.Backward(dy, fa, fb, y.Data, towardA ? g : default, towardA ? default : g);
+            Kernels.ReduceToShape<T>(g, y.Dims, target.GradBuffer(), target.Dims);
+        }
+        BufferPool<T>.Return(fa);
+        BufferPool<T>.Return(fb);
+        BufferPool<T>.Return(g);
+    }
+
     public override string Name => F.Name;
     public int Arity => 2;
 

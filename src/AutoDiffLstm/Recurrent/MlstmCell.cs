@@ -48,7 +48,7 @@ public sealed class MlstmCell<T> : RecurrentCell<T> where T : unmanaged, IFloati
         var p = projectedInput.Split(-1, d, d, d, 1, 1, d);
         var (q, k, v) = (p[0], p[1] * T.CreateChecked(1 / Math.Sqrt(d)), p[2]);
         var logForget = p[4] + m;
-        var mNext = SlstmCell<T>.Maximum(logForget, p[3]);
+        var mNext = Tensor.Maximum(logForget, p[3]);
         var input = (p[3] - mNext).Exp();
         var forget = (logForget - mNext).Exp();
         GateMonitor.Observe("forget", forget);
@@ -57,7 +57,7 @@ public sealed class MlstmCell<T> : RecurrentCell<T> where T : unmanaged, IFloati
         var memoryNext = forget.Reshape(batch, 1, 1) * memory + input.Reshape(batch, 1, 1) * v.Reshape(batch, d, 1).MatMul(k.Reshape(batch, 1, d));
         var nNext = forget * n + input * k;
         var dot = (nNext * q).Sum(-1, keepDim: true);
-        var scale = SlstmCell<T>.Maximum(SlstmCell<T>.Maximum(dot, -dot), (-mNext).Exp());
+        var scale = Tensor.Maximum(Tensor.Maximum(dot, -dot), (-mNext).Exp());
         // The read-out goes through the state tensor itself, so that dL/dC_t of the returned state is the full gradient.
         var memoryState = memoryNext.Reshape(batch, d * d);
         var read = memoryState.Reshape(batch, d, d).MatMul(q.Reshape(batch, d, 1)).Reshape(batch, d);

@@ -44,7 +44,7 @@ public sealed class SlstmCell<T> : RecurrentCell<T> where T : unmanaged, IFloati
         var (h, c, n, m) = (state[0], state[1], state[2], state[3]);
         var g = (projectedInput + h.Linear(weightHh)).Chunk(4, -1);
         var logForget = g[2] + m;
-        var mNext = Maximum(logForget, g[1]);
+        var mNext = Tensor.Maximum(logForget, g[1]);
         var input = (g[1] - mNext).Exp();
         var forget = (logForget - mNext).Exp();
         GateMonitor.Observe("forget", forget);
@@ -53,15 +53,6 @@ public sealed class SlstmCell<T> : RecurrentCell<T> where T : unmanaged, IFloati
         var cNext = forget * c + input * g[0].Tanh();
         var nNext = forget * n + input;
         return new RecurrentState<T>(StateNames, output * (cNext / nNext), cNext, nNext, mNext);
-    }
-
-    /// <summary>max(a, b) elementwise, through Where: the gradient goes to the larger (to a at a tie).</summary>
-    internal static Tensor<T> Maximum(Tensor<T> a, Tensor<T> b)
-    {
-        var pick = new T[a.Size];
-        ReadOnlySpan<T> x = a.AsSpan(), y = b.AsSpan();
-        for (int k = 0; k < pick.Length; k++) pick[k] = x[k] >= y[k] ? T.One : T.Zero;
-        return Tensor.Where(Tensor.FromArray(pick, [.. a.Shape]), a, b);
     }
 
     /// <inheritdoc/>

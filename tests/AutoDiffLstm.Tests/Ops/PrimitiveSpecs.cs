@@ -83,6 +83,7 @@ internal static class PrimitiveSpecs<T> where T : unmanaged, IFloatingPointIeee7
         Binary("Add", (a, b) => a.Add(b), (a, c) => a + c, (c, b) => c + b, SpecRanges.Any),
         Binary("Subtract", (a, b) => a.Subtract(b), (a, c) => a - c, (c, b) => c - b, SpecRanges.Any),
         Binary("Multiply", (a, b) => a.Multiply(b), (a, c) => a * c, (c, b) => c * b, SpecRanges.Any),
+        Binary("Maximum", (a, b) => Tensor.Maximum(a, b), (a, c) => Tensor.Maximum(a, Tensor.Scalar(c)), (c, b) => Tensor.Maximum(Tensor.Scalar(c), b), SpecRanges.Any),
         Binary("Divide", (a, b) => a.Divide(b), (a, c) => a / c, (c, b) => c / b, SpecRanges.AwayFromZero),
         Unary("Negate", x => -x, SpecRanges.Normal),
         Unary("Exp", x => x.Exp(), SpecRanges.Normal),

@@ -43,11 +43,11 @@ internal sealed class OurRecurrentModel<T> where T : unmanaged, IFloatingPointIe
     /// Runs the sequence x [T, B, I] from h0 [B, H] (and c0 [B, H] for the LSTM); returns every h_t as [T, B, H].
     /// <paramref name="checkpointEvery"/> &gt; 0 keeps only every k-th state and recomputes the rest in backward.
     /// </summary>
-    public Tensor<T> Forward(Tensor<T> x, Tensor<T> h0, Tensor<T>? c0, int checkpointEvery = 0)
+    public Tensor<T> Forward(Tensor<T> x, Tensor<T> h0, Tensor<T>? c0, int checkpointEvery = 0, bool compile = true)
     {
         var state = Kind == CellKind.Lstm
             ? new RecurrentState<T>(["h", "c"], h0, c0 ?? throw new ArgumentNullException(nameof(c0), "OurRecurrentModel: the LSTM needs an initial cell state c0 [B, H]."))
             : new RecurrentState<T>(["h"], h0);
-        return layer.Forward(x, new SequenceOptions<T> { InitialStates = [state], CheckpointEvery = checkpointEvery }).Output;
+        return layer.Forward(x, new SequenceOptions<T> { InitialStates = [state], CheckpointEvery = checkpointEvery, Compile = compile }).Output;
     }
 }

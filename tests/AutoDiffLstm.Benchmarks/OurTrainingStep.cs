@@ -15,10 +15,12 @@ internal sealed class OurTrainingStep<T> : IMeasurableStep where T : unmanaged, 
     private readonly Tensor<T>[] leaves;
 
     private readonly int checkpointEvery;
+    private readonly bool compile;
 
-    public OurTrainingStep(CellKind kind, WorkloadShape shape, int seed, int checkpointEvery = 0)
+    public OurTrainingStep(CellKind kind, WorkloadShape shape, int seed, int checkpointEvery = 0, bool compile = true)
     {
         this.checkpointEvery = checkpointEvery;
+        this.compile = compile;
         var rng = new Rng((ulong)seed);
         model = new OurRecurrentModel<T>(kind, shape.Input, shape.Hidden, rng);
         x = Tensor.RandomNormal<T>(rng, [shape.Steps, shape.Batch, shape.Input]).RequireGrad();
@@ -45,7 +47,7 @@ internal sealed class OurTrainingStep<T> : IMeasurableStep where T : unmanaged, 
         // In place, like TorchInputs.ZeroGrads: ZeroGrad() (null) would make backward allocate fresh gradients, and
         // dL/dx alone is a large-object-heap array at W1-W3.
         foreach (var leaf in leaves) leaf.Grad?.AsWritableSpan().Clear();
-        var loss = model.Forward(x, h0, c0, checkpointEvery).Sum();
+        var loss = model.Forward(x, h0, c0, checkpointEvery, compile).Sum();
         activationBytes = measure ? Tape.Current.ActivationBytes() : 0;
         loss.Backward();
         return loss.ItemAsDouble(); // valid after the reset: the tensor Backward started from keeps its storage
@@ -57,13 +59,13 @@ internal sealed class OurTrainingStep<T> : IMeasurableStep where T : unmanaged, 
 internal static class OurTrainingStep
 {
     /// <summary>The step in the workload's element type (float or double).</summary>
-    public static ITrainingStep Create(CellKind kind, Workload workload, int seed = 1) => CreateMeasurable(kind, workload, seed);
+    public static ITrainingStep Create(CellKind kind, Workload workload, int seed = 1, bool compile = true) => CreateMeasurable(kind, workload, seed, compile: compile);
 
     /// <summary>The step with its memory probes (<see cref="IMeasurableStep"/>), optionally checkpointing every k steps.</summary>
-    public static IMeasurableStep CreateMeasurable(CellKind kind, Workload workload, int seed = 1, int checkpointEvery = 0)
+    public static IMeasurableStep CreateMeasurable(CellKind kind, Workload workload, int seed = 1, int checkpointEvery = 0, bool compile = true)
     {
         var shape = WorkloadShape.Of(workload);
-        return shape.IsDouble ? new OurTrainingStep<double>(kind, shape, seed, checkpointEvery) : new OurTrainingStep<float>(kind, shape, seed, checkpointEvery);
+        return shape.IsDouble ? new OurTrainingStep<double>(kind, shape, seed, checkpointEvery, compile) : new OurTrainingStep<float>(kind, shape, seed, checkpointEvery, compile);
     }
 }
 

@@ -20,7 +20,7 @@ namespace AutoDiffLstm;
 public sealed class CompiledFunction<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
     private readonly Func<Tensor<T>[], Tensor<T>[]> function;
-    private readonly Dictionary<string, (CompiledProgram<T>? Program, string? Reason, double Milliseconds)> cache = [];
+    private readonly List<Compiled> cache = [];
     private readonly Lock gate = new();
 
     internal CompiledFunction(Func<Tensor<T>[], Tensor<T>[]> function, string name)
@@ -36,7 +36,8 @@ public sealed class CompiledFunction<T> where T : unmanaged, IFloatingPointIeee7
     public Tensor<T>[] Invoke(params Tensor<T>[] inputs)
     {
         if (Autograd.AnomalyDetectionEnabled) return function(inputs);
-        var program = Lookup(inputs.Select(t => t.Dims).ToArray(), GateMonitor.IsListening).Program;
+        var program = Find(inputs, Autograd.IsGradEnabled, GateMonitor.IsListening)?.Program
+            ?? Lookup(inputs.Select(t => t.Dims).ToArray(), GateMonitor.IsListening).Program;
         return program is null ? function(inputs) : program.Run(inputs);
     }
 
@@ -58,12 +59,33 @@ public sealed class CompiledFunction<T> where T : unmanaged, IFloatingPointIeee7
     /// <summary>Number of fused groups for inputs of these shapes (0 when it runs interpreted).</summary>
     public int FusedGroupCount(params int[][] shapes) => Lookup(shapes, observe: false).Program?.Groups.Count() ?? 0;
 
-    private (CompiledProgram<T>? Program, string? Reason, double Milliseconds) Lookup(int[][] shapes, bool observe)
+    /// <summary>One cache entry: a program (or the reason there is none) for one (shapes, grad mode, observing) key.</summary>
+    private sealed record Compiled(int[][] Shapes, bool Grad, bool Observe, CompiledProgram<T>? Program, string? Reason, double Milliseconds);
+
+    // The per-step lookup: a linear scan comparing dims, without allocating (a cell sees one or two keys).
+    private Compiled? Find(Tensor<T>[] inputs, bool grad, bool observe)
     {
-        string key = $"{string.Join(";", shapes.Select(s => ShapeMath.Format(s)))}|{Autograd.IsGradEnabled}|{observe}";
         lock (gate)
         {
-            if (cache.TryGetValue(key, out var found)) return found;
+            foreach (var c in cache)
+            {
+                if (c.Grad != grad || c.Observe != observe || c.Shapes.Length != inputs.Length) continue;
+                bool same = true;
+                for (int k = 0; same && k < inputs.Length; k++) same = ShapeMath.Equal(c.Shapes[k], inputs[k].Dims);
+                if (same) return c;
+            }
+            return null;
+        }
+    }
+
+    private (CompiledProgram<T>? Program, string? Reason, double Milliseconds) Lookup(int[][] shapes, bool observe)
+    {
+        bool grad = Autograd.IsGradEnabled;
+        lock (gate)
+        {
+            foreach (var c in cache)
+                if (c.Grad == grad && c.Observe == observe && c.Shapes.Length == shapes.Length && c.Shapes.Zip(shapes).All(p => ShapeMath.Equal(p.First, p.Second)))
+                    return (c.Program, c.Reason, c.Milliseconds);
             var clock = Stopwatch.StartNew();
             CompiledProgram<T>? program = null;
             string? reason;
@@ -77,7 +99,8 @@ public sealed class CompiledFunction<T> where T : unmanaged, IFloatingPointIeee7
             {
                 reason = ex.Message;
             }
-            return cache[key] = (program, reason, clock.Elapsed.TotalMilliseconds);
+            cache.Add(new Compiled(shapes.Select(d => (int[])d.Clone()).ToArray(), grad, observe, program, reason, clock.Elapsed.TotalMilliseconds));
+            return (program, reason, clock.Elapsed.TotalMilliseconds);
         }
     }
 }

@@ -5,7 +5,7 @@ namespace AutoDiffLstm.Benchmarks;
 
 /// <summary>
 /// One training iteration (forward over the sequence, sum of all outputs, full backward) of our LSTM, GRU and tanh
-/// RNN against libtorch, for every workload and thread count. The anchor (ratio 1.00) is libtorch's fused nn.LSTM at
+/// RNN (compiled, the default, and interpreted) against libtorch and against the iteration's products alone (the floor), for every workload and thread count. The anchor (ratio 1.00) is libtorch's fused nn.LSTM at
 /// the same workload and thread count.
 /// </summary>
 [MemoryDiagnoser]
@@ -13,7 +13,8 @@ namespace AutoDiffLstm.Benchmarks;
 [CategoriesColumn]
 public class RecurrentTrainingBenchmarks
 {
-    private ITrainingStep torchFused = null!, torchLstm = null!, torchRnn = null!, ourLstm = null!, ourGru = null!, ourRnn = null!;
+    private ITrainingStep torchFused = null!, torchLstm = null!, torchRnn = null!, ourLstm = null!, ourGru = null!, ourRnn = null!,
+        ourLstmInterpreted = null!, ourGruInterpreted = null!, ourRnnInterpreted = null!, products = null!;
 
     [ParamsSource(nameof(WorkloadValues))]
     public Workload Workload { get; set; }
@@ -34,12 +35,16 @@ public class RecurrentTrainingBenchmarks
         ourLstm = OurTrainingStep.Create(CellKind.Lstm, Workload);
         ourGru = OurTrainingStep.Create(CellKind.Gru, Workload);
         ourRnn = OurTrainingStep.Create(CellKind.Rnn, Workload);
+        ourLstmInterpreted = OurTrainingStep.Create(CellKind.Lstm, Workload, compile: false);
+        ourGruInterpreted = OurTrainingStep.Create(CellKind.Gru, Workload, compile: false);
+        ourRnnInterpreted = OurTrainingStep.Create(CellKind.Rnn, Workload, compile: false);
+        products = ProductsOnlyStep.Create(Workload);
     }
 
     [GlobalCleanup]
     public void Cleanup()
     {
-        foreach (var step in new[] { torchFused, torchLstm, torchRnn, ourLstm, ourGru, ourRnn }) step?.Dispose();
+        foreach (var step in new[] { torchFused, torchLstm, torchRnn, ourLstm, ourGru, ourRnn, ourLstmInterpreted, ourGruInterpreted, ourRnnInterpreted, products }) step?.Dispose();
     }
 
     [Benchmark(Baseline = true), BenchmarkCategory("Training")]
@@ -59,4 +64,18 @@ public class RecurrentTrainingBenchmarks
 
     [Benchmark, BenchmarkCategory("Training")]
     public double OurRnn() => ourRnn.Run();
+
+    /// <summary>The interpreted tape (Compile = false): one entry per primitive.</summary>
+    [Benchmark, BenchmarkCategory("Training")]
+    public double OurLstmInterpreted() => ourLstmInterpreted.Run();
+
+    [Benchmark, BenchmarkCategory("Training")]
+    public double OurGruInterpreted() => ourGruInterpreted.Run();
+
+    [Benchmark, BenchmarkCategory("Training")]
+    public double OurRnnInterpreted() => ourRnnInterpreted.Run();
+
+    /// <summary>Only the LSTM iteration's matrix products: the measured floor.</summary>
+    [Benchmark, BenchmarkCategory("Training")]
+    public double LstmProductsOnly() => products.Run();
 }

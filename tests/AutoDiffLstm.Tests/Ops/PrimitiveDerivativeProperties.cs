@@ -15,16 +15,7 @@ public class PrimitiveDerivativeProperties
     private const int CasesPerPrimitive = 30;
 
     public static IEnumerable<object[]> Differentiable =>
-        PrimitiveSpecs.Names.Where(n => !((string)n[0]).StartsWith("Checkpoint", StringComparison.Ordinal) && !((string)n[0]).EndsWith("Scan", StringComparison.Ordinal));
-
-    /// <summary>The scans have no JVP or differentiable VJP yet: forward mode through them is refused by name.</summary>
-    [Fact]
-    public void ScansRefuseForwardModeByName()
-    {
-        var a = Tensor.Full(0.5, 3, 2);
-        var e = Assert.Throws<NotSupportedException>(() => Autograd.Jvp(x => Tensor.Scan(x[0], x[0], Tensor.Zeros<double>(2)), [a], [a]));
-        Assert.StartsWith("Scan:", e.Message);
-    }
+        PrimitiveSpecs.Names.Where(n => !((string)n[0]).StartsWith("Checkpoint", StringComparison.Ordinal));
 
     [Theory]
     [MemberData(nameof(Differentiable))]

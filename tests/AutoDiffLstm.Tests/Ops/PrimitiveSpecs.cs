@@ -92,6 +92,8 @@ internal static class PrimitiveSpecs<T> where T : unmanaged, IFloatingPointIeee7
         Unary("Relu", x => x.Relu(), new Regime("away from the kink", [SpecRanges.AwayFromKink])),
         Unary("Square", x => x.Square(), SpecRanges.Normal),
         Unary("Sqrt", x => x.Sqrt(), new Regime("positive", [SpecRanges.Positive])),
+        Unary("Sin", x => x.Sin(), SpecRanges.Normal),
+        Unary("Cos", x => x.Cos(), SpecRanges.Normal),
         new("Pow", ["Pow"], "1", "elementwise, rank 0..4; exponent from " + string.Join(", ", PowExponents), [new Regime("positive base", [SpecRanges.PositiveBase])],
             Dims: 4, Knobs: [5, PowExponents.Length],
             (d, k) => Layout.Of([Take(d, k[0])], k[1]),

@@ -14,8 +14,8 @@ namespace AutoDiffLstm.Recurrent;
 /// </code>
 /// Complex numbers are stored as real pairs: s = (s_re, s_im), and the recurrence is two coupled real ones,
 /// s_re' = l_re s_re - l_im s_im + gamma B_re x, s_im' = l_re s_im + l_im s_re + gamma B_im x. D is a dense [H, I] matrix
-/// (the paper's is diagonal with input width = output width). Stepped: the parallel form would scan the rotated state
-/// s_t lambda^-(t+1) with the real coefficient |lambda| (a real scan per part), not done yet.
+/// (the paper's is diagonal with input width = output width). Layers step it; <see cref="ParallelForward"/> is the
+/// whole-sequence form by two real scans.
 /// Parameters, named in the toolkit's PyTorch style (the paper's names in brackets): weight_nu [H] (nu_log),
 /// weight_theta [H] (theta_log), weight_gamma [H] (gamma_log), weight_ih [3H, I] (rows B_re, B_im, D), weight_ho [H, 2H]
 /// (columns C_re, C_im). State: (h, s_re, s_im), h = y_t the output (an initial h is not read).
@@ -86,6 +86,34 @@ public sealed class LruCell<T> : RecurrentCell<T> where T : unmanaged, IFloating
         // Re(C s) = C_re s_re - C_im s_im: one product with [C_re, C_im] over [s_re, -s_im].
         var y = Tensor.Concat(-1, nextRe, -nextIm).Linear(weightHo) + parts[2];
         return new RecurrentState<T>(StateNames, y, nextRe, nextIm);
+    }
+
+    /// <summary>
+    /// The outputs y_1..y_T [T, B, H] of a whole sequence x [T, B, I] from the zero state by two real scans instead of T
+    /// steps. With lambda = r e^(i theta), the rotated state g_t = s_t e^(-i theta (t + 1)) follows the real-coefficient
+    /// recurrence g_t = r g_{t-1} + e^(-i theta (t + 1)) gamma B x_t, one <see cref="Tensor.Scan{T}"/> for its real and one
+    /// for its imaginary part; s_t = g_t e^(i theta (t + 1)). Equal to stepping up to rounding, but the angles
+    /// theta (t + 1) grow with t: sin and cos of an angle near 2 pi T lose about T ulps of it, so use it in double or
+    /// for short sequences in float.
+    /// </summary>
+    public Tensor<T> ParallelForward(Tensor<T> x)
+    {
+        if (x.Rank != 3 || x.Shape[2] != InputSize)
+            throw new ArgumentException($"LruCell.ParallelForward: input {x.ShapeText}; expected [T, B, {InputSize}].");
+        int steps = x.Shape[0], batch = x.Shape[1], h = HiddenSize;
+        var parts = ProjectInput(x.Reshape(steps * batch, InputSize)).Reshape(steps, batch, 3 * h).Chunk(3, -1);
+        var gamma = gammaLog.Exp();
+        var (uRe, uIm) = (gamma * parts[0], gamma * parts[1]);
+        var turns = Tensor.FromArray(Enumerable.Range(1, steps).Select(t => T.CreateChecked(t)).ToArray(), steps, 1, 1);
+        var angle = turns * thetaLog.Exp();                                                    // theta (t + 1), [T, 1, H]
+        var (cos, sin) = (angle.Cos(), angle.Sin());
+        var modulus = (-nuLog.Exp()).Exp() * Tensor.Ones<T>(steps, batch, h);
+        var zero = Tensor.Zeros<T>(batch, h);
+        var gRe = Tensor.Scan(modulus, uRe * cos + uIm * sin, zero);
+        var gIm = Tensor.Scan(modulus, uIm * cos - uRe * sin, zero);
+        var (sRe, sIm) = (gRe * cos - gIm * sin, gRe * sin + gIm * cos);
+        var read = Tensor.Concat(-1, sRe, -sIm).Reshape(steps * batch, 2 * h).Linear(weightHo).Reshape(steps, batch, h);
+        return read + parts[2];
     }
 
     /// <inheritdoc/>

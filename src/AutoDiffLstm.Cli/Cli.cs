@@ -33,6 +33,13 @@ public static class Cli
             Recursive = true,
         };
         root.Options.Add(threads);
+        var cellFiles = new Option<string[]>("--cell-file")
+        {
+            Description = "C# file(s) defining cells: a public class with 'public static void Register()' calling CellRegistry.Register; its cells can then be named with --cell",
+            Recursive = true,
+            AllowMultipleArgumentsPerToken = false,
+        };
+        root.Options.Add(cellFiles);
         WordedParsers.Install(root);
         var config = new InvocationConfiguration { Output = stdout, Error = stderr, EnableDefaultExceptionHandler = false };
         try
@@ -52,6 +59,7 @@ public static class Cli
                 CommonOptions.RequirePositive("--threads", count);
                 Parallelism.MaxThreads = count;
             }
+            foreach (var file in parsed.GetValue(cellFiles) ?? []) CellFile.Load(file);
             try { return parsed.Invoke(config); }
             finally { Parallelism.MaxThreads = previousThreads; }
         }

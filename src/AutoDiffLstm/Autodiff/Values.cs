@@ -32,6 +32,11 @@ internal interface IValue<TSelf> where TSelf : struct, IValue<TSelf>
 
     /// <summary>whenTrue where x &gt;= y, else whenFalse (the comparison is a constant mask, as for a kink).</summary>
     static abstract TSelf WhereAtLeast(TSelf x, TSelf y, TSelf whenTrue, TSelf whenFalse);
+    /// <summary>sin x (the derivative of cos, and the reverse).</summary>
+    static abstract TSelf Sin(TSelf x);
+
+    /// <summary>cos x.</summary>
+    static abstract TSelf Cos(TSelf x);
 }
 
 /// <summary>One element: the scalar tail of a kernel loop.</summary>
@@ -50,6 +55,8 @@ internal readonly struct ScalarValue<T>(T v) : IValue<ScalarValue<T>> where T : 
         x.V >= T.CreateChecked(lo) && x.V <= T.CreateChecked(hi) ? g : new(T.Zero);
     public static ScalarValue<T> Pow(ScalarValue<T> x, double p) => new(T.Pow(x.V, T.CreateChecked(p)));
     public static ScalarValue<T> WhereAtLeast(ScalarValue<T> x, ScalarValue<T> y, ScalarValue<T> whenTrue, ScalarValue<T> whenFalse) => x.V >= y.V ? whenTrue : whenFalse;
+    public static ScalarValue<T> Sin(ScalarValue<T> x) => new(T.Sin(x.V));
+    public static ScalarValue<T> Cos(ScalarValue<T> x) => new(T.Cos(x.V));
 }
 
 /// <summary>A SIMD vector of elements: the body of a kernel loop (the JIT specialises the formula per struct, no calls remain).</summary>
@@ -84,6 +91,19 @@ internal readonly struct VectorValue<T>(Vector<T> v) : IValue<VectorValue<T>> wh
         for (int i = 0; i < lanes.Length; i++) lanes[i] = T.Pow(lanes[i], e);
         return new(new Vector<T>(lanes));
     }
+
+    // Nor a generic SIMD sine: the LRU's rotation angles are [H] vectors, lane by lane costs nothing there.
+    public static VectorValue<T> Sin(VectorValue<T> x) => LaneByLane(x, T.Sin);
+    public static VectorValue<T> Cos(VectorValue<T> x) => LaneByLane(x, T.Cos);
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static VectorValue<T> LaneByLane(VectorValue<T> x, Func<T, T> f)
+    {
+        Span<T> lanes = stackalloc T[Vector<T>.Count];
+        x.V.CopyTo(lanes);
+        for (int i = 0; i < lanes.Length; i++) lanes[i] = f(lanes[i]);
+        return new(new Vector<T>(lanes));
+    }
 }
 
 /// <summary>
@@ -107,6 +127,8 @@ internal readonly struct TensorValue<T>(Tensor<T> v) : IValue<TensorValue<T>> wh
         return Masked(x.V, g.V, v => v >= l && v <= h);
     }
     public static TensorValue<T> Pow(TensorValue<T> x, double p) => new(x.V.Pow(p));
+    public static TensorValue<T> Sin(TensorValue<T> x) => new(x.V.Sin());
+    public static TensorValue<T> Cos(TensorValue<T> x) => new(x.V.Cos());
 
     public static TensorValue<T> WhereAtLeast(TensorValue<T> x, TensorValue<T> y, TensorValue<T> whenTrue, TensorValue<T> whenFalse)
     {

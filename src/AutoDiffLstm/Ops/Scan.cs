@@ -15,7 +15,8 @@ public static partial class Tensor
     /// <remarks>
     /// The work is split over fixed chunks of <see cref="LinearScan.ChunkSteps"/> steps (see <see cref="LinearScan"/>), so
     /// the result is the same bit for bit whatever <see cref="Parallelism.MaxThreads"/> is; up to one chunk it is the
-    /// sequential loop itself. Backward is a reverse scan of the same kind.
+    /// sequential loop itself. Backward is a reverse scan of the same kind; forward mode is a scan with the same
+    /// coefficients, and both are recorded as scans, so derivatives of any order pass through.
     /// </remarks>
     public static Tensor<T> Scan<T>(Tensor<T> a, Tensor<T> b, Tensor<T> h0) where T : unmanaged, IFloatingPointIeee754<T>
     {
@@ -34,6 +35,12 @@ public static partial class Tensor
     /// coefficient 1e-2000, out of double's range, but its log -4605 is not. -inf inputs (a zero coefficient or input) are
     /// allowed.
     /// </summary>
+    /// <remarks>
+    /// Its derivatives follow from the definition: with the shares alpha_t = exp(logA_t + log h_{t-1} - log h_t) and
+    /// beta_t = exp(logB_t - log h_t) (alpha + beta = 1), d log h_t = alpha_t (d logA_t + d log h_{t-1}) + beta_t d logB_t,
+    /// a linear scan with coefficients alpha. Forward mode and the differentiable backward pass compute the shares with
+    /// recorded operations and need every h_t &gt; 0 (log h_t finite); the first-order backward pass does not.
+    /// </remarks>
     public static Tensor<T> LogScan<T>(Tensor<T> logA, Tensor<T> logB, Tensor<T> logH0) where T : unmanaged, IFloatingPointIeee754<T>
     {
         var (steps, lanes) = LinearScan.CheckShapes("LogScan", logA, logB, logH0);
@@ -42,6 +49,52 @@ public static partial class Tensor
         Tape.Record(LogScanRule<T>.Instance, y, logA, logB, logH0);
         return y;
     }
+
+    /// <summary>
+    /// The transpose of <see cref="Scan{T}"/> in its inputs: for dL/dh = <paramref name="dy"/>, the g with
+    /// <code>g_t = a_{t+1} g_{t+1} + dy_t,   g_{T-1} = dy_{T-1}</code>
+    /// (a reverse scan; a_0 is not read), which is dL/db. Recorded as a primitive of its own so that the backward pass of
+    /// a scan is itself differentiable.
+    /// </summary>
+    internal static Tensor<T> ScanTranspose<T>(Tensor<T> a, Tensor<T> dy) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (a.Rank < 1 || !ShapeMath.Equal(a.Dims, dy.Dims))
+            throw new ArgumentException($"ScanTranspose: coefficients {a.ShapeText} and cotangents {dy.ShapeText}; expected two [T, ...] tensors of equal shape.");
+        var g = Tensor<T>.Uninitialized(a.Dims);
+        LinearScan.Run<T, Linear<T>>(a.Data, dy.Data, null, g.Data, a.Dims[0], a.Size / Math.Max(1, a.Dims[0]), reverse: true);
+        Tape.Record(ScanTransposeRule<T>.Instance, g, a, dy);
+        return g;
+    }
+}
+
+/// <summary>The time shifts the scans' derivative rules are written with, as recorded operations.</summary>
+internal static class ScanSteps
+{
+    /// <summary>Row t holds v_{t-1}; row 0 holds <paramref name="first"/> (the state before the sequence).</summary>
+    public static Tensor<T> Previous<T>(Tensor<T> v, Tensor<T> first) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var head = first.Reshape([1, .. first.Dims]);
+        int steps = v.Dims[0];
+        return steps == 1 ? head : Tensor.Concat(0, head, v.Narrow(0, 0, steps - 1));
+    }
+
+    /// <summary>Row t holds v_{t+1}; the last row is zero.</summary>
+    public static Tensor<T> Next<T>(Tensor<T> v) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int steps = v.Dims[0];
+        var zero = Tensor.Zeros<T>([1, .. v.Dims.AsSpan(1)]);
+        return steps == 1 ? zero : Tensor.Concat(0, v.Narrow(0, 1, steps - 1), zero);
+    }
+
+    /// <summary>Row 0 of a [T, ...] tensor, shaped as one step.</summary>
+    public static Tensor<T> First<T>(Tensor<T> v) where T : unmanaged, IFloatingPointIeee754<T> => v.Narrow(0, 0, 1).Reshape(v.Dims[1..]);
+
+    /// <summary>The zero state of one step of <paramref name="v"/>.</summary>
+    public static Tensor<T> ZeroStep<T>(Tensor<T> v) where T : unmanaged, IFloatingPointIeee754<T> => Tensor.Zeros<T>(v.Dims[1..]);
+
+    /// <summary>p + q where either may be null (a zero tangent); null when both are.</summary>
+    public static Tensor<T>? Sum<T>(Tensor<T>? p, Tensor<T>? q) where T : unmanaged, IFloatingPointIeee754<T> =>
+        p is null ? q : q is null ? p : p + q;
 }
 
 internal sealed class ScanRule<T> : BackwardRule<T> where T : unmanaged, IFloatingPointIeee754<T>
@@ -77,6 +130,75 @@ internal sealed class ScanRule<T> : BackwardRule<T> where T : unmanaged, IFloati
             for (int i = 0; i < lanes; i++) dh0[i] += a.Data[i] * g[i];
         }
         BufferPool<T>.Return(g);
+    }
+
+    // dh_t = a_t dh_{t-1} + (da_t h_{t-1} + db_t), dh_{-1} = dh0: a scan with the same coefficients.
+    protected override Tensor<T>? Jvp(in TapeEntry e, Tensor<T> y, Tangents t)
+    {
+        var (a, b, h0) = (e.InA<T>(), e.InB<T>(), e.InC<T>());
+        var (ta, tb, th0) = (t.Of<T>(a), t.Of<T>(b), t.Of<T>(h0));
+        var input = ScanSteps.Sum(ta is null ? null : ta * ScanSteps.Previous(y, h0), tb);
+        if (input is null && th0 is null) return null;
+        return Tensor.Scan(a, input ?? Tensor.Zeros<T>(a.Dims), th0 ?? ScanSteps.ZeroStep(a));
+    }
+
+    // The backward rule above as recorded operations, its reverse scan recorded as ScanTranspose.
+    protected override void Vjp(in TapeEntry e, Tensor<T> y, Tensor<T> dy, Cotangents sink)
+    {
+        var (a, b, h0) = (e.InA<T>(), e.InB<T>(), e.InC<T>());
+        var g = Tensor.ScanTranspose(a, dy);
+        if (b.RequiresGrad) sink.Add(Name, b, g);
+        if (a.RequiresGrad) sink.Add(Name, a, g * ScanSteps.Previous(y, h0));
+        if (h0.RequiresGrad) sink.Add(Name, h0, ScanSteps.First(a) * ScanSteps.First(g));
+    }
+}
+
+internal sealed class ScanTransposeRule<T> : BackwardRule<T> where T : unmanaged, IFloatingPointIeee754<T>
+{
+    public static readonly ScanTransposeRule<T> Instance = new();
+    public override string Name => "ScanTranspose";
+
+    // The transpose of a reverse scan is a forward scan: u_t = a_t u_{t-1} + w_t (u_{-1} = 0) for w = dL/dg;
+    // d dy += u;  da_s += u_{s-1} g_s for s >= 1 (a_s enters g_{s-1} = a_s g_s + dy_{s-1}).
+    protected override void Backward(in TapeEntry e, Tensor<T> g, ReadOnlySpan<T> w)
+    {
+        var (a, dy) = (e.InA<T>(), e.InB<T>());
+        int steps = a.Dims[0], lanes = a.Size / Math.Max(1, steps);
+        var u = BufferPool<T>.Rent(g.Size);
+        LinearScan.Run<T, Linear<T>>(a.Data, g.GradData!, null, u, steps, lanes, reverse: false);
+        if (dy.RequiresGrad)
+        {
+            var sink = dy.GradSink();
+            Kernels.CopyOrAdd<T>(u.AsSpan(0, g.Size), sink.Span, sink.Overwrite);
+        }
+        if (a.RequiresGrad)
+        {
+            var da = a.GradBuffer();
+            for (int t = 1; t < steps; t++)
+            {
+                var dst = da.Slice(t * lanes, lanes);
+                System.Numerics.Tensors.TensorPrimitives.MultiplyAdd(u.AsSpan((t - 1) * lanes, lanes), g.AsSpan().Slice(t * lanes, lanes), dst, dst);
+            }
+        }
+        BufferPool<T>.Return(u);
+    }
+
+    // dg_t = a_{t+1} dg_{t+1} + (da_{t+1} g_{t+1} + d dy_t): the same transposed scan.
+    protected override Tensor<T>? Jvp(in TapeEntry e, Tensor<T> g, Tangents t)
+    {
+        var (a, dy) = (e.InA<T>(), e.InB<T>());
+        var (ta, tdy) = (t.Of<T>(a), t.Of<T>(dy));
+        var input = ScanSteps.Sum(ta is null ? null : ScanSteps.Next(ta * g), tdy);
+        return input is null ? null : Tensor.ScanTranspose(a, input);
+    }
+
+    protected override void Vjp(in TapeEntry e, Tensor<T> g, Tensor<T> w, Cotangents sink)
+    {
+        var (a, dy) = (e.InA<T>(), e.InB<T>());
+        var zero = ScanSteps.ZeroStep(a);
+        var u = Tensor.Scan(a, w, zero);
+        if (dy.RequiresGrad) sink.Add(Name, dy, u);
+        if (a.RequiresGrad) sink.Add(Name, a, ScanSteps.Previous(u, zero) * g);
     }
 }
 
@@ -120,205 +242,35 @@ internal sealed class LogScanRule<T> : BackwardRule<T> where T : unmanaged, IFlo
 
     /// <summary>exp(part - total): d total / d part of total = logaddexp(part, other); 0 for a -inf part (no share).</summary>
     private static T Share(T part, T total) => T.IsNegativeInfinity(part) ? T.Zero : T.Exp(part - total);
-}
 
-/// <summary>One step of a scan: h = Step(coefficient, h_prev, input), and how the coefficients of a chunk compose.</summary>
-internal interface IScanOperator<T> where T : unmanaged, IFloatingPointIeee754<T>
-{
-    /// <summary>The state of an empty chunk (h = 0, or log h = -inf).</summary>
-    static abstract T Empty { get; }
-    /// <summary>The neutral coefficient (1, or log 1 = 0).</summary>
-    static abstract T Identity { get; }
-    static abstract T Step(T coef, T prev, T input);
-    /// <summary>The coefficient of two consecutive steps: product (or sum of logs).</summary>
-    static abstract T Compose(T earlier, T later);
-    static abstract bool IsVectorized { get; }
-    static abstract Vector<T> Step(Vector<T> coef, Vector<T> prev, Vector<T> input);
-    static abstract Vector<T> Compose(Vector<T> earlier, Vector<T> later);
-}
-
-/// <summary>h = a h_prev + b (not fused into an FMA, so the vector and scalar lanes round alike).</summary>
-internal readonly struct Linear<T> : IScanOperator<T> where T : unmanaged, IFloatingPointIeee754<T>
-{
-    public static T Empty => T.Zero;
-    public static T Identity => T.One;
-    public static T Step(T coef, T prev, T input) => coef * prev + input;
-    public static T Compose(T earlier, T later) => later * earlier;
-    public static bool IsVectorized => Vector.IsHardwareAccelerated;
-    public static Vector<T> Step(Vector<T> coef, Vector<T> prev, Vector<T> input) => coef * prev + input;
-    public static Vector<T> Compose(Vector<T> earlier, Vector<T> later) => later * earlier;
-}
-
-/// <summary>log h = logaddexp(log a + log h_prev, log b), scalar lanes only (exp and log per element dominate anyway).</summary>
-internal readonly struct LogSpace<T> : IScanOperator<T> where T : unmanaged, IFloatingPointIeee754<T>
-{
-    public static T Empty => T.NegativeInfinity;
-    public static T Identity => T.Zero;
-    public static T Step(T coef, T prev, T input) => LogAddExp(coef + prev, input);
-    public static T Compose(T earlier, T later) => later + earlier;
-    public static bool IsVectorized => false;
-    public static Vector<T> Step(Vector<T> coef, Vector<T> prev, Vector<T> input) => throw new NotSupportedException();
-    public static Vector<T> Compose(Vector<T> earlier, Vector<T> later) => throw new NotSupportedException();
-
-    /// <summary>log(e^x + e^y) = max + log1p(e^-|x - y|), and -inf when both are -inf (no NaN from -inf - -inf).</summary>
-    public static T LogAddExp(T x, T y)
+    // d y_t = alpha_t d y_{t-1} + (alpha_t d logA_t + beta_t d logB_t), d y_{-1} = d logH0.
+    protected override Tensor<T>? Jvp(in TapeEntry e, Tensor<T> y, Tangents t)
     {
-        T max = T.Max(x, y);
-        if (T.IsNegativeInfinity(max)) return max;
-        return max + T.LogP1(T.Exp(T.Min(x, y) - max));
-    }
-}
-
-/// <summary>
-/// The scan kernel, forward and reverse, over [T, N] laid out step by step (N lanes per step), split into fixed chunks
-/// of <see cref="ChunkSteps"/> steps: the work split depends only on T, never on the thread count, so results are
-/// bit-identical for any <see cref="Parallelism.MaxThreads"/>.
-/// </summary>
-/// <remarks>
-/// Chunked two-pass (the CPU form of Blelloch's scan; Martin and Cundy 2018, "Parallelizing linear recurrent neural nets
-/// over sequence length"): pass 1 scans chunk 0 for real and, for every other chunk c but the last, its composed
-/// coefficient A_c (the product of its a's) and its end state E_c started from the empty state, all chunks at once; a
-/// short sequential pass turns these into the state entering each chunk, s_{c+1} = A_c s_c + E_c; pass 2 rescans every
-/// chunk after the first from its entering state, all at once. Within a chunk the values are therefore those of the
-/// sequential loop, and only the carries are computed in another order.
-/// <para>
-/// Rounding: the sequential loop and this kernel both satisfy |h_computed - h_exact| &lt;= 2 (t + 1) u H_t, with u the
-/// unit roundoff and H_t the same recurrence over |a|, |b|, |h0| (each step rounds one product and one sum; the combined
-/// carry rounds one product and one sum per chunk plus the product of at most <see cref="ChunkSteps"/> coefficients).
-/// Their difference is within twice that, which the properties check; for T &lt;= ChunkSteps they are identical.
-/// </para>
-/// Twice the arithmetic of the sequential loop for a chunk in the middle, so on two cores it is at best even with one core
-/// running the plain loop: the form matters where many cores share one long sequence with few lanes.
-/// </remarks>
-internal static class LinearScan
-{
-    /// <summary>Steps per chunk: fixed, so results never depend on the number of threads.</summary>
-    public const int ChunkSteps = 256;
-
-    /// <summary>Checks [T, ...] coefficients and inputs and a [...] initial state; returns (T, lanes per step).</summary>
-    public static (int Steps, int Lanes) CheckShapes<T>(string op, Tensor<T> a, Tensor<T> b, Tensor<T> h0) where T : unmanaged, IFloatingPointIeee754<T>
-    {
-        if (a.Rank < 1 || !ShapeMath.Equal(a.Dims, b.Dims) || !a.Dims.AsSpan(1).SequenceEqual(h0.Dims))
-            throw new ArgumentException(
-                $"{op}: coefficients {a.ShapeText}, inputs {b.ShapeText} and initial state {h0.ShapeText}; expected [T, ...] and [T, ...] of equal shape and [...] (the shape of one step).");
-        return (a.Dims[0], h0.Size);
+        var (logA, logB, logH0) = (e.InA<T>(), e.InB<T>(), e.InC<T>());
+        var (ta, tb, th0) = (t.Of<T>(logA), t.Of<T>(logB), t.Of<T>(logH0));
+        var (alpha, beta) = Shares(logA, logB, logH0, y);
+        var input = ScanSteps.Sum(ta is null ? null : alpha * ta, tb is null ? null : beta * tb);
+        if (input is null && th0 is null) return null;
+        return Tensor.Scan(alpha, input ?? Tensor.Zeros<T>(y.Dims), th0 ?? ScanSteps.ZeroStep(y));
     }
 
-    /// <summary>
-    /// Forward: y_t = op(a_t, y_{t-1}, b_t) from y_{-1} = init. Reverse (for backward, init null = empty):
-    /// y_t = op(a_{t+1}, y_{t+1}, b_t) from y_T = empty, so that y_{T-1} = b_{T-1}.
-    /// </summary>
-    public static void Run<T, TOp>(T[] a, T[] b, T[]? init, T[] y, int steps, int lanes, bool reverse)
-        where T : unmanaged, IFloatingPointIeee754<T> where TOp : struct, IScanOperator<T>
+    protected override void Vjp(in TapeEntry e, Tensor<T> y, Tensor<T> dy, Cotangents sink)
     {
-        if (steps == 0 || lanes == 0) return;
-        int chunks = (steps + ChunkSteps - 1) / ChunkSteps;
-        var scan = new Chunked<T, TOp>(a, b, y, steps, lanes, reverse);
-        if (chunks == 1)
-        {
-            scan.Rescan(0, init);
-            return;
-        }
-        // Pass 1: chunk 0 for real, chunks 1 .. C-2 summarised (the last chunk's summary is never needed).
-        var coefs = BufferPool<T>.Rent((chunks - 1) * lanes);
-        var ends = BufferPool<T>.Rent((chunks - 1) * lanes);
-        ForEach(chunks - 1, c => { if (c == 0) scan.Rescan(0, init); else scan.Summarise(c, coefs, ends); });
-        // The carries, one chunk at a time: s_1 = the end of chunk 0, s_{c+1} = A_c s_c + E_c.
-        var carries = BufferPool<T>.Rent((chunks - 1) * lanes); // carries[c-1] enters chunk c
-        scan.EndOfChunk(0).CopyTo(carries.AsSpan(0, lanes));
-        for (int c = 1; c < chunks - 1; c++)
-            for (int i = 0; i < lanes; i++)
-                carries[c * lanes + i] = TOp.Step(coefs[c * lanes + i], carries[(c - 1) * lanes + i], ends[c * lanes + i]);
-        // Pass 2: every later chunk from its carry.
-        ForEach(chunks - 1, c => scan.Rescan(c + 1, carries.AsSpan(c * lanes, lanes)));
-        BufferPool<T>.Return(coefs);
-        BufferPool<T>.Return(ends);
-        BufferPool<T>.Return(carries);
+        var (logA, logB, logH0) = (e.InA<T>(), e.InB<T>(), e.InC<T>());
+        var (alpha, beta) = Shares(logA, logB, logH0, y);
+        var g = Tensor.ScanTranspose(alpha, dy);
+        if (logA.RequiresGrad) sink.Add(Name, logA, alpha * g);
+        if (logB.RequiresGrad) sink.Add(Name, logB, beta * g);
+        if (logH0.RequiresGrad) sink.Add(Name, logH0, ScanSteps.First(alpha) * ScanSteps.First(g));
     }
 
-    /// <summary>Runs body(0..n-1) over the available threads; part p takes items p, p + parts, ... (which thread runs which never changes a value).</summary>
-    private static void ForEach(int n, Action<int> body)
+    /// <summary>alpha and beta as recorded operations (so they are differentiable in turn); refuses a zero state, where they are 0/0.</summary>
+    private (Tensor<T> Alpha, Tensor<T> Beta) Shares(Tensor<T> logA, Tensor<T> logB, Tensor<T> logH0, Tensor<T> y)
     {
-        int parts = Math.Min(Parallelism.MaxThreads, n);
-        if (parts <= 1)
-        {
-            for (int i = 0; i < n; i++) body(i);
-            return;
-        }
-        WorkerTeam.Run(parts, p => { for (int i = p; i < n; i += parts) body(i); });
-    }
-
-    /// <summary>The arrays of one scan and its chunk arithmetic. Processing order k = 0..T-1 maps to time t = k, or T-1-k in reverse.</summary>
-    private readonly struct Chunked<T, TOp>(T[] a, T[] b, T[] y, int steps, int lanes, bool reverse)
-        where T : unmanaged, IFloatingPointIeee754<T> where TOp : struct, IScanOperator<T>
-    {
-        private int Time(int k) => reverse ? steps - 1 - k : k;
-        // The coefficient applied at processing step k: a_t forward, a_{t+1} in reverse.
-        private int CoefTime(int k) => reverse ? steps - k : k;
-
-        public ReadOnlySpan<T> EndOfChunk(int c) => y.AsSpan(Time(Math.Min(steps, (c + 1) * ChunkSteps) - 1) * lanes, lanes);
-
-        /// <summary>Scans chunk c into y from the state entering it (null: the empty state, so the first step is just b).</summary>
-        public void Rescan(int c, ReadOnlySpan<T> entering)
-        {
-            int k0 = c * ChunkSteps, k1 = Math.Min(steps, k0 + ChunkSteps);
-            for (int k = k0; k < k1; k++)
-            {
-                var dst = y.AsSpan(Time(k) * lanes, lanes);
-                var input = b.AsSpan(Time(k) * lanes, lanes);
-                ReadOnlySpan<T> prev = k == k0 ? entering : y.AsSpan(Time(k - 1) * lanes, lanes);
-                if (prev.IsEmpty) { input.CopyTo(dst); continue; } // op(coef, empty, b) = b exactly
-                StepRow(a.AsSpan(CoefTime(k) * lanes, lanes), prev, input, dst);
-            }
-        }
-
-        /// <summary>Chunk c's composed coefficient and end state from the empty state, into row c of the two buffers.</summary>
-        public void Summarise(int c, T[] coefs, T[] ends)
-        {
-            int k0 = c * ChunkSteps, k1 = Math.Min(steps, k0 + ChunkSteps);
-            var coef = coefs.AsSpan(c * lanes, lanes);
-            var end = ends.AsSpan(c * lanes, lanes);
-            a.AsSpan(CoefTime(k0) * lanes, lanes).CopyTo(coef);
-            b.AsSpan(Time(k0) * lanes, lanes).CopyTo(end);
-            for (int k = k0 + 1; k < k1; k++)
-            {
-                var ak = a.AsSpan(CoefTime(k) * lanes, lanes);
-                StepRow(ak, end, b.AsSpan(Time(k) * lanes, lanes), end);
-                ComposeRow(coef, ak);
-            }
-        }
-
-        private static void StepRow(ReadOnlySpan<T> coef, ReadOnlySpan<T> prev, ReadOnlySpan<T> input, Span<T> dst)
-        {
-            int i = 0;
-            if (TOp.IsVectorized)
-                for (int w = Vector<T>.Count; i <= dst.Length - w; i += w)
-                    TOp.Step(new Vector<T>(coef[i..]), new Vector<T>(prev[i..]), new Vector<T>(input[i..])).CopyTo(dst[i..]);
-            for (; i < dst.Length; i++) dst[i] = TOp.Step(coef[i], prev[i], input[i]);
-        }
-
-        private static void ComposeRow(Span<T> acc, ReadOnlySpan<T> later)
-        {
-            int i = 0;
-            if (TOp.IsVectorized)
-                for (int w = Vector<T>.Count; i <= acc.Length - w; i += w)
-                    TOp.Compose(new Vector<T>(acc[i..]), new Vector<T>(later[i..])).CopyTo(acc[i..]);
-            for (; i < acc.Length; i++) acc[i] = TOp.Compose(acc[i], later[i]);
-        }
-    }
-
-    /// <summary>
-    /// The forward-mode (JVP) rule of <see cref="Tensor.Scan{T}"/> in kernel terms, for the tangent rules to call:
-    /// dh_t = a_t dh_{t-1} + (da_t h_{t-1} + db_t), a scan with the same coefficients.
-    /// </summary>
-    public static void Tangent<T>(T[] a, T[] h0, T[] h, T[] da, T[] db, T[] dh0, T[] dh, int steps, int lanes)
-        where T : unmanaged, IFloatingPointIeee754<T>
-    {
-        var input = BufferPool<T>.Rent(steps * lanes);
-        for (int t = 0; t < steps; t++)
-            for (int i = 0, k = t * lanes; i < lanes; i++, k++)
-                input[k] = da[k] * (t == 0 ? h0[i] : h[k - lanes]) + db[k];
-        Run<T, Linear<T>>(a, input, dh0, dh, steps, lanes, reverse: false);
-        BufferPool<T>.Return(input);
+        int at = y.AsSpan().IndexOf(T.NegativeInfinity);
+        if (at >= 0)
+            throw new NotSupportedException(
+                $"{Name}: log h is -inf (h = 0) at step {at / Math.Max(1, logH0.Size)} of {y.ShapeText}; forward mode and second-order derivatives of LogScan need every h_t > 0, where the shares exp(log a + log h_prev - log h) are defined.");
+        return ((logA + ScanSteps.Previous(y, logH0) - y).Exp(), (logB - y).Exp());
     }
 }

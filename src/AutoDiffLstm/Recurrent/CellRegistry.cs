@@ -110,6 +110,7 @@ public static class CellRegistry
         ("slstm", "sLSTM, exponential gating with normaliser and stabiliser states (Beck et al. 2024, xLSTM)", false, (i, h, r, _) => new SlstmCell<T>(i, h, r)),
         ("mlstm", "mLSTM, matrix memory with covariance update, stepped (Beck et al. 2024, xLSTM)", false, (i, h, r, _) => new MlstmCell<T>(i, h, r)),
         ("minlstm", "minLSTM, normalised forget and input gates from the input only, trains by a parallel scan (Feng et al. 2024)", false, (i, h, r, _) => new MinLstmCell<T>(i, h, r)),
+        ("lru", "Linear Recurrent Unit, complex diagonal recurrence with exponential parametrisation, stepped (Orvieto et al. 2023)", false, (i, h, r, _) => new LruCell<T>(i, h, r)),
     ];
 
     /// <summary>The factories of one element type by name: the built-ins, then whatever <see cref="Register"/> adds (under <see cref="Gate"/>).</summary>

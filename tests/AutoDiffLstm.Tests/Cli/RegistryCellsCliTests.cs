@@ -14,6 +14,7 @@ public sealed class RegistryCellsCliTests : IDisposable
     [InlineData("minlstm", "--json")]
     [InlineData("indrnn", "--json")]
     [InlineData("janet", "--double")]
+    [InlineData("lru", "--json")]
     public void TrainRunsEachNewCellAndWritesItsCheckpoint(string cell, string flag)
     {
         string dir = temp.File(cell);

@@ -93,6 +93,8 @@ internal static class PrimitiveSpecs<T> where T : unmanaged, IFloatingPointIeee7
         Unary("Relu", x => x.Relu(), new Regime("away from the kink", [SpecRanges.AwayFromKink])),
         Unary("Square", x => x.Square(), SpecRanges.Normal),
         Unary("Sqrt", x => x.Sqrt(), new Regime("positive", [SpecRanges.Positive])),
+        Unary("Sin", x => x.Sin(), SpecRanges.Normal),
+        Unary("Cos", x => x.Cos(), SpecRanges.Normal),
         new("Pow", ["Pow"], "1", "elementwise, rank 0..4; exponent from " + string.Join(", ", PowExponents), [new Regime("positive base", [SpecRanges.PositiveBase])],
             Dims: 4, Knobs: [5, PowExponents.Length],
             (d, k) => Layout.Of([Take(d, k[0])], k[1]),
@@ -159,6 +161,15 @@ internal static class PrimitiveSpecs<T> where T : unmanaged, IFloatingPointIeee7
                 return new Layout([[d[0], .. step], [d[0], .. step], step], [0, 1, 1], []);
             },
             (c, x) => Tensor.Scan(x[0], x[1], x[2])),
+        // The reverse scan a scan's differentiable backward pass records (g_t = a_{t+1} g_{t+1} + dy_t).
+        new("ScanTranspose", ["ScanTranspose"], "2", "a, dy [T, ...] (rank 1..3)", [new Regime("contracting and expanding", [SpecRanges.Coefficient, SpecRanges.Any])],
+            Dims: 3, Knobs: [3],
+            (d, k) =>
+            {
+                var step = Take(d[1..], k[0]);
+                return new Layout([[d[0], .. step], [d[0], .. step]], [0, 1], []);
+            },
+            (c, x) => Tensor.ScanTranspose(x[0], x[1])),
         new("LogScan", ["LogScan"], "3", "log a, log b [T, ...] (rank 1..3), log h0 [...]", [SpecRanges.Normal],
             Dims: 3, Knobs: [3],
             (d, k) =>

@@ -16,8 +16,8 @@ public class InitialisationTests
         foreach (var (name, p) in cell.Parameters)
         {
             Assert.True(p.RequiresGrad, name);
-            // Their own initialisations, tested below: IRNN's identity, IndRNN's u in [0, 1], JANET's chrono forget bias.
-            if ((kindName, name) is ("irnn", "weight_hh") or ("indrnn", "weight_hh") or ("janet", "bias_ih")) continue;
+            // Their own initialisations, tested below: IRNN's identity, IndRNN's u in [0, 1], JANET's chrono forget bias, the LRU's ring.
+            if ((kindName, name) is ("irnn", "weight_hh") or ("indrnn", "weight_hh") or ("janet", "bias_ih") || kindName == "lru") continue;
             Assert.All(p.ToArray(), v => Assert.InRange(v, -bound, bound));
         }
         // Different seeds give different weights, the same seed the same.
@@ -25,6 +25,22 @@ public class InitialisationTests
         var other = CellZoo.Get(kindName).Make(3, 4, new Rng(2)).Parameters[0].Value.ToArray();
         Assert.Equal(cell.Parameters[0].Value.ToArray(), again);
         Assert.NotEqual(again, other);
+    }
+
+    [Fact]
+    public void LruStartsOnItsRingWithNormalisedInputs()
+    {
+        const double rMin = 0.9, rMax = 0.999, maxPhase = Math.PI / 10;
+        var p = new LruCell<double>(2, 300, new Rng(5), rMin, rMax, maxPhase).Parameters;
+        var (nu, theta, gamma) = (p["weight_nu"].ToArray(), p["weight_theta"].ToArray(), p["weight_gamma"].ToArray());
+        var modulus = nu.Select(v => Math.Exp(-Math.Exp(v))).ToArray();
+        Assert.All(modulus, r => Assert.InRange(r, rMin - 1e-12, rMax + 1e-12));
+        Assert.All(theta, v => Assert.InRange(Math.Exp(v), 0, maxPhase));
+        for (int j = 0; j < modulus.Length; j++) Assert.Equal(Math.Sqrt(1 - modulus[j] * modulus[j]), Math.Exp(gamma[j]), 1e-12);
+        // Uniform in area on the ring: half the units have |lambda|^2 below the middle of [r_min^2, r_max^2].
+        int below = modulus.Count(r => r * r < (rMin * rMin + rMax * rMax) / 2);
+        Assert.InRange(below, 110, 190);
+        Assert.Throws<ArgumentOutOfRangeException>(() => new LruCell<double>(2, 3, new Rng(1), rMin: 0.5, rMax: 0.4));
     }
 
     [Fact]

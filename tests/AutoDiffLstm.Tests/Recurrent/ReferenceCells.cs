@@ -5,7 +5,7 @@ namespace AutoDiffLstm.Tests.Recurrent;
 /// <summary>
 /// Independent scalar-loop implementations of the published cell equations (PyTorch's documentation for RNN, LSTM and
 /// GRU; Greff et al. 2017 Section II for the LSTM family; Zhou et al. 2016 for the MGU; Feng et al. 2024 Sections 3.1-3.2
-/// for minGRU and minLSTM; Li et al. 2018 Eq. 2 for IndRNN; van der Westhuizen and Lasenby 2018 Eq. 2 with beta = 1 for JANET; Beck et al. 2024 Sections 2.2-2.3, stabilised, for sLSTM and mLSTM), one batch row at a time, using
+/// for minGRU and minLSTM; Li et al. 2018 Eq. 2 for IndRNN; van der Westhuizen and Lasenby 2018 Eq. 2 with beta = 1 for JANET; Beck et al. 2024 Sections 2.2-2.3, stabilised, for sLSTM and mLSTM; Orvieto et al. 2023 Section 3 in complex arithmetic for the LRU), one batch row at a time, using
 /// no tensor operation. They read the cell's parameters by name, so they also pin down the parameter layout.
 /// </summary>
 public static class ReferenceCells
@@ -115,6 +115,25 @@ public static class ReferenceCells
                 double scale = Math.Max(Math.Abs(nn.Select((nj, j) => nj * q[j]).Sum()), Math.Exp(-m));
                 var hh = Enumerable.Range(0, h).Select(a => o[a] * Enumerable.Range(0, h).Sum(b => memory[a * h + b] * q[b]) / scale).ToArray();
                 return [hh, memory, nn, [m]];
+            }
+            case "lru":
+            {
+                // In System.Numerics.Complex, as the paper writes it: s' = lambda s + gamma B x, y = Re(C s') + D x.
+                var (bRe, bIm, dx) = (Rows(p["weight_ih"], n, x, 0, h), Rows(p["weight_ih"], n, x, h, h), Rows(p["weight_ih"], n, x, 2 * h, h));
+                var s = new System.Numerics.Complex[h];
+                for (int j = 0; j < h; j++)
+                {
+                    var lambda = System.Numerics.Complex.Exp(new System.Numerics.Complex(-Math.Exp(p["weight_nu"][j]), Math.Exp(p["weight_theta"][j])));
+                    s[j] = lambda * new System.Numerics.Complex(state[1][j], state[2][j]) + Math.Exp(p["weight_gamma"][j]) * new System.Numerics.Complex(bRe[j], bIm[j]);
+                }
+                var y = new double[h];
+                for (int a = 0; a < h; a++)
+                {
+                    var cs = System.Numerics.Complex.Zero;
+                    for (int b = 0; b < h; b++) cs += new System.Numerics.Complex(p["weight_ho"][a * 2 * h + b], p["weight_ho"][a * 2 * h + h + b]) * s[b];
+                    y[a] = cs.Real + dx[a];
+                }
+                return [y, s.Select(c => c.Real).ToArray(), s.Select(c => c.Imaginary).ToArray()];
             }
             case "lstm":
                 return Greff(LstmVariant.NoPeepholes, p, n, h, x, state);

@@ -10,13 +10,15 @@ public class SecondOrderRecurrentTests
 {
     public static TheoryData<string, int> CellsAndHorizons => new()
     {
-        { "lstm", 500 }, { "gru", 500 }, { "rnn", 500 }, { "lstm", 40 },
+        { "lstm", 500 }, { "gru", 500 }, { "rnn", 500 }, { "lstm", 40 }, { "mingru", 500 },
     };
 
     private static RecurrentLayer<double> Layer(string cell, int layers = 1, bool bidirectional = false) => cell switch
     {
         "lstm" => RecurrentLayer.Lstm<double>(2, 3, new Rng(11), layers, bidirectional),
         "gru" => RecurrentLayer.Gru<double>(2, 3, new Rng(11), layers, bidirectional),
+        // Trained by its parallel form: one Scan over time (two chunks of the scan kernel at T = 500, four at 1000).
+        "mingru" => new RecurrentLayer<double>((i, r) => CellRegistry.Create<double>("mingru", i, 3, r), 2, new Rng(11), layers, bidirectional),
         _ => RecurrentLayer.Rnn<double>(2, 3, new Rng(11), layers, bidirectional),
     };
 
@@ -55,10 +57,15 @@ public class SecondOrderRecurrentTests
     [InlineData("lstm")]
     [InlineData("gru")]
     [InlineData("rnn")]
+    [InlineData("mingru")]
     public void JvpThroughAThousandStepsMatchesCentralDifferencesAndTheVjp(string cell)
     {
         var x = Tensor.RandomNormal<double>(new Rng(14), [1000, 1, 2], std: 0.5);
         var objective = new RecurrentObjective<double>(Layer(cell), x);
+        Tape.Current.Reset();
+        objective.Evaluate(objective.Inputs.Select(t => t.Clone().RequireGrad()).ToArray());
+        Assert.Equal(cell == "mingru", Tape.Current.OperationNames().Contains("Scan"));
+        Tape.Current.Reset();
         var report = GradCheck.CheckJvp<double>(objective.Evaluate, objective.Inputs, new GradCheckOptions { Directions = 1 });
         Assert.True(report.Passed, $"{cell} T=1000: {report}");
     }

@@ -9,7 +9,7 @@ namespace AutoDiffLstm.Diagnostics;
 /// (per step, natural log) at which the state map s_t = F(x_t, s_{t-1}) stretches or shrinks volumes of perturbations.
 /// </summary>
 /// <param name="Cell">The cell's kind.</param>
-/// <param name="Exponents">λ_1 ≥ ... ≥ λ_k, nats per step (k = the number requested, at most the state size).</param>
+/// <param name="Exponents">λ_1 ≥ ... ≥ λ_k, nats per step (k = the number requested, at most the state size); -∞ for a direction the dynamics annihilate (a dead ReLU unit, a state the step overwrites).</param>
 /// <param name="StateSize">n, the number of state scalars (all state tensors of one sequence).</param>
 /// <param name="Steps">Steps averaged over (after the warm-up).</param>
 /// <param name="Warmup">Steps run first, for the state and the orthonormal frame to settle, not averaged.</param>

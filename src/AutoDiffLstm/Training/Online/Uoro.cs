@@ -16,8 +16,8 @@ namespace AutoDiffLstm.Training.Online;
 /// </code>
 /// The product expands to ∂F/∂s S̃_{t-1} + ν ν^T ∂F/∂θ plus two cross terms that are odd in ν; since E[ν ν^T] = I and
 /// the normalisers are even in ν, the estimate is unbiased given the past, hence unbiased. The ρ's balance the norms of
-/// the two factors, which minimises the variance the cross terms add (Proposition 1 of the paper); ε (1e-7 as in the
-/// authors' code) keeps them finite at the zero start. Cost per step: one tangent and one reverse pass, and P + |s|
+/// the two factors, the paper's choice for keeping the variance the cross terms add small; a small ε (here 1e-7) keeps
+/// them finite at the zero start. Cost per step: one tangent and one reverse pass, and P + |s|
 /// numbers of memory. A batch is treated as one system whose state is the stacked rows (the estimate is of the
 /// block-diagonal batch sensitivity, still unbiased).
 /// </summary>

@@ -22,10 +22,11 @@ internal static class GradFlowCommand
         var forgetBias = new Option<double?>("--forget-bias") { Description = "Initial forget-gate bias of LSTM cells" };
         var radii = new Option<double[]>("--radii") { Description = "Instead of --cell: sweep a tanh RNN over these spectral radii of W_hh (e.g. 0.8,1.0,1.2,1.5)", AllowMultipleArgumentsPerToken = true, CustomParser = ParseDoubles };
         var jacobian = new Option<bool>("--jacobian") { Description = "Also compute ||dh_T/dh_t||_2 (one sequence, H backward passes)" };
+        var lyapunov = new Option<bool>("--lyapunov") { Description = "Also compute each network's Lyapunov spectrum (QR iteration over the state Jacobians, one sequence) and compare its largest exponent with the measured gradient decay" };
         var gates = new Option<bool>("--gates") { Description = "Also record gate statistics over time (mean and saturated fraction of every gate the cell reports)" };
         var command = new Command("gradflow", "Measure how a loss on the last step reaches back through time: ||dL/dh_t|| (and ||dL/dc_t||) per step, for any cells.")
         {
-            cells, seqLen, hidden, batch, seed, outDir, json, forgetBias, radii, jacobian, gates,
+            cells, seqLen, hidden, batch, seed, outDir, json, forgetBias, radii, jacobian, gates, lyapunov,
         };
         command.SetAction(r =>
         {
@@ -78,6 +79,20 @@ internal static class GradFlowCommand
                 files.Add(gatesCsv);
                 gateSummary = traces.Select(x => new { cell = x.Label, gates = x.Gates.Select(g => new { gate = g.Gate, mean = g.Mean.Average(), saturated = g.Saturated.Average() }) }).ToArray();
             }
+            object? lyapunovSummary = null;
+            if (r.GetValue(lyapunov))
+            {
+                var spectra = rs.Length > 0
+                    ? LyapunovStudy.Radii(rs, t, h, r.GetValue(seed))
+                    : LyapunovStudy.Cells(names.Select(n => new GradientFlowStudy.Contender(CellLabels.Of(n, CellCatalog.AcceptsForgetBias(n) ? fb : null), n, CellCatalog.AcceptsForgetBias(n) ? fb : null)), t, h, inputSize: 4, r.GetValue(seed));
+                files.AddRange(LyapunovStudy.Figure(spectra).Save(Path.Combine(dir, stem + "-lyapunov")));
+                lyapunovSummary = spectra.Select(x => new
+                {
+                    curve = x.Label, largest_exponent = x.Spectrum.Largest, exponent_sum = x.Spectrum.Sum,
+                    predicted_log10_change_per_step = x.PredictedLog10ChangePerStep, measured_log10_change_per_step = x.MeasuredLog10ChangePerStep,
+                    exponents = x.Spectrum.Exponents,
+                }).ToArray();
+            }
             string csv = Path.Combine(dir, stem + ".csv");
             ResultFiles.WriteCsv(csv, ["curve", "state", "steps_back", "grad_norm"], curves.SelectMany(c => c.Result.StateNames.SelectMany((s, si) =>
                 c.Result.Norms[si].Reverse().Select((v, k) => (IReadOnlyList<object?>)[c.Label, s, k, v]))));
@@ -88,7 +103,7 @@ internal static class GradFlowCommand
                 log10_change_per_step = c.Result.Log10SlopePerStep, steps_until_1e_3 = c.Result.StepsUntilBelow(1e-3),
             }).ToArray();
             string jsonPath = Path.Combine(dir, stem + ".json");
-            var summary = new { seq_len = t, hidden = h, batch = b, curves = rows, jacobian_norms = jac, gates = gateSummary, files = files.Append(jsonPath).ToArray() };
+            var summary = new { seq_len = t, hidden = h, batch = b, curves = rows, jacobian_norms = jac, gates = gateSummary, lyapunov = lyapunovSummary, files = files.Append(jsonPath).ToArray() };
             ResultFiles.WriteJson(jsonPath, summary);
             if (r.GetValue(json)) { stdout.WriteLine(ResultFiles.ToJson(summary)); return Cli.Ok; }
             var ci = CultureInfo.InvariantCulture;

@@ -6,7 +6,7 @@ public class HelpTests
     public static TheoryData<string, string[]> Subcommands() => new()
     {
         { "demo", ["--seq-len", "--steps", "--hidden", "--seed", "--out", "--json"] },
-        { "gradflow", ["--cell", "--seq-len", "--hidden", "--batch", "--seed", "--out", "--json", "--forget-bias", "--radii", "--jacobian"] },
+        { "gradflow", ["--cell", "--seq-len", "--hidden", "--batch", "--seed", "--out", "--json", "--forget-bias", "--radii", "--jacobian", "--lyapunov"] },
         {
             "train", ["--cell", "--task", "--seq-len", "--hidden", "--batch", "--steps", "--lr", "--clip", "--clip-value", "--seed", "--out",
                 "--json", "--optimizer", "--schedule", "--warmup", "--weight-decay", "--layers", "--residual", "--forget-bias", "--eval-every",

@@ -85,7 +85,7 @@ public sealed class JsonSchemaTests : IDisposable
     public void GradFlowsJsonMatchesTheSchema()
     {
         string dir = temp.File("gradflow");
-        var stdout = CliRun.Json(CliRun.Expect(0, "gradflow", "--seq-len", "6", "--hidden", "4", "--batch", "2", "--cell", "lstm", "--jacobian", "--gates", "--out", dir, "--json"));
+        var stdout = CliRun.Json(CliRun.Expect(0, "gradflow", "--seq-len", "6", "--hidden", "4", "--batch", "2", "--cell", "lstm", "--jacobian", "--gates", "--lyapunov", "--out", dir, "--json"));
         AssertMatches("gradflow", stdout);
         AssertMatches("gradflow", CliRun.JsonFile(Path.Combine(dir, "gradflow.json")));
     }

@@ -75,7 +75,7 @@ internal static class SweepCommand
                 }
             }
             var rows = StudyResults.Read(plan, dir);
-            var files = StudyResults.Write(plan, rows, dir).Concat(StudyFigures.Write(plan, rows, dir)).ToList();
+            var files = StudyResults.Write(plan, rows, dir).Concat(StudySummary.Write(plan, rows, dir)).Concat(StudyFigures.Write(plan, rows, dir)).ToList();
             var importance = StudyImportance.Write(plan, rows, dir, files);
             int Count(RunStatus s) => rows.Count(x => x.Outcome.Status == s);
             foreach (var failed in rows.Where(x => x.Outcome.Status == RunStatus.Failed))

@@ -65,7 +65,7 @@ public static class FunctionalAnova
         }
         if (constant == forest.Trees.Count)
             throw new ArgumentException($"Functional ANOVA: all {constant} trees of the forest predict a constant, so there is no variance to attribute.");
-        AnovaEffect Effect(IReadOnlyList<string> names, List<double> v) => new(names, v.Average(), StandardDeviation(v));
+        AnovaEffect Effect(IReadOnlyList<string> names, List<double> v) => new(names, v.Average(), StudyFigures.StandardDeviation([.. v]));
         var mainEffects = Enumerable.Range(0, d).Select(i => Effect([forest.Features[i].Name], main[i])).OrderByDescending(e => e.Fraction).ToArray();
         var pairEffects = pairs.Select(p => Effect([forest.Features[p.Key.Item1].Name, forest.Features[p.Key.Item2].Name], p.Value)).OrderByDescending(e => e.Fraction).ToArray();
         return new AnovaResult(mainEffects, pairEffects, forest.Trees.Count - constant, constant, points);
@@ -157,11 +157,4 @@ public static class FunctionalAnova
     }
 
     private static double Square(double v) => v * v;
-
-    private static double StandardDeviation(List<double> v)
-    {
-        if (v.Count < 2) return 0;
-        double mean = v.Average();
-        return Math.Sqrt(v.Sum(x => (x - mean) * (x - mean)) / (v.Count - 1));
-    }
 }

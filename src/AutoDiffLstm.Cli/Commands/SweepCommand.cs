@@ -75,7 +75,7 @@ internal static class SweepCommand
                 }
             }
             var rows = StudyResults.Read(plan, dir);
-            var files = StudyResults.Write(plan, rows, dir).Concat(StudyFigures.Write(plan, rows, dir)).ToList();
+            var files = StudyResults.Write(plan, rows, dir).Concat(StudySummary.Write(plan, rows, dir)).Concat(StudyFigures.Write(plan, rows, dir)).ToList();
             var importance = StudyImportance.Write(plan, rows, dir, files);
             int Count(RunStatus s) => rows.Count(x => x.Outcome.Status == s);
             foreach (var failed in rows.Where(x => x.Outcome.Status == RunStatus.Failed))
@@ -85,15 +85,23 @@ internal static class SweepCommand
                 {
                     study = plan.Spec.Name, runs = rows.Count, done = Count(RunStatus.Done), diverged = Count(RunStatus.Diverged), failed = Count(RunStatus.Failed),
                     pending = Count(RunStatus.Pending), skipped = report?.Skipped, ran = report?.Ran, interrupted = report?.Cancelled ?? false,
-                    importance = importance?.Select(i => new { option = i.Option, fraction = i.Fraction }), files,
+                    importance = importance.Select(c => new
+                    {
+                        @case = c.Case, problem = c.Problem,
+                        effects = c.Result is null ? null : StudyImportance.Reported(c.Result).Select(e => new { effect = e.Effect.Name, kind = e.Kind, fraction = e.Effect.Fraction, spread = e.Effect.Spread }),
+                    }),
+                    files,
                 }));
             else
             {
                 Say($"{Count(RunStatus.Done)} done, {Count(RunStatus.Diverged)} diverged, {Count(RunStatus.Failed)} failed, {Count(RunStatus.Pending)} pending of {rows.Count} runs"
                     + (report is null ? "." : $" ({report.Skipped} finished before, {report.Ran} run now)."));
-                if (importance is not null)
-                    view.Table("Hyper-parameter importance (functional ANOVA, share of the variance of loss / chance)", ["option", "share"],
-                        importance.Select(i => (IReadOnlyList<string>)[i.Option, i.Fraction.ToString("P1", CultureInfo.InvariantCulture)]));
+                foreach (var c in importance)
+                    if (c.Result is null) Say($"Hyper-parameter importance ({c.Case}): not computed: {c.Problem}");
+                    else view.Table($"Hyper-parameter importance, {c.Case} (functional ANOVA over a random forest, {c.Result.Points} runs: share of the variance of loss / chance)",
+                        ["effect", "kind", "share", "sd over trees"],
+                        StudyImportance.Reported(c.Result).Select(e => (IReadOnlyList<string>)[e.Effect.Name, e.Kind,
+                            e.Effect.Fraction.ToString("P1", CultureInfo.InvariantCulture), e.Effect.Spread.ToString("P1", CultureInfo.InvariantCulture)]));
                 if (Count(RunStatus.Failed) > 0) Say("Run again with --retry-failed to retry the failed runs.");
                 Say("Wrote: " + string.Join(", ", files));
             }

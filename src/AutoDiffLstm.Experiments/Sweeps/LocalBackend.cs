@@ -7,8 +7,8 @@ public sealed record BackendReport(int Skipped, int Ran, bool Cancelled);
 
 /// <summary>
 /// Runs a study's pending runs on this machine, each as its own <c>adl train</c> process, at most <c>jobs</c> at once.
-/// Cancelling (Ctrl-C) kills the running processes and records nothing for them, so finished runs are kept and the
-/// stopped ones run again (from their checkpoint) next time.
+/// Cancelling (Ctrl-C) stops the running processes with SIGINT, so each writes a checkpoint, and records no exit code
+/// for them: finished runs are kept and the stopped ones resume from their checkpoint next time.
 /// </summary>
 public static class LocalBackend
 {
@@ -71,6 +71,32 @@ public static class LocalBackend
         return pending;
     }
 
+    /// <summary>How long a stopped run may take to write its checkpoint and exit before it is killed.</summary>
+    public static TimeSpan StopGrace { get; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// Stops a run as Ctrl-C stops <c>adl train</c>: SIGINT, so it ends its step and writes a checkpoint of every completed
+    /// step (exit 130); killed only if it has not exited after <see cref="StopGrace"/>. (In a terminal the run got the
+    /// same SIGINT already; a study stopped with <c>kill -INT</c> or SIGTERM reaches only this process.)
+    /// </summary>
+    private static async Task StopAsync(Process process)
+    {
+        if (!OperatingSystem.IsWindows())
+        {
+            try
+            {
+                using var signal = Process.Start(new ProcessStartInfo("kill", ["-INT", process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]) { UseShellExecute = false });
+                signal?.WaitForExit();
+            }
+            catch (System.ComponentModel.Win32Exception) { } // no kill program: fall through to the hard kill below
+            using var grace = new CancellationTokenSource(StopGrace);
+            try { await process.WaitForExitAsync(grace.Token); return; }
+            catch (OperationCanceledException) { }
+        }
+        try { process.Kill(entireProcessTree: true); } catch (InvalidOperationException) { } // already gone
+        await process.WaitForExitAsync(CancellationToken.None);
+    }
+
     /// <summary>Runs one process with its output in <paramref name="logPath"/>; returns its exit code, or null when cancelled (the process tree is killed).</summary>
     internal static async Task<int?> RunProcessAsync(ProcessCommand adl, IReadOnlyList<string> args, string logPath, CancellationToken cancel)
     {
@@ -91,8 +117,7 @@ public static class LocalBackend
         }
         catch (OperationCanceledException)
         {
-            try { process.Kill(entireProcessTree: true); } catch (InvalidOperationException) { } // already gone
-            await process.WaitForExitAsync(CancellationToken.None);
+            await StopAsync(process);
             return null;
         }
         process.WaitForExit(); // drains the output events

@@ -16,6 +16,9 @@ public sealed record PointFigure(string Title, string XLabel, string YLabel, IRe
     /// <summary>Names of the x positions 0, 1, 2, ... for a categorical axis (null: numeric axis).</summary>
     public IReadOnlyList<string>? XCategories { get; init; }
 
+    /// <summary>Draw each point as a bar from zero (with its error bar) instead of a marker.</summary>
+    public bool Bars { get; init; }
+
     /// <summary>Pixel size of the rendered images.</summary>
     public (int Width, int Height) Size { get; init; } = (900, 560);
 
@@ -33,6 +36,15 @@ public sealed record PointFigure(string Title, string XLabel, string YLabel, IRe
             var finite = Enumerable.Range(0, s.X.Length).Where(k => double.IsFinite(s.X[k]) && double.IsFinite(s.Y[k])).ToArray();
             if (finite.Length == 0) continue;
             double[] xs = finite.Select(k => s.X[k]).ToArray(), ys = finite.Select(k => s.Y[k]).ToArray();
+            if (Bars)
+            {
+                var bars = plot.Add.Bars(finite.Select(k => new ScottPlot.Bar
+                {
+                    Position = s.X[k], Value = s.Y[k], Error = s.YError is double[] e && double.IsFinite(e[k]) ? e[k] : 0, FillColor = color,
+                }).ToList());
+                bars.LegendText = s.Label;
+                continue;
+            }
             var markers = plot.Add.ScatterPoints(xs, ys, color);
             markers.LegendText = s.Label;
             markers.MarkerSize = s.YError is null ? 6 : 9;

@@ -84,7 +84,8 @@ public static class StudyFigures
         _ => null,
     };
 
-    private static double StandardDeviation(double[] v)
+    /// <summary>Sample standard deviation (0 for fewer than two values).</summary>
+    internal static double StandardDeviation(double[] v)
     {
         if (v.Length < 2) return 0;
         double mean = v.Average();

@@ -20,7 +20,7 @@ public sealed class InterruptTests : IDisposable
     private static readonly string[] Tiny = ["--cell", "lstm", "--task", "adding", "--seq-len", "8", "--hidden", "6", "--batch", "4", "--eval-every", "3"];
 
     /// <summary>adl.dll next to the tests (the CLI project is referenced), run by the same dotnet host as the tests.</summary>
-    private static ProcessStartInfo Adl(IEnumerable<string> args)
+    internal static ProcessStartInfo Adl(IEnumerable<string> args)
     {
         string dll = Path.Combine(AppContext.BaseDirectory, "adl.dll");
         Assert.True(File.Exists(dll), $"{dll} is missing: the test project references the CLI, whose build puts it there.");

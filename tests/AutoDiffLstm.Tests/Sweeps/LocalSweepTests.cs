@@ -28,6 +28,9 @@ public sealed class LocalSweepTests : IDisposable
         Assert.Equal(8, rows.Length);
         Assert.All(rows, r => Assert.Contains(",done,12,", r));
         foreach (var f in new[] { "quality", "quality-vs-lr", "quality-vs-hidden" }) CliRun.AssertFigure(Path.Combine(dir, "figures", f));
+        // Eight runs are too few for the importance analysis: said in the output and the table, not a crash.
+        Assert.Contains("not computed: Functional ANOVA needs at least 10 runs with an outcome, got 8", first.Out);
+        Assert.Contains("Not computed: Functional ANOVA needs at least 10 runs", File.ReadAllText(Path.Combine(dir, StudyImportance.MarkdownFile)));
         var plan = StudyFiles.Plan(spec);
         // Each row is the run's own train-result.json, read back.
         var r0 = RunFolder.ReadResult(Path.Combine(RunFolder.Path(dir, plan.Runs[0]), RunFolder.ResultFile));

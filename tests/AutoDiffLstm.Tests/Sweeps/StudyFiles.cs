@@ -29,7 +29,7 @@ internal static class StudyFiles
 
     /// <summary>The study's results and figure data: every gathered file that must not depend on the backend.</summary>
     public static Dictionary<string, byte[]> Gathered(string studyDir) =>
-        new[] { "results.csv", "results.md" }.Select(f => Path.Combine(studyDir, f))
+        new[] { "results.csv", "results.md", "summary.csv", "importance.csv" }.Select(f => Path.Combine(studyDir, f))
             .Concat(Directory.GetFiles(Path.Combine(studyDir, "figures"), "*.csv"))
             .ToDictionary(f => Path.GetRelativePath(studyDir, f), File.ReadAllBytes);
 

@@ -37,6 +37,20 @@ public sealed class HessianFreeCliTests : IDisposable
     }
 
     [Fact]
+    public void AResumedHessianFreeRunContinuesExactly()
+    {
+        // The damping and the CG warm start are optimizer state in the checkpoint, so 2 + 2 steps equal 4 steps.
+        string whole = temp.File("whole"), split = temp.File("split");
+        string[] hf = [.. Tiny, "--optimizer", "hf", "--hf-cg-iters", "6", "--eval-every", "0"];
+        CliRun.Expect(0, [.. hf, "--steps", "4", "--out", whole]);
+        CliRun.Expect(0, [.. hf, "--steps", "2", "--out", split]);
+        CliRun.Expect(0, "train", "--resume", Path.Combine(split, "checkpoint.safetensors"), "--steps", "4");
+        double[] Losses(string dir) => CliRun.JsonFile(Path.Combine(dir, "train-result.json")).GetProperty("losses").EnumerateArray().Select(v => v.GetDouble()).ToArray();
+        Assert.Equal(Losses(whole), Losses(split));
+        Assert.Equal(4, Losses(whole).Length);
+    }
+
+    [Fact]
     public void CurvatureEveryMeasuresTheSpectrumAndDrawsIt()
     {
         string dir = temp.File("curvature");

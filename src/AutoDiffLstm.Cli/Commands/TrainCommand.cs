@@ -31,11 +31,18 @@ internal static class TrainCommand
         var useDouble = new Option<bool>("--double") { Description = "Train in double precision (default float)" };
         var checkpointEvery = new Option<int>("--checkpoint-every") { Description = "Also write the checkpoint every N steps; 0: only at the end (the run always ends with one, and Ctrl-C writes one too)" };
         var gradCheckpoint = new Option<int>("--grad-checkpoint") { Description = "Gradient checkpointing: keep the state every k steps and recompute the rest in backward (-1: k = sqrt(T)); same gradients, O(sqrt T) memory" };
+        var hfCgIters = new Option<int>("--hf-cg-iters") { Description = "Hessian-free (--optimizer hf): the most conjugate-gradient iterations (Gauss-Newton products) per step", DefaultValueFactory = _ => 50 };
+        var hfDamping = new Option<double>("--hf-damping") { Description = "Hessian-free: the initial Levenberg-Marquardt damping lambda (then adapted from the reduction ratio)", DefaultValueFactory = _ => 1.0 };
+        var hfStructural = new Option<double>("--hf-structural-damping") { Description = "Hessian-free: the weight mu of the structural damping on the hidden states' change (Martens and Sutskever 2011); 0 off" };
+        var hfCurvatureBatch = new Option<int>("--hf-curvature-batch") { Description = "Hessian-free: sequences of each gradient batch used for the curvature products (0: a quarter of --batch)" };
+        var curvatureEvery = new Option<int>("--curvature-every") { Description = "Measure the top eigenvalues of the Hessian and the Gauss-Newton matrix (Lanczos) on a fixed batch every N steps and after step 1; 0: never" };
+        var curvatureTop = new Option<int>("--curvature-top") { Description = "How many top eigenvalues each curvature measurement reports", DefaultValueFactory = _ => 3 };
         var resume = new Option<string?>("--resume") { Description = "Continue from this checkpoint file (its stored options are used; --steps may extend the run); results and the new checkpoint go next to it unless --out is given" };
         var command = new Command("train", "Train a recurrent model on a generated task, with progress, checkpoints (safetensors) and results.")
         {
             cell, task, seqLen, hidden, batch, steps, lr, clip, clipValue, seed, outDir, json, optimizer, schedule, warmup,
-            weightDecay, layers, residual, forgetBias, evalEvery, useDouble, checkpointEvery, gradCheckpoint, resume,
+            weightDecay, layers, residual, forgetBias, evalEvery, useDouble, checkpointEvery, gradCheckpoint,
+            hfCgIters, hfDamping, hfStructural, hfCurvatureBatch, curvatureEvery, curvatureTop, resume,
         };
         command.SetAction(r =>
         {
@@ -51,7 +58,9 @@ internal static class TrainCommand
                 ClipValue = r.GetValue(clipValue), Seed = r.GetValue(seed), Optimizer = r.GetValue(optimizer)!, Schedule = r.GetValue(schedule)!,
                 WarmupSteps = r.GetValue(warmup), WeightDecay = r.GetValue(weightDecay), Layers = r.GetValue(layers), Residual = r.GetValue(residual),
                 ForgetBias = r.GetValue(forgetBias), EvalEvery = r.GetValue(evalEvery), Double = r.GetValue(useDouble),
-                GradientCheckpoint = r.GetValue(gradCheckpoint),
+                GradientCheckpoint = r.GetValue(gradCheckpoint), HfCgIterations = r.GetValue(hfCgIters), HfDamping = r.GetValue(hfDamping),
+                HfStructuralDamping = r.GetValue(hfStructural), HfCurvatureBatch = r.GetValue(hfCurvatureBatch),
+                CurvatureEvery = r.GetValue(curvatureEvery), CurvatureTop = r.GetValue(curvatureTop),
             };
             int? extend = r.GetResult(steps) is { Implicit: false } ? r.GetValue(steps) : null;
             if (r.GetValue(checkpointEvery) < 0) throw new ArgumentException($"--checkpoint-every must be >= 0 (0: only at the end), got {r.GetValue(checkpointEvery)}.");
@@ -78,7 +87,9 @@ internal static class TrainCommand
                 Same(useDouble, stored.Double); Same(lr, stored.LearningRate); Same(clip, stored.ClipNorm); Same(clipValue, stored.ClipValue);
                 Same(schedule, stored.Schedule); Same(warmup, stored.WarmupSteps); Same(weightDecay, stored.WeightDecay);
                 Same(residual, stored.Residual); Same(forgetBias, stored.ForgetBias); Same(evalEvery, stored.EvalEvery);
-                Same(gradCheckpoint, stored.GradientCheckpoint);
+                Same(gradCheckpoint, stored.GradientCheckpoint); Same(hfCgIters, stored.HfCgIterations); Same(hfDamping, stored.HfDamping);
+                Same(hfStructural, stored.HfStructuralDamping); Same(hfCurvatureBatch, stored.HfCurvatureBatch);
+                Same(curvatureEvery, stored.CurvatureEvery); Same(curvatureTop, stored.CurvatureTop);
                 if (mismatches.Count > 0)
                     throw new ArgumentException($"--resume {resumePath}: the checkpoint does not match the given options: {string.Join("; ", mismatches)}. Omit them to use the checkpoint's.");
                 if (extend is int s && s < completed)

@@ -120,6 +120,7 @@ internal sealed class TrainRun(TextWriter stdout, TextWriter stderr, string dir,
         ResultFiles.WriteCsv(csv, ["step", "loss", "grad_norm", "learning_rate"], result.Steps.Select(s => (IReadOnlyList<object?>)[s.Step, s.Loss, s.GradNorm, s.LearningRate]));
         var runs = new[] { new LabelledRun(CellLabels.Of(result.Options), result) };
         return [json, csv, .. TrainingStudy.EvalLossFigure(runs, $"{result.Options.Cell} on {result.Options.Task}").Save(Path.Combine(dir, "train-eval-loss")),
-            .. TrainingStudy.GradNormFigure(runs, "Gradient norm before clipping").Save(Path.Combine(dir, "train-grad-norm"))];
+            .. TrainingStudy.GradNormFigure(runs, "Gradient norm before clipping").Save(Path.Combine(dir, "train-grad-norm")),
+            .. (result.Curvature.Count > 0 ? TrainingStudy.CurvatureFigure(result).Save(Path.Combine(dir, "train-curvature")) : [])];
     }
 }

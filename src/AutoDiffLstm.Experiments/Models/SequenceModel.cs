@@ -44,22 +44,42 @@ public sealed class SequenceModel<T> where T : unmanaged, IFloatingPointIeee754<
     public int CheckpointEvery { get; set; }
 
     /// <summary>Predictions: [B, O] for a last-step task, [T*B, O] (step-major) for an every-step task.</summary>
-    public Tensor<T> Predict(Tensor<T> inputs, LossPlacement placement)
+    public Tensor<T> Predict(Tensor<T> inputs, LossPlacement placement) => PredictWithStates(inputs, placement).Prediction;
+
+    /// <summary>The predictions and the recurrent layer's outputs [T, B, H] they were read from (the hidden states that structural damping watches).</summary>
+    public (Tensor<T> Prediction, Tensor<T> Hidden) PredictWithStates(Tensor<T> inputs, LossPlacement placement)
     {
         var options = CheckpointEvery == 0 || !Autograd.IsGradEnabled ? null : new SequenceOptions<T> { CheckpointEvery = CheckpointEvery };
         var output = Layer.Forward(inputs, options).Output; // [T, B, H]
-        return placement == LossPlacement.LastStep
+        var prediction = placement == LossPlacement.LastStep
             ? output.Select(0, output.Shape[0] - 1).Linear(ReadoutWeight, ReadoutBias)
             : output.Reshape(-1, output.Shape[2]).Linear(ReadoutWeight, ReadoutBias);
+        return (prediction, output);
     }
+
+    /// <summary>
+    /// The same model over other tensors, given in <see cref="Parameters"/> order: for second-order methods and
+    /// curvature diagnostics, which evaluate the model as a function of its parameters.
+    /// </summary>
+    public SequenceModel<T> WithParameters(IReadOnlyList<Tensor<T>> parameters)
+    {
+        var named = NamedParameters();
+        if (parameters.Count != named.Count)
+            throw new ArgumentException($"SequenceModel.WithParameters: {parameters.Count} tensors were given; the model has {named.Count} ({string.Join(", ", named.Select(p => p.Key))}).");
+        int layerCount = named.Count - 2;
+        var layer = Layer.WithParameters(named.Take(layerCount).Select((p, k) => new KeyValuePair<string, Tensor<T>>(p.Key, parameters[k])));
+        return new SequenceModel<T>(layer, parameters[layerCount], parameters[layerCount + 1]) { CheckpointEvery = CheckpointEvery };
+    }
+
+    /// <summary>The loss the task scores a prediction with, with its curvature in the prediction (for Gauss-Newton products).</summary>
+    public static GaussNewtonLoss<T> CurvatureLoss(ISequenceTask<T> task, SequenceBatch<T> batch) => task.Loss == TaskLoss.MeanSquaredError
+        ? GaussNewtonLoss<T>.MeanSquaredError(batch.RegressionTargets!)
+        : GaussNewtonLoss<T>.SoftmaxCrossEntropy(batch.ClassTargets!);
 
     /// <summary>The task's loss on a batch (MSE or mean cross-entropy), recorded on the tape.</summary>
     public Tensor<T> Loss(ISequenceTask<T> task, SequenceBatch<T> batch)
     {
-        var prediction = Predict(batch.Inputs, task.LossPlacement);
-        return task.Loss == TaskLoss.MeanSquaredError
-            ? prediction.MeanSquaredError(batch.RegressionTargets!)
-            : prediction.CrossEntropy(batch.ClassTargets!);
+        return CurvatureLoss(task, batch).Loss(Predict(batch.Inputs, task.LossPlacement));
     }
 
     /// <summary>Loss and, for classification, accuracy on a batch, without recording.</summary>

@@ -47,6 +47,11 @@ public sealed record TrainReport
     /// <summary>Gradient norm before clipping of every step.</summary>
     public required IReadOnlyList<double> GradNorms { get; init; }
 
+    /// <summary>Every Hessian-free step's damping, CG iterations, reduction ratio and step size (empty for other optimizers).</summary>
+    public IReadOnlyList<HessianFreeRecord> HessianFree { get; init; } = [];
+    /// <summary>The curvature measurements of --curvature-every (empty when off).</summary>
+    public IReadOnlyList<CurvatureRecord> Curvature { get; init; } = [];
+
     /// <summary>The report of <paramref name="result"/>.</summary>
     public static TrainReport From(TrainingResult result, string status, string? failure, int threads, long? memoryEstimate)
     {
@@ -59,6 +64,7 @@ public sealed record TrainReport
             BeatChance = final is double f ? BeatsChance(f, result.BaselineLoss) : null,
             StepsPerSecond = result.StepsPerSecond, Threads = threads, Parameters = result.ParameterCount, MemoryEstimateBytes = memoryEstimate,
             Evaluations = result.Evaluations, Losses = result.Steps.Select(s => s.Loss).ToArray(), GradNorms = result.Steps.Select(s => s.GradNorm).ToArray(),
+            HessianFree = result.HessianFree, Curvature = result.Curvature,
         };
     }
 

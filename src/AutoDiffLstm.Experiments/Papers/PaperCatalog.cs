@@ -7,7 +7,7 @@ public static class PaperCatalog
     public const string CommandPrefix = "dotnet run -c Release --project src/AutoDiffLstm.Cli -- paper";
 
     /// <summary>Every paper, in a stable order.</summary>
-    public static IReadOnlyList<IPaper> All { get; } = [new GradientFlowPaper(), new LstmVariantsPaper(), new ModernRecurrencesPaper()];
+    public static IReadOnlyList<IPaper> All { get; } = [new GradientFlowPaper(), new LstmVariantsPaper(), new ModernRecurrencesPaper(), new SecondOrderAndOnlinePaper()];
 
     /// <summary>The ids of <see cref="All"/>.</summary>
     public static IReadOnlyList<string> Ids { get; } = All.Select(p => p.Id).ToArray();

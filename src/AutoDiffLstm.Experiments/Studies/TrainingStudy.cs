@@ -65,4 +65,14 @@ public static class TrainingStudy
     public static LineFigure TrainLossFigure(IReadOnlyList<LabelledRun> runs, string title) => new(
         title, "training step", "training loss", LogY: true,
         runs.Select(r => new Series(r.Label, r.Result.Steps.Select(s => (double)s.Step).ToArray(), r.Result.Steps.Select(s => s.Loss).ToArray())).ToArray());
+
+    /// <summary>The curvature measurements of a run: the largest eigenvalue of the Hessian and of the Gauss-Newton matrix, and the Hessian's smallest, against the step.</summary>
+    public static LineFigure CurvatureFigure(TrainingResult run)
+    {
+        var steps = run.Curvature.Select(c => (double)c.Step).ToArray();
+        return new LineFigure($"Curvature: {run.Options.Cell} on {run.Options.Task}, {run.Options.Optimizer}", "training step", "eigenvalue", LogY: false,
+            [new Series("Hessian, largest", steps, run.Curvature.Select(c => c.HessianTop[0]).ToArray()) { Markers = true },
+             new Series("Gauss-Newton, largest", steps, run.Curvature.Select(c => c.GaussNewtonTop[0]).ToArray()) { Markers = true },
+             new Series("Hessian, smallest", steps, run.Curvature.Select(c => c.HessianSmallest).ToArray()) { Markers = true }]);
+    }
 }

@@ -19,6 +19,9 @@ public sealed class Trainer<T> where T : unmanaged, IFloatingPointIeee754<T>
     private readonly EvaluationBatches<T> evalBatches;
     private readonly List<StepRecord> steps = [];
     private readonly List<EvalRecord> evaluations = [];
+    private readonly List<HessianFreeRecord> hessianFree = [];
+    private readonly List<CurvatureRecord> curvature = [];
+    private readonly SequenceBatch<T>? curvatureBatch;
 
     /// <summary>Builds the model, task and optimizer (validating the options first).</summary>
     public Trainer(TrainingOptions options)
@@ -31,6 +34,8 @@ public sealed class Trainer<T> where T : unmanaged, IFloatingPointIeee754<T>
         Model = new SequenceModel<T>(layer, Task.OutputSize, rng.Fork()) { CheckpointEvery = options.GradientCheckpoint };
         optimizer = CreateOptimizer(options, Model.Parameters());
         schedule = CreateSchedule(options);
+        // A fixed batch for the curvature measurements, so that they follow the parameters rather than the batches' noise.
+        if (options.CurvatureEvery > 0) curvatureBatch = Task.NextBatch(new Rng(options.Seed ^ 0xC0_7E_A7_0000_0002UL), options.Batch);
         evalBatches = new EvaluationBatches<T>(Task.NextBatch(new Rng(options.Seed ^ 0x5EED_E7A1_0000_0001UL), options.EvalBatch), Task.LossPlacement, options.Batch);
     }
 
@@ -83,6 +88,11 @@ public sealed class Trainer<T> where T : unmanaged, IFloatingPointIeee754<T>
             int step = CompletedSteps + 1;
             var watch = Stopwatch.StartNew();
             var batch = Task.NextBatch(BatchRng(Options.Seed, step), Options.Batch);
+            if (optimizer is HessianFree<T> hf)
+            {
+                HessianFreeStep(hf, step, batch, watch);
+                continue;
+            }
             optimizer.ZeroGrad();
             Tape.Current.Reset();
             double lossValue;
@@ -110,19 +120,38 @@ public sealed class Trainer<T> where T : unmanaged, IFloatingPointIeee754<T>
             double rate = optimizer.LearningRate;
             optimizer.Step();
             CompletedSteps = step;
-            var record = new StepRecord(step, lossValue, norm, rate, watch.Elapsed.TotalSeconds);
-            steps.Add(record);
-            OnStep?.Invoke(record);
-            // EvalEvery 0: only at the end (the same rule as the command line's --checkpoint-every 0).
-            if ((Options.EvalEvery > 0 && step % Options.EvalEvery == 0) || step == Options.Steps) Evaluate();
+            EndStep(new StepRecord(step, lossValue, norm, rate, watch.Elapsed.TotalSeconds));
         }
         if (evaluations.Count == 0 || evaluations[^1].Step != CompletedSteps) Evaluate();
         return Result();
     }
 
+    private void HessianFreeStep(HessianFree<T> hf, int step, SequenceBatch<T> batch, Stopwatch watch)
+    {
+        Tape.Current.Reset();
+        var report = hf.Step(SecondOrder.HessianFreeBatch(Model, Task, batch, Options.CurvatureBatchSize()));
+        if (!double.IsFinite(report.Loss) || !double.IsFinite(report.GradientNorm)) throw new TrainingDivergedException(step, report.Loss, report.GradientNorm);
+        if (ExplodingLossFactor is double factor && steps.Count > 0 && steps[0].Loss > 0 && report.Loss > factor * steps[0].Loss)
+            throw new TrainingDivergedException(step, report.Loss, steps[0].Loss, factor);
+        hessianFree.Add(new HessianFreeRecord(step, report.Damping, report.CgIterations, report.ChosenIteration, report.ReductionRatio, report.StepSize));
+        // The "learning rate" of an HF step is its line-search step size α (1: the CG step as it is).
+        EndStep(new StepRecord(step, report.Loss, report.GradientNorm, report.StepSize, watch.Elapsed.TotalSeconds));
+    }
+
+    private void EndStep(StepRecord record)
+    {
+        CompletedSteps = record.Step;
+        steps.Add(record);
+        OnStep?.Invoke(record);
+        if (curvatureBatch is not null && (record.Step % Options.CurvatureEvery == 0 || record.Step == 1))
+            curvature.Add(SecondOrder.Measure(record.Step, Model, Task, curvatureBatch, Options.CurvatureTop));
+        // EvalEvery 0: only at the end (the same rule as the command line's --checkpoint-every 0).
+        if ((Options.EvalEvery > 0 && record.Step % Options.EvalEvery == 0) || record.Step == Options.Steps) Evaluate();
+    }
+
     /// <summary>The result so far.</summary>
     public TrainingResult Result() => new(Options, steps.ToArray(), evaluations.ToArray(), Task.Baseline.Loss, Task.Baseline.Description,
-        Task.Baseline.Accuracy, Model.Parameters().Sum(p => p.Size));
+        Task.Baseline.Accuracy, Model.Parameters().Sum(p => p.Size)) { HessianFree = hessianFree.ToArray(), Curvature = curvature.ToArray() };
 
     /// <summary>Evaluates on the fixed held-out batch (without the tape, a training batch's worth of sequences at a time) and records it.</summary>
     public EvalRecord Evaluate()
@@ -174,6 +203,11 @@ public sealed class Trainer<T> where T : unmanaged, IFloatingPointIeee754<T>
         "momentum" => new Sgd<T>(p, o.LearningRate, momentum: 0.9, weightDecay: o.WeightDecay),
         "nesterov" => new Sgd<T>(p, o.LearningRate, momentum: 0.9, nesterov: true, weightDecay: o.WeightDecay),
         "rmsprop" => new RmsProp<T>(p, o.LearningRate, weightDecay: o.WeightDecay),
+        "hf" => new HessianFree<T>(p, new HessianFreeOptions
+        {
+            InitialDamping = o.HfDamping, StructuralDamping = o.HfStructuralDamping,
+            ConjugateGradient = new ConjugateGradientOptions { MaxIterations = o.HfCgIterations },
+        }),
         _ => throw new ArgumentException($"Unknown optimizer '{o.Optimizer}'; valid: {string.Join(", ", TrainingOptions.Optimizers)}."),
     };
 

@@ -24,7 +24,7 @@ public sealed record TrainingOptions
     public int Batch { get; init; } = 32;
     /// <summary>Optimizer steps.</summary>
     public int Steps { get; init; } = 500;
-    /// <summary>"adam", "adamw", "sgd", "momentum", "nesterov" or "rmsprop".</summary>
+    /// <summary>"adam", "adamw", "sgd", "momentum", "nesterov", "rmsprop" or "hf" (Hessian-free, <see cref="AutoDiffLstm.Training.HessianFree{T}"/>).</summary>
     public string Optimizer { get; init; } = "adam";
     /// <summary>Peak learning rate.</summary>
     public double LearningRate { get; init; } = 1e-2;
@@ -49,11 +49,27 @@ public sealed record TrainingOptions
     /// <summary>Gradient checkpointing: 0 off, k &gt; 0 keep the state every k steps, -1 every ceil(sqrt(T)) steps (O(sqrt T) memory, same gradients).</summary>
     public int GradientCheckpoint { get; init; }
 
+    /// <summary>Hessian-free: the most CG iterations (Gauss-Newton products) per step.</summary>
+    public int HfCgIterations { get; init; } = 50;
+    /// <summary>Hessian-free: the initial Levenberg-Marquardt damping λ₀.</summary>
+    public double HfDamping { get; init; } = 1.0;
+    /// <summary>Hessian-free: the structural damping weight μ (Martens and Sutskever 2011); 0 off.</summary>
+    public double HfStructuralDamping { get; init; }
+    /// <summary>Hessian-free: sequences of the gradient batch used for the curvature products (0: a quarter of --batch, at least 1).</summary>
+    public int HfCurvatureBatch { get; init; }
+    /// <summary>Measure the top Hessian and Gauss-Newton eigenvalues every this many steps (0: never).</summary>
+    public int CurvatureEvery { get; init; }
+    /// <summary>How many top eigenvalues each curvature measurement reports.</summary>
+    public int CurvatureTop { get; init; } = 3;
+
+    /// <summary>The curvature batch HF uses: <see cref="HfCurvatureBatch"/>, or a quarter of <see cref="Batch"/>.</summary>
+    public int CurvatureBatchSize() => HfCurvatureBatch > 0 ? HfCurvatureBatch : Math.Max(1, Batch / 4);
+
     /// <summary>The largest hidden size: 4H x H gate weights stay below 2^31 elements, the most a tensor holds.</summary>
     public const int MaxHidden = 16384;
 
     /// <summary>Known optimizer names.</summary>
-    public static IReadOnlyList<string> Optimizers { get; } = ["adam", "adamw", "sgd", "momentum", "nesterov", "rmsprop"];
+    public static IReadOnlyList<string> Optimizers { get; } = ["adam", "adamw", "sgd", "momentum", "nesterov", "rmsprop", "hf"];
 
     /// <summary>Known schedule names.</summary>
     public static IReadOnlyList<string> Schedules { get; } = ["constant", "cosine", "step"];
@@ -80,6 +96,19 @@ public sealed record TrainingOptions
         if (ForgetBias is double fb && !double.IsFinite(fb)) errors.Add($"--forget-bias must be finite, got {fb}");
         if (ForgetBias is not null && CellCatalog.Contains(Cell) && !CellCatalog.AcceptsForgetBias(Cell))
             errors.Add($"--forget-bias applies to LSTM cells with their own forget gate only, not '{Cell}'");
+        if (Optimizer == "hf")
+        {
+            if (HfCgIterations < 1) errors.Add($"--hf-cg-iters must be at least 1, got {HfCgIterations}");
+            if (!(HfDamping > 0) || !double.IsFinite(HfDamping)) errors.Add($"--hf-damping must be a positive finite number, got {HfDamping}");
+            if (!(HfStructuralDamping >= 0) || !double.IsFinite(HfStructuralDamping)) errors.Add($"--hf-structural-damping must be >= 0, got {HfStructuralDamping}");
+            if (HfCurvatureBatch < 0 || HfCurvatureBatch > Batch) errors.Add($"--hf-curvature-batch must be between 0 (a quarter of --batch) and --batch {Batch} (it is a subset of the gradient batch), got {HfCurvatureBatch}");
+            if (ClipNorm is not null || ClipValue is not null) errors.Add("--clip and --clip-value apply to first-order optimizers; --optimizer hf controls its step by damping and a line search instead");
+            if (Schedule != "constant" || WarmupSteps > 0 || WeightDecay > 0) errors.Add("--schedule, --warmup and --weight-decay apply to first-order optimizers, not --optimizer hf (it takes no learning rate)");
+        }
+        else if (HfCgIterations != 50 || HfDamping != 1.0 || HfStructuralDamping != 0 || HfCurvatureBatch != 0)
+            errors.Add($"the --hf-* options apply to --optimizer hf only, not '{Optimizer}'");
+        if (CurvatureEvery < 0) errors.Add($"--curvature-every must be >= 0 (0: never), got {CurvatureEvery}");
+        if (CurvatureTop < 1) errors.Add($"--curvature-top must be at least 1, got {CurvatureTop}");
         if (errors.Count == 0 && TaskRegistry.Contains(Task))
         {
             try { TaskRegistry.Create<float>(Task, SequenceLength); }

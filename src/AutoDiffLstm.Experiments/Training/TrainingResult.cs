@@ -18,6 +18,12 @@ public sealed record TrainingResult(
     /// <summary>The last evaluation, or null when the run stopped before its first one.</summary>
     public EvalRecord? LastEvaluation => Evaluations.Count > 0 ? Evaluations[^1] : null;
 
+    /// <summary>The internals of every Hessian-free step (empty for first-order optimizers).</summary>
+    public IReadOnlyList<HessianFreeRecord> HessianFree { get; init; } = [];
+
+    /// <summary>The curvature measurements (<see cref="TrainingOptions.CurvatureEvery"/>; empty when off).</summary>
+    public IReadOnlyList<CurvatureRecord> Curvature { get; init; } = [];
+
     /// <summary>Training steps per second over the whole run.</summary>
     public double StepsPerSecond => Steps.Count == 0 ? 0 : Steps.Count / Math.Max(1e-9, Steps.Sum(s => s.Seconds));
 }

@@ -26,6 +26,7 @@ public static class Cli
             CompareCommand.Create(stdout),
             PaperCommand.Create(stdout),
             SweepCommand.Create(stdout),
+            CompileCommand.Create(stdout),
         };
         var threads = new Option<int?>("--threads")
         {

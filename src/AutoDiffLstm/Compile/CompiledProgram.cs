@@ -22,26 +22,21 @@ internal sealed class CompiledProgram<T>(TracedGraph<T> graph, object[] stages, 
     public Tensor<T>[] Run(Tensor<T>[] inputs)
     {
         var values = new TensorBase?[Graph.Nodes.Length];
-        TensorBase Value(Source s) => s.Kind switch
-        {
-            SourceKind.Input => inputs[s.Index],
-            SourceKind.Node => values[s.Index] ?? throw new InvalidOperationException($"compiled step: value %{s.Index} was not computed before it was read"),
-            _ => Graph.Constants[s.Index],
-        };
+        var table = new ValueTable(inputs, values, Graph.Constants);
         foreach (var stage in Stages)
         {
-            if (stage is FusedGroup<T> group) group.Run(Graph, values, Value);
+            if (stage is FusedGroup<T> group) group.Run(Graph, values, table);
             else
             {
                 int n = (int)stage;
-                var e = Graph.Nodes[n].Bind(Value);
+                var e = Graph.Nodes[n].Bind(table);
                 values[n] = ((IReplayableRule)e.Rule).Replay(e);
             }
         }
         if (observes)
-            foreach (var o in Graph.Observations) GateMonitor.Observe(o.Gate, (Tensor<T>)Value(o.Source), o.Range);
+            foreach (var o in Graph.Observations) GateMonitor.Observe(o.Gate, (Tensor<T>)table[o.Source], o.Range);
         var outputs = new Tensor<T>[Graph.Outputs.Length];
-        for (int k = 0; k < outputs.Length; k++) outputs[k] = (Tensor<T>)Value(Graph.Outputs[k]);
+        for (int k = 0; k < outputs.Length; k++) outputs[k] = (Tensor<T>)table[Graph.Outputs[k]];
         return outputs;
     }
 

@@ -31,10 +31,10 @@ internal sealed class FusedGroup<T> where T : unmanaged, IFloatingPointIeee754<T
     private FusedGroupRule<T>? rule;
 
     /// <summary>Runs the group on the externals' current values; sets the values of its output members.</summary>
-    public void Run(TracedGraph<T> graph, TensorBase?[] values, Func<Source, TensorBase> value)
+    public void Run(TracedGraph<T> graph, TensorBase?[] values, in ValueTable table)
     {
         var externals = new TensorBase[Externals.Length];
-        for (int k = 0; k < externals.Length; k++) externals[k] = value(Externals[k]);
+        for (int k = 0; k < externals.Length; k++) externals[k] = table[Externals[k]];
         var y = Tensor<T>.Uninitialized([ArenaSize]);
         var frame = new GroupFrame<T>(y.Data, null, externals, SlotOffsets, SlotLengths);
         foreach (var instruction in Program) instruction.Forward(frame);

@@ -29,6 +29,7 @@ internal static class FusionPlanner
                 level[i] = Math.Max(level[i], fusable[i] && !sameGroup ? level[j] + 1 : level[j]);
             }
         }
+        SinkIntoReaders(graph, fusable, rows, level);
         var readOutside = ReadersOutside(graph, fusable, rows, level, observe);
         var stages = new List<object>();
         int groupId = 0;
@@ -44,6 +45,26 @@ internal static class FusionPlanner
                 if (!fusable[i] && level[i] == L) stages.Add(i);
         }
         return new CompiledProgram<T>(graph, [.. stages], observe);
+    }
+
+    /// <summary>
+    /// As late as possible: a fusable node read only by fusable nodes of its row count moves up to the lowest level of
+    /// its readers (a GRU's slices of the projected input join the group after the recurrent product instead of
+    /// forming a group of their own). Its inputs sit at lower levels or move with it, so the order stays valid.
+    /// </summary>
+    private static void SinkIntoReaders<T>(TracedGraph<T> graph, bool[] fusable, int[] rows, int[] level) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int n = graph.Nodes.Length;
+        var readers = new List<int>[n];
+        for (int i = 0; i < n; i++) readers[i] = [];
+        for (int i = 0; i < n; i++)
+            foreach (var s in graph.Nodes[i].Inputs)
+                if (s.Kind == SourceKind.Node) readers[s.Index].Add(i);
+        var isOutput = new bool[n];
+        foreach (var s in graph.Outputs) if (s.Kind == SourceKind.Node) isOutput[s.Index] = true;
+        for (int i = n - 1; i >= 0; i--)
+            if (fusable[i] && !isOutput[i] && readers[i].Count > 0 && readers[i].All(r => fusable[r] && rows[r] == rows[i]))
+                level[i] = readers[i].Min(r => level[r]);
     }
 
     /// <summary>Per node, whether anything outside its own group reads it (a replayed node, another group, an output, an observed gate).</summary>

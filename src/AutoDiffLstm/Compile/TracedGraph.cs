@@ -28,20 +28,34 @@ internal sealed class TraceNode(TapeEntry entry, Source[] slots)
     public IEnumerable<Source> Inputs => Slots.Where(s => s.Kind != SourceKind.None);
 
     /// <summary>The entry with each input slot filled by <paramref name="value"/> of its source: what <see cref="IReplayableRule.Replay"/> and the rules read.</summary>
-    public TapeEntry Bind(Func<Source, TensorBase> value)
+    public TapeEntry Bind(Func<Source, TensorBase> value) => Bind(new ValueTable(null, null, null, value));
+
+    /// <summary><see cref="Bind(Func{Source, TensorBase})"/> without a delegate: the per-step path of a compiled program.</summary>
+    public TapeEntry Bind(in ValueTable table)
     {
         var e = Entry;
-        e.A = Slots[0].Kind == SourceKind.None ? null : value(Slots[0]);
-        e.B = Slots[1].Kind == SourceKind.None ? null : value(Slots[1]);
-        e.C = Slots[2].Kind == SourceKind.None ? null : value(Slots[2]);
+        e.A = Slots[0].Kind == SourceKind.None ? null : table[Slots[0]];
+        e.B = Slots[1].Kind == SourceKind.None ? null : table[Slots[1]];
+        e.C = Slots[2].Kind == SourceKind.None ? null : table[Slots[2]];
         if (e.Aux is TensorBase[] many)
         {
             var bound = (TensorBase[])Array.CreateInstance(many.GetType().GetElementType()!, many.Length);
-            for (int i = 0; i < many.Length; i++) bound[i] = value(Slots[3 + i]);
+            for (int i = 0; i < many.Length; i++) bound[i] = table[Slots[3 + i]];
             e.Aux = bound;
         }
         return e;
     }
+}
+
+/// <summary>The values of one run of a traced graph: its inputs, its nodes computed so far and its constants (or a lookup function).</summary>
+internal readonly struct ValueTable(TensorBase[]? inputs, TensorBase?[]? nodes, TensorBase[]? constants, Func<Source, TensorBase>? lookup = null)
+{
+    public TensorBase this[Source s] => lookup is not null ? lookup(s) : s.Kind switch
+    {
+        SourceKind.Input => inputs![s.Index],
+        SourceKind.Node => nodes![s.Index] ?? throw new InvalidOperationException($"compiled program: value %{s.Index} was read before it was computed"),
+        _ => constants![s.Index],
+    };
 }
 
 /// <summary>A gate that the traced function reported to <see cref="GateMonitor"/>.</summary>

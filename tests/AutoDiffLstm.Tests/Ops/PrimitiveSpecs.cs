@@ -18,6 +18,9 @@ internal static class SpecRanges
     /// <summary>Clamp: away from every bound the catalogue uses (see <see cref="PrimitiveSpecs{T}.ClampBounds"/>).</summary>
     public static readonly ValueRange AwayFromClampBounds = new(-3, 3, 0, [-1, -0.5, 0.5, 1.5], 1e-3);
 
+    /// <summary>Maximum's second operand: other bounds and another simple value than <see cref="Any"/>'s, so that neither a clamped nor a shrunk case ties with the first (the kink, where max has no derivative).</summary>
+    public static readonly ValueRange OffsetFromAny = new(-2.5, 2.5, 1);
+
     /// <summary>Scan coefficients: |a| up to 1.5, so that five steps both contract and grow (1.5^5 ~ 7.6) without blowing up.</summary>
     public static readonly ValueRange Coefficient = new(-1.5, 1.5, 0);
 
@@ -83,7 +86,7 @@ internal static class PrimitiveSpecs<T> where T : unmanaged, IFloatingPointIeee7
         Binary("Add", (a, b) => a.Add(b), (a, c) => a + c, (c, b) => c + b, SpecRanges.Any),
         Binary("Subtract", (a, b) => a.Subtract(b), (a, c) => a - c, (c, b) => c - b, SpecRanges.Any),
         Binary("Multiply", (a, b) => a.Multiply(b), (a, c) => a * c, (c, b) => c * b, SpecRanges.Any),
-        Binary("Maximum", (a, b) => Tensor.Maximum(a, b), (a, c) => Tensor.Maximum(a, Tensor.Scalar(c)), (c, b) => Tensor.Maximum(Tensor.Scalar(c), b), SpecRanges.Any),
+        Binary("Maximum", (a, b) => Tensor.Maximum(a, b), (a, c) => Tensor.Maximum(a, Tensor.Scalar(c)), (c, b) => Tensor.Maximum(Tensor.Scalar(c), b), SpecRanges.OffsetFromAny),
         Binary("Divide", (a, b) => a.Divide(b), (a, c) => a / c, (c, b) => c / b, SpecRanges.AwayFromZero),
         Unary("Negate", x => -x, SpecRanges.Normal),
         Unary("Exp", x => x.Exp(), SpecRanges.Normal),

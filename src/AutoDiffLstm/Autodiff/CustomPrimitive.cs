@@ -67,7 +67,7 @@ public sealed class CustomPrimitive<T> where T : unmanaged, IFloatingPointIeee75
         foreach (var x in inputs)
             if (ReferenceEquals(y.Data, x.Data)) { y = y.Clone(); break; }
         if (!y.IsLeaf || y.RequiresGrad) y = y.Clone();
-        Tape.Record(rule, y, null, aux: (Tensor<T>[])inputs.Clone());
+        Tape.Record(rule, y, null, aux: (Tensor<T>[])inputs.Clone()); // Aux: the inputs (CustomRule.Inputs)
         return y;
     }
 }
@@ -76,22 +76,25 @@ public sealed class CustomPrimitive<T> where T : unmanaged, IFloatingPointIeee75
 internal sealed class CustomRule<T>(string name, CustomPrimitive<T>.VjpRule vjp, CustomPrimitive<T>.JvpRule? jvp) : BackwardRule<T>
     where T : unmanaged, IFloatingPointIeee754<T>
 {
+    /// <summary>The primitive's inputs, in the order its rules take them (slot Aux).</summary>
+    private static Tensor<T>[] Inputs(in TapeEntry e) => (Tensor<T>[])e.Aux!;
+
     public override string Name => name;
 
     public bool HasJvp => jvp is not null;
 
     protected override void Backward(in TapeEntry e, Tensor<T> y, ReadOnlySpan<T> dy)
     {
-        var inputs = (Tensor<T>[])e.Aux!;
+        var inputs = Inputs(e);
         Tensor<T>?[] grads;
         using (Autograd.NoGrad()) grads = Checked(inputs, vjp(inputs, y, new Tensor<T>(y.Dims, y.GradData!)));
         for (int i = 0; i < inputs.Length; i++)
-            if (inputs[i].RequiresGrad && grads[i] is { } g) inputs[i].AccumulateGrad(g.AsSpan());
+            if (inputs[i].RequiresGrad && grads[i] is { } g) inputs[i].GradSink().Add(g.AsSpan());
     }
 
     protected override void Vjp(in TapeEntry e, Tensor<T> y, Tensor<T> dy, Cotangents sink)
     {
-        var inputs = (Tensor<T>[])e.Aux!;
+        var inputs = Inputs(e);
         var grads = Checked(inputs, vjp(inputs, y, dy));
         for (int i = 0; i < inputs.Length; i++)
             if (grads[i] is { } g) sink.Add(Name, inputs[i], g);
@@ -101,7 +104,7 @@ internal sealed class CustomRule<T>(string name, CustomPrimitive<T>.VjpRule vjp,
     {
         if (jvp is null)
             throw new NotSupportedException($"{Name}: this custom primitive has no JVP rule; pass jvp: to its constructor to use it in forward mode (Jvp, Hvp, Jacobian).");
-        var inputs = (Tensor<T>[])e.Aux!;
+        var inputs = Inputs(e);
         var t = jvp(inputs, y, inputs.Select(x => tangents.Of<T>(x)).ToArray());
         if (t is null || !ShapeMath.Equal(t.Dims, y.Dims))
             throw new InvalidOperationException($"{Name}: the JVP rule returned {(t is null ? "null" : $"a tangent of shape {t.ShapeText}")} for an output of shape {y.ShapeText}; it must return one tangent of the output's shape.");

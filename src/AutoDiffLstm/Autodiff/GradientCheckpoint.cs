@@ -177,7 +177,7 @@ internal sealed class CheckedSegment<T> where T : unmanaged, IFloatingPointIeee7
             Tape.Record(CheckpointRule<T>.Instance, token, null, aux: parents);
             if (token.RequiresGrad) byToken.Add(token, this);
             for (int j = 0; j < outputs.Length; j++)
-                if (offsets[j] >= 0) Tape.Record(CheckpointOutputRule<T>.Instance, outputs[j], token, aux: this, i0: j);
+                if (offsets[j] >= 0) Tape.Record(CheckpointOutputRule<T>.Instance, outputs[j], token, aux: this, i0: j); // Aux: segment, I0: output index
         }
         return outputSlot.Select(j => outputs[j]).ToArray();
     }
@@ -185,7 +185,7 @@ internal sealed class CheckedSegment<T> where T : unmanaged, IFloatingPointIeee7
     /// <summary>Output j's gradient arrives: add it into its block of the token's gradient.</summary>
     internal void Receive(int j, ReadOnlySpan<T> dy)
     {
-        var block = token.GradBuffer().Slice(offsets[j], dy.Length);
+        var block = token.GradSink().Zeroed().Slice(offsets[j], dy.Length);
         TP.Add(block, dy, block);
         reached[j] = true;
     }
@@ -353,11 +353,16 @@ internal sealed class CheckpointRule<T> : BackwardRule<T> where T : unmanaged, I
 /// <summary>One output of a segment (Aux: the segment, I0: which output).</summary>
 internal sealed class CheckpointOutputRule<T> : BackwardRule<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
+    /// <summary>The segment this output belongs to (slot Aux).</summary>
+    private static CheckedSegment<T> Segment(in TapeEntry e) => (CheckedSegment<T>)e.Aux!;
+    /// <summary>Which of the segment's outputs this is (slot I0).</summary>
+    private static int OutputIndex(in TapeEntry e) => e.I0;
+
     public static readonly CheckpointOutputRule<T> Instance = new();
     public override string Name => "CheckpointOutput";
 
     // d(token)[block of output j] += dy, as the slice of a packed output would
-    protected override void Backward(in TapeEntry e, Tensor<T> y, ReadOnlySpan<T> dy) => ((CheckedSegment<T>)e.Aux!).Receive(e.I0, dy);
+    protected override void Backward(in TapeEntry e, Tensor<T> y, ReadOnlySpan<T> dy) => Segment(e).Receive(OutputIndex(e), dy);
 
     protected override Tensor<T>? Jvp(in TapeEntry e, Tensor<T> y, Tangents tangents) => throw CheckpointedSegments.NoHigherOrder("Jvp, Hvp and Jacobian");
 

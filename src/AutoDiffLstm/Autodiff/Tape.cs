@@ -179,7 +179,7 @@ public sealed partial class Tape
         using var weightGradients = WeightGradientBatch.Open();
         try
         {
-            root.AccumulateGrad(seed.AsSpan());
+            root.GradSink().Add(seed.AsSpan());
             for (int i = root.TapeIndex; i >= 0; i--)
             {
                 ref readonly var e = ref entries[i];

@@ -73,6 +73,8 @@ internal interface IBackwardRule
     string Name { get; }
 
     /// <summary>Accumulates dL/d(input) into every input that requires it, given dL/dy in the entry's output.</summary>
+    // Every input's gradient is written through Tensor<T>.GradSink(): write-or-add, accumulate (zeroed) or take over a
+    // pass-through buffer, as documented on GradSink<T>. Slots I0..D1/Aux are read through each rule's named accessors.
     void Backward(in TapeEntry e);
 
     /// <summary>The output's tangent given the inputs' tangents (a null tangent is zero); null when it is zero.</summary>

@@ -154,7 +154,7 @@ internal static class WeightGradientBatch
 
         public void Run()
         {
-            if (rows > 0) Gemm.Run(g, 0, true, x, 0, false, Weight!.GradArray(), 0, outF, inF, rows, accumulate: true);
+            if (rows > 0) Gemm.Run(g, 0, true, x, 0, false, Weight!.GradSink().ZeroedArray(), 0, outF, inF, rows, accumulate: true);
             rows = 0;
         }
 

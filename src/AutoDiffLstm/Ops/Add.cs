@@ -43,13 +43,13 @@ internal sealed class AddRule<T> : BinaryRule<T, AddFormula> where T : unmanaged
         // A same-shape operand receives dy itself; the last one to read it may take over its buffer.
         if (a.RequiresGrad)
         {
-            if (a.Size == y.Size) a.AccumulateGradPassedThrough(y, mayTake: !b.RequiresGrad || b.Size != y.Size);
-            else Kernels.ReduceToShape(dy, y.Dims, a.GradBuffer(), a.Dims);
+            if (a.Size == y.Size) a.GradSink(passThrough: !b.RequiresGrad || b.Size != y.Size ? y : null).Add(dy);
+            else Kernels.ReduceToShape(dy, y.Dims, a.GradSink().Zeroed(), a.Dims);
         }
         if (b.RequiresGrad)
         {
-            if (b.Size == y.Size) b.AccumulateGradPassedThrough(y, mayTake: true);
-            else Kernels.ReduceToShape(dy, y.Dims, b.GradBuffer(), b.Dims);
+            if (b.Size == y.Size) b.GradSink(passThrough: y).Add(dy);
+            else Kernels.ReduceToShape(dy, y.Dims, b.GradSink().Zeroed(), b.Dims);
         }
     }
 }

@@ -102,9 +102,15 @@ internal static class BinaryKernels<T, F> where T : unmanaged, IFloatingPointIee
 
 /// <summary>
 /// The driver of every elementwise binary primitive: forward, backward kernel, forward mode, differentiable backward and
-/// the fused kernels all come from the primitive's <see cref="IBinaryFormula"/>. Add, Subtract, Multiply and Divide
-/// override <see cref="Backward(in TapeEntry, Tensor{T}, ReadOnlySpan{T})"/> with kernels that also pass a gradient
-/// through without copying; a new primitive needs only its formula and <see cref="Apply"/>.
+/// the fused kernels all come from the primitive's <see cref="IBinaryFormula"/>; a new primitive needs only its formula
+/// and <see cref="Apply"/>. Add, Subtract, Multiply and Divide keep their own
+/// <see cref="Backward(in TapeEntry, Tensor{T}, ReadOnlySpan{T})"/>: their values equal this default's (same per-element
+/// expression, same reduction order), but this default opens every input's sink in accumulate mode
+/// (<see cref="GradSink{T}.Zeroed"/>), so it (1) cannot take over dL/dy's buffer where a chain is the identity (Add's
+/// same-shape operands: <see cref="GradSink{T}.TakenOver"/>; a formula is a generic function, so nothing here can tell
+/// that ChainA(g) is g), and (2) zero-fills and re-reads a fresh buffer that Multiply's same-shape kernel writes
+/// directly (write mode), a third of that rule's memory traffic. Serving them needs a formula-level pass-through flag
+/// and a write-mode variant of <see cref="BinaryKernels{T, F}.Backward"/>.
 /// </summary>
 internal abstract class BinaryRule<T, F> : BackwardRule<T>, IElementwiseKernel<T>, IReplayableRule where T : unmanaged, IFloatingPointIeee754<T> where F : struct, IBinaryFormula
 {
@@ -134,7 +140,7 @@ internal abstract class BinaryRule<T, F> : BackwardRule<T>, IElementwiseKernel<T
         bool plain = ShapeMath.Equal(a.Dims, y.Dims) && ShapeMath.Equal(b.Dims, y.Dims);
         if (plain)
         {
-            BinaryKernels<T, F>.Backward(dy, a.Data, b.Data, y.Data, a.RequiresGrad ? a.GradBuffer() : default, b.RequiresGrad ? b.GradBuffer() : default);
+            BinaryKernels<T, F>.Backward(dy, a.Data, b.Data, y.Data, a.RequiresGrad ? a.GradSink().Zeroed() : default, b.RequiresGrad ? b.GradSink().Zeroed() : default);
             return;
         }
         var (fa, fb) = (BufferPool<T>.Rent(y.Size), BufferPool<T>.Rent(y.Size));
@@ -146,7 +152,7 @@ internal abstract class BinaryRule<T, F> : BackwardRule<T>, IElementwiseKernel<T
             if (!target.RequiresGrad) continue;
             g.AsSpan().Clear();
             BinaryKernels<T, F>.Backward(dy, fa, fb, y.Data, towardA ? g : default, towardA ? default : g);
-            Kernels.ReduceToShape<T>(g, y.Dims, target.GradBuffer(), target.Dims);
+            Kernels.ReduceToShape<T>(g, y.Dims, target.GradSink().Zeroed(), target.Dims);
         }
         BufferPool<T>.Return(fa);
         BufferPool<T>.Return(fb);

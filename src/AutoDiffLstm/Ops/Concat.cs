@@ -41,7 +41,7 @@ public static partial class Tensor
                 for (int o = 0; o < outer; o++)
                     parts[i].Data.AsSpan(o * block, block).CopyTo(y.Data.AsSpan(o * n * inner + offset, block));
             }
-        Tape.Record(ConcatRule<T>.Instance, y, null, aux: parts, i0: ax);
+        Tape.Record(ConcatRule<T>.Instance, y, null, aux: parts, i0: ax); // Aux: parts, I0: axis (ConcatRule.Parts/Axis)
         return y;
     }
 
@@ -61,11 +61,16 @@ public static partial class Tensor
 
 internal sealed class ConcatRule<T> : BackwardRule<T>, IReplayableRule where T : unmanaged, IFloatingPointIeee754<T>
 {
+    /// <summary>The concatenated (or stacked) parts, in order (slot Aux).</summary>
+    private static TensorBase[] Parts(in TapeEntry e) => (TensorBase[])e.Aux!;
+    /// <summary>The axis joined along (slot I0).</summary>
+    private static int Axis(in TapeEntry e) => e.I0;
+
     // Stack adds the axis (the output has one dimension more than a part); Concat joins along it.
     public TensorBase Replay(in TapeEntry e)
     {
-        var parts = Array.ConvertAll((TensorBase[])e.Aux!, p => (Tensor<T>)p);
-        return e.Output.Rank > parts[0].Rank ? Tensor.Stack(e.I0, parts) : Tensor.Concat(e.I0, parts);
+        var parts = Array.ConvertAll(Parts(e), p => (Tensor<T>)p);
+        return e.Output.Rank > parts[0].Rank ? Tensor.Stack(Axis(e), parts) : Tensor.Concat(Axis(e), parts);
     }
 
     public static readonly ConcatRule<T> Instance = new();
@@ -74,8 +79,8 @@ internal sealed class ConcatRule<T> : BackwardRule<T>, IReplayableRule where T :
     // each part's gradient is its own block of dy
     protected override void Backward(in TapeEntry e, Tensor<T> y, ReadOnlySpan<T> dy)
     {
-        var parts = (TensorBase[])e.Aux!;
-        int ax = e.I0, total = y.Dims[ax];
+        var parts = Parts(e);
+        int ax = Axis(e), total = y.Dims[ax];
         var (outer, _, inner) = ShapeMath.AroundAxis(y.Dims, ax);
         if (outer == 0) return; // every part is empty
         int offset = 0;
@@ -95,8 +100,8 @@ internal sealed class ConcatRule<T> : BackwardRule<T>, IReplayableRule where T :
     // The tangents joined the same way (zeros for parts without one; Stack's parts lack the axis).
     protected override Tensor<T>? Jvp(in TapeEntry e, Tensor<T> y, Tangents t)
     {
-        var parts = (TensorBase[])e.Aux!;
-        int ax = e.I0;
+        var parts = Parts(e);
+        int ax = Axis(e);
         var joined = new Tensor<T>[parts.Length];
         for (int i = 0; i < parts.Length; i++)
         {
@@ -110,8 +115,8 @@ internal sealed class ConcatRule<T> : BackwardRule<T>, IReplayableRule where T :
     // each part's cotangent is its own slice of dy
     protected override void Vjp(in TapeEntry e, Tensor<T> y, Tensor<T> dy, Cotangents sink)
     {
-        var parts = (TensorBase[])e.Aux!;
-        int ax = e.I0, offset = 0;
+        var parts = Parts(e);
+        int ax = Axis(e), offset = 0;
         foreach (Tensor<T> p in parts)
         {
             int length = p.Rank == y.Rank ? p.Dims[ax] : 1;

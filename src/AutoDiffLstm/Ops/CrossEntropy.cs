@@ -24,13 +24,16 @@ public sealed partial class Tensor<T>
             total += LogSumExp(row) - row[t];
         }
         var y = ScalarOutput(rows == 0 ? T.Zero : total / T.CreateChecked(rows));
-        Tape.Record(CrossEntropyRule<T>.Instance, y, this, aux: targets.Clone());
+        Tape.Record(CrossEntropyRule<T>.Instance, y, this, aux: targets.Clone()); // Aux: targets (CrossEntropyRule.Targets)
         return y;
     }
 }
 
 internal sealed class CrossEntropyRule<T> : BackwardRule<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
+    /// <summary>The integer class targets (slot Aux).</summary>
+    private static int[] Targets(in TapeEntry e) => (int[])e.Aux!;
+
     public static readonly CrossEntropyRule<T> Instance = new();
     public override string Name => "CrossEntropy";
 
@@ -38,10 +41,10 @@ internal sealed class CrossEntropyRule<T> : BackwardRule<T> where T : unmanaged,
     protected override void Backward(in TapeEntry e, Tensor<T> y, ReadOnlySpan<T> dy)
     {
         var x = e.InA<T>();
-        var targets = (int[])e.Aux!;
+        var targets = Targets(e);
         int c = x.Dims[^1], rows = targets.Length;
         T scale = dy[0] / T.CreateChecked(rows);
-        var g = x.GradBuffer();
+        var g = x.GradSink().Zeroed();
         var p = BufferPool<T>.Rent(c);
         for (int r = 0; r < rows; r++)
         {
@@ -57,16 +60,16 @@ internal sealed class CrossEntropyRule<T> : BackwardRule<T> where T : unmanaged,
 
     // dL = sum over rows of (softmax(x_r) - onehot_r) . dx_r / N
     protected override Tensor<T>? Jvp(in TapeEntry e, Tensor<T> y, Tangents t) =>
-        (Residual(e) * t.Of<T>(e.A)!).Sum() * T.CreateChecked(1.0 / Math.Max(1, ((int[])e.Aux!).Length));
+        (Residual(e) * t.Of<T>(e.A)!).Sum() * T.CreateChecked(1.0 / Math.Max(1, Targets(e).Length));
 
     protected override void Vjp(in TapeEntry e, Tensor<T> y, Tensor<T> dy, Cotangents sink) =>
-        sink.Add(Name, e.InA<T>(), Residual(e) * (dy * T.CreateChecked(1.0 / Math.Max(1, ((int[])e.Aux!).Length))));
+        sink.Add(Name, e.InA<T>(), Residual(e) * (dy * T.CreateChecked(1.0 / Math.Max(1, Targets(e).Length))));
 
     /// <summary>softmax(x) - onehot(targets), recorded through x's softmax.</summary>
     private static Tensor<T> Residual(in TapeEntry e)
     {
         var x = e.InA<T>();
-        var targets = (int[])e.Aux!;
+        var targets = Targets(e);
         int c = x.Dims[^1];
         var onehot = Tensor.Zeros<T>(x.Dims);
         for (int r = 0; r < targets.Length; r++) onehot.Data[r * c + targets[r]] = T.One;

@@ -21,7 +21,7 @@ internal static class Elementwise
     {
         var tmp = BufferPool<T>.Rent(g.Length);
         Kernels.Broadcast<T, TOp>(g, gDims, other.Data, other.Dims, tmp, gDims);
-        Kernels.ReduceToShape<T>(tmp, gDims, target.GradBuffer(), target.Dims);
+        Kernels.ReduceToShape<T>(tmp, gDims, target.GradSink().Zeroed(), target.Dims);
         BufferPool<T>.Return(tmp);
     }
 }

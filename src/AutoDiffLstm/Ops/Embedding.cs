@@ -22,13 +22,16 @@ public sealed partial class Tensor<T>
             if ((uint)ids[i] >= (uint)v) throw new ArgumentOutOfRangeException(nameof(ids), $"Embedding: id {ids[i]} at position {i} is outside [0, {v}) for a table of shape {ShapeText}.");
             Data.AsSpan(ids[i] * d, d).CopyTo(y.Data.AsSpan(i * d, d));
         }
-        Tape.Record(EmbeddingRule<T>.Instance, y, this, aux: ids.Clone());
+        Tape.Record(EmbeddingRule<T>.Instance, y, this, aux: ids.Clone()); // Aux: ids (EmbeddingRule.Ids)
         return y;
     }
 }
 
 internal sealed class EmbeddingRule<T> : BackwardRule<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
+    /// <summary>The looked-up row indices (slot Aux).</summary>
+    private static int[] Ids(in TapeEntry e) => (int[])e.Aux!;
+
     public static readonly EmbeddingRule<T> Instance = new();
     public override string Name => "Embedding";
 
@@ -36,9 +39,9 @@ internal sealed class EmbeddingRule<T> : BackwardRule<T> where T : unmanaged, IF
     protected override void Backward(in TapeEntry e, Tensor<T> y, ReadOnlySpan<T> dy)
     {
         var w = e.InA<T>();
-        var ids = (int[])e.Aux!;
+        var ids = Ids(e);
         int d = w.Dims[1];
-        var g = w.GradBuffer();
+        var g = w.GradSink().Zeroed();
         for (int i = 0; i < ids.Length; i++)
         {
             var row = g.Slice(ids[i] * d, d);
@@ -47,13 +50,13 @@ internal sealed class EmbeddingRule<T> : BackwardRule<T> where T : unmanaged, IF
     }
 
     protected override Tensor<T>? Jvp(in TapeEntry e, Tensor<T> y, Tangents t) =>
-        t.Of<T>(e.A)!.Embedding((int[])e.Aux!, y.Dims[..^1]);
+        t.Of<T>(e.A)!.Embedding(Ids(e), y.Dims[..^1]);
 
     // dW = onehot(ids)^T dy: a product, so that it stays differentiable in dy
     protected override void Vjp(in TapeEntry e, Tensor<T> y, Tensor<T> dy, Cotangents sink)
     {
         var w = e.InA<T>();
-        var ids = (int[])e.Aux!;
+        var ids = Ids(e);
         int v = w.Dims[0], d = w.Dims[1];
         var onehot = Tensor.Zeros<T>(ids.Length, v);
         for (int i = 0; i < ids.Length; i++) onehot.Data[i * v + ids[i]] = T.One;

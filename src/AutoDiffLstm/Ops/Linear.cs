@@ -23,13 +23,16 @@ public sealed partial class Tensor<T>
         if (bias is not null)
             for (int r = 0; r < rows; r++) bias.Data.CopyTo(y.Data.AsSpan(r * outF, outF));
         Gemm.Run(Data, 0, false, weight.Data, 0, true, y.Data, 0, rows, outF, inF, accumulate: bias is not null, constantB: weight.IsLeaf);
-        Tape.Record(LinearRule<T>.Instance, y, this, weight, bias, i0: rows);
+        Tape.Record(LinearRule<T>.Instance, y, this, weight, bias, i0: rows); // I0: rows (LinearRule.Rows)
         return y;
     }
 }
 
 internal sealed class LinearRule<T> : BackwardRule<T>, IReplayableRule where T : unmanaged, IFloatingPointIeee754<T>
 {
+    /// <summary>Rows of the flattened input (slot I0).</summary>
+    private static int Rows(in TapeEntry e) => e.I0;
+
     public TensorBase Replay(in TapeEntry e) => e.InA<T>().Linear(e.InB<T>(), (Tensor<T>?)e.C);
 
     public static readonly LinearRule<T> Instance = new();
@@ -40,7 +43,7 @@ internal sealed class LinearRule<T> : BackwardRule<T>, IReplayableRule where T :
     {
         var (x, w) = (e.InA<T>(), e.InB<T>());
         var b = (Tensor<T>?)e.C;
-        int rows = e.I0, outF = w.Dims[0], inF = w.Dims[1];
+        int rows = Rows(e), outF = w.Dims[0], inF = w.Dims[1];
         var g = y.GradData!;
         if (x.RequiresGrad)
         {
@@ -49,10 +52,10 @@ internal sealed class LinearRule<T> : BackwardRule<T>, IReplayableRule where T :
         }
         // A recurrence's per-step products have few rows: their dW joins the pass's batch (one deep product per weight).
         if (w.RequiresGrad && !WeightGradientBatch.TryDefer(w, g, x.Data, rows))
-            Gemm.Run(g, 0, true, x.Data, 0, false, w.GradArray(), 0, outF, inF, rows, accumulate: true);
+            Gemm.Run(g, 0, true, x.Data, 0, false, w.GradSink().ZeroedArray(), 0, outF, inF, rows, accumulate: true);
         if (b is not null && b.RequiresGrad)
         {
-            var gb = b.GradBuffer();
+            var gb = b.GradSink().Zeroed();
             for (int r = 0; r < rows; r++) System.Numerics.Tensors.TensorPrimitives.Add(gb, dy.Slice(r * outF, outF), gb);
         }
     }
@@ -76,9 +79,9 @@ internal sealed class LinearRule<T> : BackwardRule<T>, IReplayableRule where T :
         var (x, w) = (e.InA<T>(), e.InB<T>());
         var b = (Tensor<T>?)e.C;
         int outF = w.Dims[0], inF = w.Dims[1];
-        var rows = dy.ReshapeTo([e.I0, outF]);
+        var rows = dy.ReshapeTo([Rows(e), outF]);
         if (x.RequiresGrad) sink.Add(Name, x, rows.MatMul(w).ReshapeTo(x.Dims));
-        if (w.RequiresGrad) sink.Add(Name, w, rows.MatMul(x.ReshapeTo([e.I0, inF]), transposeThis: true));
+        if (w.RequiresGrad) sink.Add(Name, w, rows.MatMul(x.ReshapeTo([Rows(e), inF]), transposeThis: true));
         if (b is not null && b.RequiresGrad) sink.Add(Name, b, rows.Sum(0));
     }
 }

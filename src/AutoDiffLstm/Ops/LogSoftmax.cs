@@ -14,7 +14,7 @@ public sealed partial class Tensor<T>
         {
             TP.Subtract(src, LogSumExp(src), dst);
         });
-        Tape.Record(LogSoftmaxRule<T>.Instance, y, this, i0: ax);
+        Tape.Record(LogSoftmaxRule<T>.Instance, y, this, i0: ax); // I0: axis (LogSoftmaxRule.Axis)
         return y;
     }
 
@@ -31,7 +31,10 @@ public sealed partial class Tensor<T>
 
 internal sealed class LogSoftmaxRule<T> : BackwardRule<T>, IReplayableRule where T : unmanaged, IFloatingPointIeee754<T>
 {
-    public TensorBase Replay(in TapeEntry e) => e.InA<T>().LogSoftmax(e.I0);
+    /// <summary>The normalized axis (slot I0).</summary>
+    private static int Axis(in TapeEntry e) => e.I0;
+
+    public TensorBase Replay(in TapeEntry e) => e.InA<T>().LogSoftmax(Axis(e));
 
     public static readonly LogSoftmaxRule<T> Instance = new();
     public override string Name => "LogSoftmax";
@@ -41,14 +44,14 @@ internal sealed class LogSoftmaxRule<T> : BackwardRule<T>, IReplayableRule where
     {
         var x = e.InA<T>();
         var dx = BufferPool<T>.Rent(y.Size);
-        AlongAxis.Map2(y.Data, y.GradData!, dx, y.Dims, e.I0, static (yl, gl, dst) =>
+        AlongAxis.Map2(y.Data, y.GradData!, dx, y.Dims, Axis(e), static (yl, gl, dst) =>
         {
             T total = TP.Sum(gl);
             TP.Exp(yl, dst);
             TP.Multiply(dst, -total, dst);
             TP.Add(dst, gl, dst);
         });
-        var g = x.GradBuffer();
+        var g = x.GradSink().Zeroed();
         TP.Add(g, dx, g);
         BufferPool<T>.Return(dx);
     }
@@ -57,9 +60,9 @@ internal sealed class LogSoftmaxRule<T> : BackwardRule<T>, IReplayableRule where
     protected override Tensor<T>? Jvp(in TapeEntry e, Tensor<T> y, Tangents t)
     {
         var tx = t.Of<T>(e.A)!;
-        return tx - (y.Exp() * tx).Sum(e.I0, keepDim: true);
+        return tx - (y.Exp() * tx).Sum(Axis(e), keepDim: true);
     }
 
     protected override void Vjp(in TapeEntry e, Tensor<T> y, Tensor<T> dy, Cotangents sink) =>
-        sink.Add(Name, e.InA<T>(), dy - y.Exp() * dy.Sum(e.I0, keepDim: true));
+        sink.Add(Name, e.InA<T>(), dy - y.Exp() * dy.Sum(Axis(e), keepDim: true));
 }

@@ -16,7 +16,7 @@ public sealed partial class Tensor<T>
         for (int s = 0; s < p.Batch; s++)
             Gemm.Run(Data, s * p.M * p.K, transposeThis, other.Data, p.BatchedB ? s * p.K * p.N : 0, transposeOther, y.Data, s * p.M * p.N, p.M, p.N, p.K, accumulate: false,
                 constantB: other.IsLeaf);
-        Tape.Record(MatMulRule<T>.Instance, y, this, other, aux: p);
+        Tape.Record(MatMulRule<T>.Instance, y, this, other, aux: p); // Aux: the plan (MatMulRule.Plan)
         return y;
     }
 }
@@ -52,9 +52,12 @@ internal sealed record MatMulPlan(int Batch, int M, int N, int K, bool TransA, b
 
 internal sealed class MatMulRule<T> : BackwardRule<T>, IReplayableRule where T : unmanaged, IFloatingPointIeee754<T>
 {
+    /// <summary>The product's plan: transposes, batch layout (slot Aux).</summary>
+    private static MatMulPlan Plan(in TapeEntry e) => (MatMulPlan)e.Aux!;
+
     public TensorBase Replay(in TapeEntry e)
     {
-        var plan = (MatMulPlan)e.Aux!;
+        var plan = Plan(e);
         return e.InA<T>().MatMul(e.InB<T>(), plan.TransA, plan.TransB);
     }
 
@@ -64,7 +67,7 @@ internal sealed class MatMulRule<T> : BackwardRule<T>, IReplayableRule where T :
     // C = op(A) op(B):  dop(A) = dC op(B)^T,  dop(B) = op(A)^T dC; the transposes become Gemm flags, never copies.
     protected override void Backward(in TapeEntry e, Tensor<T> y, ReadOnlySpan<T> dy)
     {
-        var (a, b, p) = (e.InA<T>(), e.InB<T>(), (MatMulPlan)e.Aux!);
+        var (a, b, p) = (e.InA<T>(), e.InB<T>(), Plan(e));
         var dc = y.GradData!;
         int m = p.M, n = p.N, k = p.K;
         for (int s = 0; s < p.Batch; s++)
@@ -72,13 +75,13 @@ internal sealed class MatMulRule<T> : BackwardRule<T>, IReplayableRule where T :
             int ao = s * m * k, bo = p.BatchedB ? s * k * n : 0, co = s * m * n;
             if (a.RequiresGrad)
             {
-                var ga = a.GradArray();
+                var ga = a.GradSink().ZeroedArray();
                 if (!p.TransA) Gemm.Run(dc, co, false, b.Data, bo, !p.TransB, ga, ao, m, k, n, accumulate: true, constantB: b.IsLeaf);
                 else Gemm.Run(b.Data, bo, p.TransB, dc, co, true, ga, ao, k, m, n, accumulate: true);
             }
             if (b.RequiresGrad)
             {
-                var gb = b.GradArray();
+                var gb = b.GradSink().ZeroedArray();
                 if (!p.TransB) Gemm.Run(a.Data, ao, !p.TransA, dc, co, false, gb, bo, k, n, m, accumulate: true);
                 else Gemm.Run(dc, co, true, a.Data, ao, p.TransA, gb, bo, n, k, m, accumulate: true, constantB: a.IsLeaf);
             }
@@ -88,7 +91,7 @@ internal sealed class MatMulRule<T> : BackwardRule<T>, IReplayableRule where T :
     // dC = dop(A) op(B) + op(A) dop(B)
     protected override Tensor<T>? Jvp(in TapeEntry e, Tensor<T> y, Tangents t)
     {
-        var (a, b, p) = (e.InA<T>(), e.InB<T>(), (MatMulPlan)e.Aux!);
+        var (a, b, p) = (e.InA<T>(), e.InB<T>(), Plan(e));
         var (ta, tb) = (t.Of<T>(a), t.Of<T>(b));
         var fromA = ta?.MatMul(b, p.TransA, p.TransB);
         var fromB = tb is null ? null : a.MatMul(tb, p.TransA, p.TransB);
@@ -98,7 +101,7 @@ internal sealed class MatMulRule<T> : BackwardRule<T>, IReplayableRule where T :
     // dop(A) = dC op(B)^T, dop(B) = op(A)^T dC summed over A's leading dimensions when B is shared
     protected override void Vjp(in TapeEntry e, Tensor<T> y, Tensor<T> dy, Cotangents sink)
     {
-        var (a, b, p) = (e.InA<T>(), e.InB<T>(), (MatMulPlan)e.Aux!);
+        var (a, b, p) = (e.InA<T>(), e.InB<T>(), Plan(e));
         if (a.RequiresGrad)
         {
             var dOpA = dy.MatMul(b, false, !p.TransB); // [..., M, K]

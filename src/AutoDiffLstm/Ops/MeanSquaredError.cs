@@ -37,8 +37,8 @@ internal sealed class MeanSquaredErrorRule<T> : BackwardRule<T> where T : unmana
         var r = BufferPool<T>.Rent(p.Size);
         TP.Subtract(p.AsSpan(), t.AsSpan(), r);
         TP.Multiply(r, dy[0] * T.CreateChecked(2.0 / p.Size), r);
-        if (p.RequiresGrad) { var g = p.GradBuffer(); TP.Add(g, r, g); }
-        if (t.RequiresGrad) { var g = t.GradBuffer(); TP.Subtract(g, r, g); }
+        if (p.RequiresGrad) { var g = p.GradSink().Zeroed(); TP.Add(g, r, g); }
+        if (t.RequiresGrad) { var g = t.GradSink().Zeroed(); TP.Subtract(g, r, g); }
         BufferPool<T>.Return(r);
     }
 

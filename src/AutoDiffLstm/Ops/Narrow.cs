@@ -25,7 +25,7 @@ public sealed partial class Tensor<T>
         int block = length * inner;
         for (int o = 0; o < outer; o++)
             Data.AsSpan(o * n * inner + start * inner, block).CopyTo(y.Data.AsSpan(o * block, block));
-        Tape.Record(NarrowRule<T>.Instance, y, this, i0: ax, i1: start);
+        Tape.Record(NarrowRule<T>.Instance, y, this, i0: ax, i1: start); // I0: axis, I1: start (NarrowRule.Axis/Start)
         return y;
     }
 
@@ -81,10 +81,15 @@ public sealed partial class Tensor<T>
 
 internal sealed class NarrowRule<T> : BackwardRule<T>, IReplayableRule where T : unmanaged, IFloatingPointIeee754<T>
 {
+    /// <summary>The axis narrowed (slot I0).</summary>
+    private static int Axis(in TapeEntry e) => e.I0;
+    /// <summary>The first index kept along the axis (slot I1).</summary>
+    private static int Start(in TapeEntry e) => e.I1;
+
     // Select drops the axis (the output has one dimension less); Narrow keeps it.
     public TensorBase Replay(in TapeEntry e) => e.Output.Rank < e.A!.Rank
-        ? e.InA<T>().Select(e.I0, e.I1)
-        : e.InA<T>().Narrow(e.I0, e.I1, e.Output.Dims[e.I0]);
+        ? e.InA<T>().Select(Axis(e), Start(e))
+        : e.InA<T>().Narrow(Axis(e), Start(e), e.Output.Dims[Axis(e)]);
 
     public static readonly NarrowRule<T> Instance = new();
     public override string Name => "Narrow";
@@ -93,14 +98,14 @@ internal sealed class NarrowRule<T> : BackwardRule<T>, IReplayableRule where T :
     protected override void Backward(in TapeEntry e, Tensor<T> y, ReadOnlySpan<T> dy)
     {
         var x = e.InA<T>();
-        var (outer, n, inner) = ShapeMath.AroundAxis(x.Dims, e.I0);
+        var (outer, n, inner) = ShapeMath.AroundAxis(x.Dims, Axis(e));
         if (outer == 0) return; // x is empty
         int block = y.Size / outer; // length * inner, whether or not y kept the axis (Select drops it)
         var g = x.GradSink();
         for (int o = 0; o < outer; o++)
         {
             var row = g.Span.Slice(o * n * inner, n * inner);
-            int start = e.I1 * inner;
+            int start = Start(e) * inner;
             if (g.Overwrite) // fresh: the elements outside the slice get no gradient from this rule
             {
                 row[..start].Clear();
@@ -114,15 +119,15 @@ internal sealed class NarrowRule<T> : BackwardRule<T>, IReplayableRule where T :
     protected override Tensor<T>? Jvp(in TapeEntry e, Tensor<T> y, Tangents t)
     {
         var x = e.InA<T>();
-        int length = y.Rank == x.Rank ? y.Dims[e.I0] : 1;
-        return t.Of<T>(x)!.Narrow(e.I0, e.I1, length).ReshapeTo(y.Dims);
+        int length = y.Rank == x.Rank ? y.Dims[Axis(e)] : 1;
+        return t.Of<T>(x)!.Narrow(Axis(e), Start(e), length).ReshapeTo(y.Dims);
     }
 
     // dx = dy padded with zeros before and after the slice along the axis
     protected override void Vjp(in TapeEntry e, Tensor<T> y, Tensor<T> dy, Cotangents sink)
     {
         var x = e.InA<T>();
-        int ax = e.I0, start = e.I1, length = y.Rank == x.Rank ? y.Dims[ax] : 1, after = x.Dims[ax] - start - length;
+        int ax = Axis(e), start = Start(e), length = y.Rank == x.Rank ? y.Dims[ax] : 1, after = x.Dims[ax] - start - length;
         var parts = new List<Tensor<T>>(3);
         if (start > 0) parts.Add(Tensor.Zeros<T>(WithAxis(x.Dims, ax, start)));
         parts.Add(dy.ReshapeTo(WithAxis(x.Dims, ax, length)));

@@ -63,7 +63,7 @@ internal sealed class ReshapeRule<T> : BackwardRule<T>, IReplayableRule where T 
     public override string Name => "Reshape";
 
     // dx += dy (same elements, same order): usually x's gradient simply becomes dy's buffer.
-    protected override void Backward(in TapeEntry e, Tensor<T> y, ReadOnlySpan<T> dy) => e.InA<T>().AccumulateGradPassedThrough(y, mayTake: true);
+    protected override void Backward(in TapeEntry e, Tensor<T> y, ReadOnlySpan<T> dy) => e.InA<T>().GradSink(passThrough: y).Add(dy);
 
     protected override Tensor<T>? Jvp(in TapeEntry e, Tensor<T> y, Tangents t) => t.Of<T>(e.A)!.ReshapeTo(y.Dims);
 

@@ -116,7 +116,7 @@ internal sealed class ScanRule<T> : BackwardRule<T> where T : unmanaged, IFloati
         }
         if (a.RequiresGrad)
         {
-            var da = a.GradBuffer();
+            var da = a.GradSink().Zeroed();
             for (int t = 0; t < steps; t++)
             {
                 var prev = t == 0 ? h0.AsSpan() : y.AsSpan().Slice((t - 1) * lanes, lanes);
@@ -126,7 +126,7 @@ internal sealed class ScanRule<T> : BackwardRule<T> where T : unmanaged, IFloati
         }
         if (h0.RequiresGrad)
         {
-            var dh0 = h0.GradBuffer();
+            var dh0 = h0.GradSink().Zeroed();
             for (int i = 0; i < lanes; i++) dh0[i] += a.Data[i] * g[i];
         }
         BufferPool<T>.Return(g);
@@ -173,7 +173,7 @@ internal sealed class ScanTransposeRule<T> : BackwardRule<T> where T : unmanaged
         }
         if (a.RequiresGrad)
         {
-            var da = a.GradBuffer();
+            var da = a.GradSink().Zeroed();
             for (int t = 1; t < steps; t++)
             {
                 var dst = da.Slice(t * lanes, lanes);
@@ -223,17 +223,17 @@ internal sealed class LogScanRule<T> : BackwardRule<T> where T : unmanaged, IFlo
         LinearScan.Run<T, Linear<T>>(alpha, y.GradData!, null, g, steps, lanes, reverse: true);
         if (logA.RequiresGrad)
         {
-            var d = logA.GradBuffer();
+            var d = logA.GradSink().Zeroed();
             for (int k = 0; k < d.Length; k++) d[k] += alpha[k] * g[k];
         }
         if (logB.RequiresGrad)
         {
-            var d = logB.GradBuffer();
+            var d = logB.GradSink().Zeroed();
             for (int k = 0; k < d.Length; k++) d[k] += Share(logB.Data[k], y.Data[k]) * g[k];
         }
         if (logH0.RequiresGrad)
         {
-            var d = logH0.GradBuffer();
+            var d = logH0.GradSink().Zeroed();
             for (int i = 0; i < lanes; i++) d[i] += alpha[i] * g[i];
         }
         BufferPool<T>.Return(alpha);

@@ -41,11 +41,11 @@ internal sealed class SubtractRule<T> : BinaryRule<T, SubtractFormula> where T :
     protected override void Backward(in TapeEntry e, Tensor<T> y, ReadOnlySpan<T> dy)
     {
         var (a, b) = (e.InA<T>(), e.InB<T>());
-        if (a.RequiresGrad) Kernels.ReduceToShape(dy, y.Dims, a.GradBuffer(), a.Dims);
+        if (a.RequiresGrad) Kernels.ReduceToShape(dy, y.Dims, a.GradSink().Zeroed(), a.Dims);
         if (!b.RequiresGrad) return;
         var negated = BufferPool<T>.Rent(dy.Length);
         TP.Negate(dy, negated);
-        Kernels.ReduceToShape<T>(negated, y.Dims, b.GradBuffer(), b.Dims);
+        Kernels.ReduceToShape<T>(negated, y.Dims, b.GradSink().Zeroed(), b.Dims);
         BufferPool<T>.Return(negated);
     }
 }

@@ -9,7 +9,7 @@ public sealed partial class Tensor<T>
     public Tensor<T> Sum()
     {
         var y = ScalarOutput(TP.Sum<T>(Data));
-        Tape.Record(SumRule<T>.Instance, y, this, i0: -1);
+        Tape.Record(SumRule<T>.Instance, y, this, i0: -1); // I0: -1, all elements (SumRule.Axis)
         return y;
     }
 
@@ -27,7 +27,7 @@ public sealed partial class Tensor<T>
             dst.Clear();
             for (int j = 0; j < n; j++) TP.Add(dst, Data.AsSpan((o * n + j) * inner, inner), dst);
         }
-        Tape.Record(SumRule<T>.Instance, y, this, i0: ax);
+        Tape.Record(SumRule<T>.Instance, y, this, i0: ax); // I0: axis (SumRule.Axis)
         return y;
     }
 
@@ -44,8 +44,11 @@ public sealed partial class Tensor<T>
 
 internal sealed class SumRule<T> : BackwardRule<T>, IReplayableRule where T : unmanaged, IFloatingPointIeee754<T>
 {
+    /// <summary>The summed axis, or -1 for a sum over every element (slot I0).</summary>
+    private static int Axis(in TapeEntry e) => e.I0;
+
     public TensorBase Replay(in TapeEntry e) =>
-        e.I0 < 0 ? e.InA<T>().Sum() : e.InA<T>().Sum(e.I0, keepDim: e.Output.Rank == e.A!.Rank);
+        Axis(e) < 0 ? e.InA<T>().Sum() : e.InA<T>().Sum(Axis(e), keepDim: e.Output.Rank == e.A!.Rank);
 
     public static readonly SumRule<T> Instance = new();
     public override string Name => "Sum";
@@ -54,9 +57,9 @@ internal sealed class SumRule<T> : BackwardRule<T>, IReplayableRule where T : un
     protected override void Backward(in TapeEntry e, Tensor<T> y, ReadOnlySpan<T> dy)
     {
         var x = e.InA<T>();
-        var g = x.GradBuffer();
-        if (e.I0 < 0) { TP.Add(g, dy[0], g); return; }
-        var (outer, n, inner) = ShapeMath.AroundAxis(x.Dims, e.I0);
+        var g = x.GradSink().Zeroed();
+        if (Axis(e) < 0) { TP.Add(g, dy[0], g); return; }
+        var (outer, n, inner) = ShapeMath.AroundAxis(x.Dims, Axis(e));
         for (int o = 0; o < outer; o++)
         {
             var src = dy.Slice(o * inner, inner);
@@ -72,14 +75,14 @@ internal sealed class SumRule<T> : BackwardRule<T>, IReplayableRule where T : un
     protected override Tensor<T>? Jvp(in TapeEntry e, Tensor<T> y, Tangents t)
     {
         var tx = t.Of<T>(e.A)!;
-        return e.I0 < 0 ? tx.Sum() : tx.Sum(e.I0, keepDim: y.Rank == tx.Rank);
+        return Axis(e) < 0 ? tx.Sum() : tx.Sum(Axis(e), keepDim: y.Rank == tx.Rank);
     }
 
     // dx = dy broadcast back over the summed axis
     protected override void Vjp(in TapeEntry e, Tensor<T> y, Tensor<T> dy, Cotangents sink)
     {
         var x = e.InA<T>();
-        var kept = e.I0 < 0 ? dy : dy.ReshapeTo(Tensor<T>.KeptDims(x.Dims, e.I0));
+        var kept = Axis(e) < 0 ? dy : dy.ReshapeTo(Tensor<T>.KeptDims(x.Dims, Axis(e)));
         sink.Add(Name, x, kept.ExpandTo(x.Dims));
     }
 }

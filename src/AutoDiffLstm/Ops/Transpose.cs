@@ -12,7 +12,7 @@ public sealed partial class Tensor<T>
         int d0 = ShapeMath.NormalizeAxis("Transpose", dim0, Rank), d1 = ShapeMath.NormalizeAxis("Transpose", dim1, Rank);
         var y = Uninitialized(SwapDims(Dims, d0, d1));
         SwapCopy(Data, Dims, d0, d1, y.Data);
-        Tape.Record(TransposeRule<T>.Instance, y, this, i0: d0, i1: d1);
+        Tape.Record(TransposeRule<T>.Instance, y, this, i0: d0, i1: d1); // I0, I1: the swapped dims (TransposeRule.Dim0/Dim1)
         return y;
     }
 
@@ -49,7 +49,12 @@ public sealed partial class Tensor<T>
 
 internal sealed class TransposeRule<T> : BackwardRule<T>, IReplayableRule where T : unmanaged, IFloatingPointIeee754<T>
 {
-    public TensorBase Replay(in TapeEntry e) => e.InA<T>().Transpose(e.I0, e.I1);
+    /// <summary>The first swapped dimension (slot I0).</summary>
+    private static int Dim0(in TapeEntry e) => e.I0;
+    /// <summary>The second swapped dimension (slot I1).</summary>
+    private static int Dim1(in TapeEntry e) => e.I1;
+
+    public TensorBase Replay(in TapeEntry e) => e.InA<T>().Transpose(Dim0(e), Dim1(e));
 
     public static readonly TransposeRule<T> Instance = new();
     public override string Name => "Transpose";
@@ -58,13 +63,13 @@ internal sealed class TransposeRule<T> : BackwardRule<T>, IReplayableRule where 
     protected override void Backward(in TapeEntry e, Tensor<T> y, ReadOnlySpan<T> dy)
     {
         var back = BufferPool<T>.Rent(dy.Length);
-        Tensor<T>.SwapCopy(dy, y.Dims, e.I0, e.I1, back);
-        var g = e.InA<T>().GradBuffer();
+        Tensor<T>.SwapCopy(dy, y.Dims, Dim0(e), Dim1(e), back);
+        var g = e.InA<T>().GradSink().Zeroed();
         TP.Add(g, back, g);
         BufferPool<T>.Return(back);
     }
 
-    protected override Tensor<T>? Jvp(in TapeEntry e, Tensor<T> y, Tangents t) => t.Of<T>(e.A)!.Transpose(e.I0, e.I1);
+    protected override Tensor<T>? Jvp(in TapeEntry e, Tensor<T> y, Tangents t) => t.Of<T>(e.A)!.Transpose(Dim0(e), Dim1(e));
 
-    protected override void Vjp(in TapeEntry e, Tensor<T> y, Tensor<T> dy, Cotangents sink) => sink.Add(Name, e.InA<T>(), dy.Transpose(e.I0, e.I1));
+    protected override void Vjp(in TapeEntry e, Tensor<T> y, Tensor<T> dy, Cotangents sink) => sink.Add(Name, e.InA<T>(), dy.Transpose(Dim0(e), Dim1(e)));
 }

@@ -37,7 +37,7 @@ internal static class Unary
     {
         var y = Tensor<T>.Uninitialized(x.Dims);
         F.Forward<T>(x.Data, y.Data, p, q);
-        Tape.Record(UnaryRule<T, F>.Instance, y, x, d0: p, d1: q);
+        Tape.Record(UnaryRule<T, F>.Instance, y, x, d0: p, d1: q); // D0, D1: the formula's p, q (UnaryRule.P/Q)
         return y;
     }
 }
@@ -45,6 +45,11 @@ internal static class Unary
 /// <summary>The derivatives of every elementwise unary primitive, derived from its <see cref="IUnaryFormula.Chain"/>.</summary>
 internal sealed class UnaryRule<T, F> : BackwardRule<T>, IElementwiseKernel<T>, IReplayableRule where T : unmanaged, IFloatingPointIeee754<T> where F : struct, IUnaryFormula
 {
+    /// <summary>The formula's first parameter p (slot D0).</summary>
+    private static double P(in TapeEntry e) => e.D0;
+    /// <summary>The formula's second parameter q (slot D1).</summary>
+    private static double Q(in TapeEntry e) => e.D1;
+
     public static readonly UnaryRule<T, F> Instance = new();
     public override string Name => F.Name;
 
@@ -53,12 +58,12 @@ internal sealed class UnaryRule<T, F> : BackwardRule<T>, IElementwiseKernel<T>, 
     {
         var x = e.InA<T>();
         var sink = x.GradSink();
-        ChainKernel(dy, F.ReadsInput ? x.AsSpan() : dy, F.ReadsOutput ? y.AsSpan() : dy, sink.Span, sink.Overwrite, e.D0, e.D1);
+        ChainKernel(dy, F.ReadsInput ? x.AsSpan() : dy, F.ReadsOutput ? y.AsSpan() : dy, sink.Span, sink.Overwrite, P(e), Q(e));
     }
 
     public int Arity => 1;
 
-    public TensorBase Replay(in TapeEntry e) => Unary.Apply<T, F>(e.InA<T>(), e.D0, e.D1);
+    public TensorBase Replay(in TapeEntry e) => Unary.Apply<T, F>(e.InA<T>(), P(e), Q(e));
 
     public void Forward(ReadOnlySpan<T> a, ReadOnlySpan<T> b, Span<T> y, double p, double q) => F.Forward(a, y, p, q);
 
@@ -71,13 +76,13 @@ internal sealed class UnaryRule<T, F> : BackwardRule<T>, IElementwiseKernel<T>, 
     protected override Tensor<T>? Jvp(in TapeEntry e, Tensor<T> y, Tangents tangents)
     {
         var tx = tangents.Of<T>(e.A);
-        return tx is null ? null : F.Chain(new TensorValue<T>(tx), new TensorValue<T>(e.InA<T>()), new TensorValue<T>(y), e.D0, e.D1).V;
+        return tx is null ? null : F.Chain(new TensorValue<T>(tx), new TensorValue<T>(e.InA<T>()), new TensorValue<T>(y), P(e), Q(e)).V;
     }
 
     protected override void Vjp(in TapeEntry e, Tensor<T> y, Tensor<T> dy, Cotangents sink)
     {
         var x = e.InA<T>();
-        sink.Add(Name, x, F.Chain(new TensorValue<T>(dy), new TensorValue<T>(x), new TensorValue<T>(y), e.D0, e.D1).V);
+        sink.Add(Name, x, F.Chain(new TensorValue<T>(dy), new TensorValue<T>(x), new TensorValue<T>(y), P(e), Q(e)).V);
     }
 
     /// <summary>acc (+)= Chain(g, x, y) elementwise; x or y is a stand-in span when the formula does not read it.</summary>

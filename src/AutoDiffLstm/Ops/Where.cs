@@ -20,15 +20,18 @@ public static partial class Tensor
         Kernels.Expand<T>(mask.Data, mask.Dims, full, shape);
         var y = Tensor<T>.Uninitialized(shape);
         for (int i = 0; i < full.Length; i++) y.Data[i] = full[i] != T.Zero ? whenTrue.Data[i] : whenFalse.Data[i];
-        Tape.Record(WhereRule<T>.Instance, y, whenTrue, whenFalse, aux: full);
+        Tape.Record(WhereRule<T>.Instance, y, whenTrue, whenFalse, aux: full); // Aux: the broadcast mask (WhereRule.MaskData)
         return y;
     }
 }
 
 internal sealed class WhereRule<T> : BackwardRule<T>, IReplayableRule where T : unmanaged, IFloatingPointIeee754<T>
 {
+    /// <summary>The condition, broadcast to the output's shape, as ones and zeros (slot Aux).</summary>
+    private static T[] MaskData(in TapeEntry e) => (T[])e.Aux!;
+
     // The mask is recorded as values (it receives no gradient), so the replay selects with the traced mask.
-    public TensorBase Replay(in TapeEntry e) => Tensor.Where(new Tensor<T>((int[])e.Output.Dims.Clone(), (T[])e.Aux!), e.InA<T>(), e.InB<T>());
+    public TensorBase Replay(in TapeEntry e) => Tensor.Where(new Tensor<T>((int[])e.Output.Dims.Clone(), MaskData(e)), e.InA<T>(), e.InB<T>());
 
     public static readonly WhereRule<T> Instance = new();
     public override string Name => "Where";
@@ -37,9 +40,9 @@ internal sealed class WhereRule<T> : BackwardRule<T>, IReplayableRule where T : 
     protected override void Backward(in TapeEntry e, Tensor<T> y, ReadOnlySpan<T> dy)
     {
         var (a, b) = (e.InA<T>(), e.InB<T>());
-        var mask = (T[])e.Aux!;
-        if (a.RequiresGrad) { var g = a.GradBuffer(); for (int i = 0; i < g.Length; i++) if (mask[i] != T.Zero) g[i] += dy[i]; }
-        if (b.RequiresGrad) { var g = b.GradBuffer(); for (int i = 0; i < g.Length; i++) if (mask[i] == T.Zero) g[i] += dy[i]; }
+        var mask = MaskData(e);
+        if (a.RequiresGrad) { var g = a.GradSink().Zeroed(); for (int i = 0; i < g.Length; i++) if (mask[i] != T.Zero) g[i] += dy[i]; }
+        if (b.RequiresGrad) { var g = b.GradSink().Zeroed(); for (int i = 0; i < g.Length; i++) if (mask[i] == T.Zero) g[i] += dy[i]; }
     }
 
     protected override Tensor<T>? Jvp(in TapeEntry e, Tensor<T> y, Tangents t)
@@ -57,5 +60,5 @@ internal sealed class WhereRule<T> : BackwardRule<T>, IReplayableRule where T : 
         if (b.RequiresGrad) sink.Add(Name, b, Tensor.Where(mask, zeros, dy));
     }
 
-    private static Tensor<T> Mask(in TapeEntry e, Tensor<T> y) => new((int[])y.Dims.Clone(), (T[])e.Aux!);
+    private static Tensor<T> Mask(in TapeEntry e, Tensor<T> y) => new((int[])y.Dims.Clone(), MaskData(e));
 }

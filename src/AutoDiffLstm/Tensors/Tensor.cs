@@ -282,69 +282,40 @@ public sealed partial class Tensor<T> : TensorBase where T : unmanaged, IFloatin
             throw new InvalidOperationException("Backward: this tensor does not require a gradient (no input of the computation called RequireGrad(), or it ran under NoGrad or was detached).");
         if (IsLeaf)
         {
-            AccumulateGrad(seed.Data);
+            GradSink().Add(seed.Data);
             return;
         }
         Tape.BackwardFrom(this, seed, retainGraph);
     }
 
-    /// <summary>The gradient buffer for accumulation, zero-filled on first use in this backward pass.</summary>
-    internal Span<T> GradBuffer() => GradArray();
-
-    /// <summary>The gradient's backing array, zero-filled on first use (for kernels that take arrays).</summary>
-    internal T[] GradArray()
-    {
-        if (gradData is null)
-        {
-            // The shape's size, not the storage's: a gradient-only tensor (a checkpoint segment's token) has no values.
-            gradData = BufferPool<T>.RentZeroed(ShapeMath.Size(Dims));
-            gradIsPooled = true;
-        }
-        return gradData;
-    }
-
     /// <summary>
-    /// Where a backward rule puts its contribution to this tensor's gradient: onto the gradient that earlier rules left,
-    /// or, when it is the first to reach this tensor in the pass, into a fresh buffer that it must fill completely
-    /// (<see cref="GradSink{T}.Overwrite"/>). The first contribution then skips zero-filling the buffer and reading the
-    /// zeros back, which is a third of the memory traffic of a small elementwise rule; x + 0 == x, so the values are those
-    /// of accumulating onto zeros.
+    /// Where a backward rule puts its contribution to this tensor's gradient (the contract and its three modes are on
+    /// <see cref="GradSink{T}"/>): onto the gradient that earlier rules left, or, when it is the first to reach this
+    /// tensor in the pass, into a fresh buffer. With <paramref name="passThrough"/> (an op output with this tensor's size
+    /// whose gradient this tensor receives unchanged, and which the rule reads no more) and no gradient here yet, this
+    /// tensor takes that engine-owned buffer instead of copying it: backward would give it back to the pool right after
+    /// the rule anyway.
     /// </summary>
-    internal GradSink<T> GradSink()
+    internal GradSink<T> GradSink(Tensor<T>? passThrough = null)
     {
-        if (gradData is not null) return new GradSink<T>(gradData, overwrite: false);
-        gradData = BufferPool<T>.Rent(ShapeMath.Size(Dims)); // shape's size, as in GradArray
-        gradIsPooled = true;
-        return new GradSink<T>(gradData, overwrite: true);
-    }
-
-    /// <summary>
-    /// Adds the gradient of <paramref name="y"/>, an op output with this tensor's size whose gradient passes through
-    /// unchanged (Reshape, a same-shape Add). With <paramref name="mayTake"/> (the rule reads y's gradient no more) and no
-    /// gradient here yet, this tensor takes y's engine-owned buffer instead of copying it: backward would give that buffer
-    /// back to the pool right after the rule anyway.
-    /// </summary>
-    internal void AccumulateGradPassedThrough(Tensor<T> y, bool mayTake)
-    {
-        var g = y.gradData!;
-        if (mayTake && gradData is null && y.gradIsPooled && !y.IsLeaf && !y.RetainsGradient && g.Length == ShapeMath.Size(Dims))
+        if (gradData is not null) return new GradSink<T>(gradData, overwrite: false, takenOver: false);
+        if (passThrough is { gradData: { } g, gradIsPooled: true, IsLeaf: false, RetainsGradient: false } && g.Length == ShapeMath.Size(Dims))
         {
             (gradData, gradIsPooled) = (g, true);
-            (y.gradData, y.gradTensor, y.gradIsPooled) = (null, null, false);
+            (passThrough.gradData, passThrough.gradTensor, passThrough.gradIsPooled) = (null, null, false);
+            return new GradSink<T>(g, overwrite: false, takenOver: true);
         }
-        else AccumulateGrad(g.AsSpan(0, ShapeMath.Size(Dims)));
+        // The shape's size, not the storage's: a gradient-only tensor (a checkpoint segment's token) has no values.
+        gradData = BufferPool<T>.Rent(ShapeMath.Size(Dims));
+        gradIsPooled = true;
+        return new GradSink<T>(gradData, overwrite: true, takenOver: false);
     }
 
-    internal void AccumulateGrad(ReadOnlySpan<T> g)
-    {
-        if (gradData is null)
-        {
-            gradData = BufferPool<T>.Rent(g.Length);
-            g.CopyTo(gradData);
-            gradIsPooled = true;
-        }
-        else System.Numerics.Tensors.TensorPrimitives.Add(gradData, g, gradData);
-    }
+    /// <summary>
+    /// <c>GradSink().Zeroed()</c> under its former name, kept only because the compiled-step code (Compile/*, being
+    /// rewritten elsewhere) calls it; rules use <see cref="GradSink"/>.
+    /// </summary>
+    internal Span<T> GradBuffer() => GradSink().Zeroed();
 
     internal override bool HasGrad => gradData is not null;
 

@@ -77,7 +77,7 @@ public abstract class OnlineGradient<T> where T : unmanaged, IFloatingPointIeee7
         var (value, dState) = LossGradient(loss);
         var gradient = Estimate(dState);
         var parameters = Cell.NamedParameters();
-        for (int j = 0; j < gradient.Length; j++) parameters[j].Value.AccumulateGrad(gradient[j]);
+        for (int j = 0; j < gradient.Length; j++) parameters[j].Value.GradSink().Add(gradient[j]);
         return value;
     }
 

@@ -13,6 +13,7 @@ public enum CellKind { Lstm, Gru, Rnn }
 /// </summary>
 internal sealed class OurRecurrentModel<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
+    private static readonly string[] ParameterNames = ["weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0"];
     private readonly RecurrentLayer<T> layer;
 
     public OurRecurrentModel(CellKind kind, int inputSize, int hiddenSize, Rng rng)
@@ -26,7 +27,7 @@ internal sealed class OurRecurrentModel<T> where T : unmanaged, IFloatingPointIe
             _ => RecurrentLayer.Rnn<T>(inputSize, hiddenSize, rng),
         };
         var p = layer.NamedParameters().ToDictionary(x => x.Key, x => x.Value);
-        (WeightIh, WeightHh, BiasIh, BiasHh) = (p["weight_ih_l0"], p["weight_hh_l0"], p["bias_ih_l0"], p["bias_hh_l0"]);
+        (WeightIh, WeightHh, BiasIh, BiasHh) = (p[ParameterNames[0]], p[ParameterNames[1]], p[ParameterNames[2]], p[ParameterNames[3]]);
     }
 
     public CellKind Kind { get; }
@@ -43,11 +44,24 @@ internal sealed class OurRecurrentModel<T> where T : unmanaged, IFloatingPointIe
     /// Runs the sequence x [T, B, I] from h0 [B, H] (and c0 [B, H] for the LSTM); returns every h_t as [T, B, H].
     /// <paramref name="checkpointEvery"/> &gt; 0 keeps only every k-th state and recomputes the rest in backward.
     /// </summary>
-    public Tensor<T> Forward(Tensor<T> x, Tensor<T> h0, Tensor<T>? c0, int checkpointEvery = 0, bool compile = true)
+    public Tensor<T> Forward(Tensor<T> x, Tensor<T> h0, Tensor<T>? c0, int checkpointEvery = 0, bool compile = true) =>
+        Run(layer, x, h0, c0, checkpointEvery, compile);
+
+    /// <summary>
+    /// The benchmark loss (the sum of every h_t) as a function of the four parameters given in <see cref="Parameters"/>
+    /// order: the layer is rebuilt over them, so forward-mode and second-order derivatives see them as the inputs.
+    /// </summary>
+    public Tensor<T> Loss(Tensor<T>[] parameters, Tensor<T> x, Tensor<T> h0, Tensor<T>? c0, bool compile)
+    {
+        var rebuilt = layer.WithParameters(ParameterNames.Select((n, i) => new KeyValuePair<string, Tensor<T>>(n, parameters[i])));
+        return Run(rebuilt, x, h0, c0, 0, compile).Sum();
+    }
+
+    private Tensor<T> Run(RecurrentLayer<T> l, Tensor<T> x, Tensor<T> h0, Tensor<T>? c0, int checkpointEvery, bool compile)
     {
         var state = Kind == CellKind.Lstm
             ? new RecurrentState<T>(["h", "c"], h0, c0 ?? throw new ArgumentNullException(nameof(c0), "OurRecurrentModel: the LSTM needs an initial cell state c0 [B, H]."))
             : new RecurrentState<T>(["h"], h0);
-        return layer.Forward(x, new SequenceOptions<T> { InitialStates = [state], CheckpointEvery = checkpointEvery, Compile = compile }).Output;
+        return l.Forward(x, new SequenceOptions<T> { InitialStates = [state], CheckpointEvery = checkpointEvery, Compile = compile }).Output;
     }
 }

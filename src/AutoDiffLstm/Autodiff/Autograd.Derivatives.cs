@@ -2,18 +2,30 @@ using System.Numerics;
 
 namespace AutoDiffLstm;
 
-/// <summary>How <see cref="Autograd.Hvp{T}"/> differentiates the gradient a second time.</summary>
+/// <summary>
+/// How <see cref="Autograd.Hvp{T}"/> differentiates the gradient a second time. The default is
+/// <see cref="ReverseOverReverse"/> because it measured faster on our LSTM loss (tests/AutoDiffLstm.Benchmarks,
+/// <c>DerivativeBenchmarks</c>, README there): at W3 (T = 100, B = 8, I = H = 32, float), in two BenchmarkDotNet ShortRun
+/// runs on a shared, heavily loaded 2-core AMD EPYC (2026-12-05; absolute times are inflated by the load), reverse over
+/// reverse took 2.10 s and 4.24 s per HVP against 2.94 s and 9.04 s for forward over reverse with the compiled step, and
+/// 0.87 s and 4.84 s against 2.35 s and 5.60 s interpreted. Both are far above the 5-gradient target (19-450 gradients):
+/// the recorded VJP of Narrow pads each step's slice of the hoisted input projection to the whole sequence, so either
+/// second pass costs O(T^2) (an HVP allocates 25, 82, 286, 1064 MB at T = 25, 50, 100, 200, a gradient 0.9 to 6.7 MB);
+/// the ranking may change once that is fixed, so rerun the benchmark then.
+/// </summary>
 public enum HvpMode
 {
     /// <summary>
     /// Push the direction v forward (JVP) through the recorded gradient computation: one forward, one recorded
-    /// backward and one tangent pass over both. The default, as in JAX: a tangent pass touches each recorded operation
-    /// once in order and keeps nothing for later, where a second reverse pass must walk and keep the whole doubled tape
-    /// (the two have not yet been benchmarked against each other).
+    /// backward and one tangent pass over both (JAX's choice). The tangent pass touches each recorded operation once
+    /// and keeps nothing for later, but it also carries a tangent for every value of the recorded backward.
     /// </summary>
     ForwardOverReverse,
 
-    /// <summary>Differentiate &lt;grad f(x), v&gt; in reverse: one forward, one recorded backward, one backward over both.</summary>
+    /// <summary>
+    /// Differentiate &lt;grad f(x), v&gt; in reverse: one forward, one recorded backward, one backward over both
+    /// (PyTorch's double backward). The default: measured faster, see <see cref="HvpMode"/>.
+    /// </summary>
     ReverseOverReverse,
 }
 
@@ -102,10 +114,11 @@ public static partial class Autograd
 
     /// <summary>
     /// Hessian-vector product H v of a scalar function at <paramref name="x"/> (one direction per input, same shapes),
-    /// without forming H. <see cref="HvpMode.ForwardOverReverse"/> (default) pushes v forward through the recorded
-    /// gradient computation; <see cref="HvpMode.ReverseOverReverse"/> differentiates &lt;grad f, v&gt; again.
+    /// without forming H. <see cref="HvpMode.ReverseOverReverse"/> (default, measured faster: see <see cref="HvpMode"/>)
+    /// differentiates &lt;grad f, v&gt; again; <see cref="HvpMode.ForwardOverReverse"/> pushes v forward through the
+    /// recorded gradient computation.
     /// </summary>
-    public static Tensor<T>[] Hvp<T>(Func<Tensor<T>[], Tensor<T>> f, Tensor<T>[] x, Tensor<T>[] v, HvpMode mode = HvpMode.ForwardOverReverse)
+    public static Tensor<T>[] Hvp<T>(Func<Tensor<T>[], Tensor<T>> f, Tensor<T>[] x, Tensor<T>[] v, HvpMode mode = HvpMode.ReverseOverReverse)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         CheckDirections("Autograd.Hvp", "direction", x, v);

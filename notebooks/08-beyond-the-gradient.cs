@@ -19,6 +19,8 @@ using AutoDiffLstm.Training.Online;
 using AutoDiffLstm.Experiments.Figures;
 using AutoDiffLstm.Experiments.Notebooks;
 using AutoDiffLstm.Experiments.Studies;
+using AutoDiffLstm.Tasks;
+using AutoDiffLstm.Training;
 using static AutoDiffLstm.Experiments.Notebooks.Notebook.Display;
 
 // ---- [cell 0] markdown ----
@@ -27,6 +29,8 @@ using static AutoDiffLstm.Experiments.Notebooks.Notebook.Display;
 // The gradient is one number per parameter. The engine's forward mode and second derivatives reach further:
 //
 // - a **Hessian-vector product** H v of an LSTM loss, without forming H;
+// - **Hessian-free training** (Martens 2010) of a tanh RNN on a short adding problem, and the top eigenvalues of its
+//   Hessian and Gauss-Newton matrix;
 // - **real-time recurrent learning** (Williams and Zipser 1989), which carries ds_t/dθ forward in time instead of
 //   backpropagating through it, and gives exactly BPTT's gradient;
 // - **UORO** (Tallec and Ollivier 2017), an unbiased rank-one estimate of that sensitivity, and its variance;
@@ -68,43 +72,81 @@ for (int i = 0; i < hv.Length; i++)
     }
 display($"LSTM over {hvpSteps} steps: max |H v - differences of gradients| = {worst:0.0e+0}, max |H v| = {scale:0.000}");
 // ---- [cell 5] markdown ----
+// ## Hessian-free training on a short adding problem
+//
+// `HessianFree<T>` (Martens 2010; Martens and Sutskever 2011) solves the damped quadratic model
+// gᵀp + ½ pᵀ(G + λI + structural damping) p by conjugate gradient over Gauss-Newton products G v of a curvature
+// mini-batch, backtracks over the CG iterates, and adapts λ by the Levenberg-Marquardt rule. Below, a tanh RNN with 8
+// units learns a short adding problem (the target is the sum of the two marked values; predicting the constant 1 scores
+// an MSE of 1/6). Each row is one HF step: the loss before and after, λ, CG iterations and the reduction ratio ρ. Then
+// `Curvature` runs Lanczos over Hessian-vector and Gauss-Newton products for the top eigenvalues at the final parameters.
+// ρ compares the loss's actual decrease with the quadratic model's prediction; the model's G comes from the 32-sequence
+// curvature batch, so it can mispredict (a negative ρ while the loss still falls), and λ then rises. Paper 3 runs the
+// same optimizer at T = 100.
+// ---- [cell 6] code ----
+var adding = new AddingProblem<double>(Notebook.Scale(full: 20, ci: 6));
+var hfRng = new Rng(3);
+var rnn = new RecurrentLayer<double>([[new ElmanCell<double>(2, 8, hfRng.Fork())]]);
+var rnnNames = rnn.NamedParameters().Select(p => p.Key).ToArray();
+Tensor<double>[] hfTheta = [.. rnn.NamedParameters().Select(p => p.Value), Tensor.RandomNormal<double>(hfRng, [1, 8], 0, 0.3).RequireGrad()];
+CurvatureOutputs<double> Readout(Tensor<double>[] p, Tensor<double> inputs)
+{
+    var h = rnn.WithParameters(rnnNames.Select((n, k) => KeyValuePair.Create(n, p[k]))).Forward(inputs).Output;
+    return new(h.Select(0, h.Shape[0] - 1).MatMul(p[^1], transposeOther: true), h);
+}
+var (train, heldOut) = (adding.NextBatch(new Rng(4), 128), adding.NextBatch(new Rng(5), 512));
+int curvatureSize = 32;   // the curvature mini-batch: the first 32 of the 128 sequences
+var hfBatch = new HessianFreeBatch<double>(p => Readout(p, train.Inputs).Output.MeanSquaredError(train.RegressionTargets!),
+    p => Readout(p, train.Inputs.Narrow(1, 0, curvatureSize)), GaussNewtonLoss<double>.MeanSquaredError(train.RegressionTargets!.Narrow(0, 0, curvatureSize)));
+double HeldOutMse() => Readout(hfTheta, heldOut.Inputs).Output.MeanSquaredError(heldOut.RegressionTargets!).Detach().Item();
+var hf = new HessianFree<double>(hfTheta, new HessianFreeOptions { StructuralDamping = 0.3 });
+display($"T = {adding.SequenceLength}, held-out MSE before training {HeldOutMse():F4} (chance 1/6 = 0.1667)");
+var hfReports = Enumerable.Range(1, Notebook.Scale(full: 12, ci: 3)).Select(step => (Step: step, Report: hf.Step(hfBatch))).ToArray();
+display(TextTable.From(hfReports,
+    ("step", r => r.Step), ("loss", r => r.Report.Loss.ToString("F4")), ("loss after", r => r.Report.NewLoss.ToString("F4")),
+    ("λ", r => r.Report.Damping.ToString("G3")), ("CG iterations", r => r.Report.CgIterations), ("ρ", r => r.Report.ReductionRatio.ToString("F2"))));
+var hessian = Curvature.TopHessianEigenvalues(hfBatch.Loss, hfTheta, count: 3);
+var gaussNewton = Curvature.TopGaussNewtonEigenvalues(p => Readout(p, train.Inputs).Output, hfTheta, GaussNewtonLoss<double>.MeanSquaredError(train.RegressionTargets!), count: 3);
+display($"held-out MSE after {hfReports.Length} HF steps {HeldOutMse():F4}; top Hessian eigenvalues {string.Join(", ", hessian.Top.Select(e => e.ToString("G4")))} "
+    + $"(smallest Ritz value {hessian.Smallest:G3}); top Gauss-Newton eigenvalues {string.Join(", ", gaussNewton.Top.Select(e => e.ToString("G4")))}");
+// ---- [cell 7] markdown ----
 // ## RTRL equals BPTT
 //
 // `Rtrl<T>` carries S_t = ds_t/dθ forward: S_t = ∂F/∂s S_{t-1} + ∂F/∂θ, one forward-mode tangent pass per parameter
 // through the step, and adds ∂ℓ_t/∂s_t · S_t to the gradient at every step. With a loss at every step, the sum over the
 // sequence must be BPTT's gradient, for every cell of the registry:
-// ---- [cell 6] code ----
+// ---- [cell 8] code ----
 int rtrlSteps = Notebook.Scale(full: 20, ci: 4), rtrlHidden = Notebook.Scale(full: 4, ci: 2);
 var cellNames = CellRegistry.All.Where(i => i.BuiltIn).Select(i => i.Name).ToArray();
 display(TextTable.From(cellNames,
     ("cell", n => n),
     ("max |RTRL - BPTT| / max |BPTT|", n => OnlineLearningStudy.RtrlAgainstBptt(n, rtrlHidden, rtrlSteps, 17).ToString("0.0e+0"))));
-// ---- [cell 7] markdown ----
+// ---- [cell 9] markdown ----
 // The price is memory P·|s| and P tangent passes per step, against BPTT's T·|s| states and one backward pass:
-// ---- [cell 8] code ----
+// ---- [cell 10] code ----
 var costs = OnlineLearningStudy.Costs(["rnn", "lstm"], Notebook.Scale<int[]>(full: [4, 8, 16], ci: [2]), Notebook.Scale(full: 10, ci: 2), 1, 17);
 display(TextTable.From(costs,
     ("method", r => r.Method), ("cell", r => r.Cell), ("H", r => r.Hidden.ToString()), ("P", r => r.Parameters.ToString()),
     ("ms per step", r => r.MillisecondsPerStep.ToString("F3")), ("carried numbers", r => r.CarriedNumbers.ToString())));
-// ---- [cell 9] markdown ----
+// ---- [cell 11] markdown ----
 // ## UORO: unbiased, but noisy
 //
 // UORO keeps s̃ θ̃^T instead of S_t, refreshed with a vector ν of random signs and the normalisers ρ0, ρ1 of the paper's
 // Algorithm 1. The mean over many draws approaches the exact gradient; one draw is far from it. The relative variance
 // E‖g_UORO − g‖²/‖g‖² and the mean cosine between one draw and g:
-// ---- [cell 10] code ----
+// ---- [cell 12] code ----
 var variance = OnlineLearningStudy.UoroVariance(["rnn", "lstm"], 4, Notebook.Scale<int[]>(full: [5, 10, 20], ci: [3]), Notebook.Scale(full: 200, ci: 10), 17);
 display(TextTable.From(variance,
     ("cell", r => r.Cell), ("T", r => r.Steps.ToString()), ("relative variance", r => r.RelativeVariance.ToString("G3")),
     ("relative bias of the mean", r => r.RelativeBias.ToString("G3")), ("sqrt(variance / draws)", r => Math.Sqrt(r.RelativeVariance / r.Draws).ToString("G3")),
     ("mean cosine", r => r.CosineOfOneDraw.ToString("F3"))));
-// ---- [cell 11] markdown ----
+// ---- [cell 13] markdown ----
 // ## Lyapunov exponents and the decay of the gradient
 //
 // `Lyapunov.Spectrum` carries an orthonormal frame along the trajectory, J_t Q_{t-1} = Q_t R_t, and averages log R_ii.
 // The largest exponent λ_1 divided by ln 10 predicts how many decades ‖dL/dh_t‖ gains or loses per step back from the
 // loss. Tanh RNNs with W_hh = ρ × orthogonal, and the LSTM and GRU at their default initialisation:
-// ---- [cell 12] code ----
+// ---- [cell 14] code ----
 int lyapunovSteps = Notebook.Scale(full: 200, ci: 12), lyapunovHidden = Notebook.Scale(full: 16, ci: 3);
 var rows = LyapunovStudy.Radii(Notebook.Scale<double[]>(full: [0.5, 0.8, 0.95, 1.05, 1.5, 3.0], ci: [0.5, 1.5]), lyapunovSteps, lyapunovHidden, 17)
     .Concat(LyapunovStudy.Cells([new("lstm", "lstm"), new("gru", "gru")], lyapunovSteps, lyapunovHidden, 4, 17)).ToArray();
@@ -112,6 +154,6 @@ display(TextTable.From(rows,
     ("network", r => r.Label), ("λ_1", r => r.Spectrum.Largest.ToString("F4")), ("Σ λ_i", r => r.Spectrum.Sum.ToString("F3")),
     ("predicted λ_1 / ln 10", r => r.PredictedLog10ChangePerStep.ToString("F4")), ("measured log10 change per step", r => r.MeasuredLog10ChangePerStep.ToString("F4"))));
 display(LyapunovStudy.Figure(rows));
-// ---- [cell 13] markdown ----
+// ---- [cell 15] markdown ----
 // Where the points sit on the diagonal, the largest exponent alone accounts for the vanishing (below zero) or
 // exploding (above zero) gradient: the story of notebook 02 in one number per network.

@@ -43,6 +43,8 @@ internal static class OnlineLearningSections
         var variance = OnlineLearningStudy.UoroVariance(["rnn", "lstm"], varianceHidden, lengths, draws, seed);
         context.Number("uoro-draws", draws, "F0");
         context.Number("uoro-hidden", varianceHidden, "F0");
+        context.Number("uoro-min-variance", variance.Min(r => r.RelativeVariance), "G2");
+        context.Number("uoro-max-variance", variance.Max(r => r.RelativeVariance), "G2");
         context.Table("uoro-variance", $"UORO against the exact gradient over {draws} independent draws of the random signs (H = {varianceHidden}, double, one sequence): relative variance E‖g_UORO − g‖²/‖g‖², relative bias of the mean ‖mean g_UORO − g‖/‖g‖ (about sqrt(variance / draws) if unbiased), and the mean cosine between one draw and g.",
             [new("cell"), new("T", "0"), new("relative variance", "G3"), new("relative bias of the mean", "G3"), new("sqrt(variance / draws)", "G3"), new("mean cosine", "F3")],
             variance.Select(r => (IReadOnlyList<object?>)[r.Cell, r.Steps, r.RelativeVariance, r.RelativeBias, Math.Sqrt(r.RelativeVariance / r.Draws), r.CosineOfOneDraw]));
@@ -77,14 +79,14 @@ internal static class OnlineLearningSections
         S_t = ∂F/∂s_{"{"}t-1{"}"} S_{"{"}t-1{"}"} + ∂F/∂θ, and adds ∂ℓ_t/∂s_t S_t to the gradient at every step. The toolkit forms
         S_t with one forward-mode tangent pass per parameter through the recorded step (`Rtrl<T>`), so it needs no
         hand-derived Jacobian for any cell. Over {Num("rtrl-exact-steps")} steps at H = {Num("rtrl-exact-hidden")}, the largest
-        relative difference from backpropagation through time over all {Num("rtrl-cell-count")} built-in cells is
-        {Num("rtrl-max-difference")}:
+        relative difference from backpropagation through time over all {Num("rtrl-cell-count")} built-in cells is {Num("rtrl-max-difference")}:
 
         {Block("table", "rtrl-exactness")}
 
         UORO (Tallec and Ollivier 2017) keeps only a rank-one estimate s̃ θ̃^T of S_t, refreshed with random signs and
         the normalisers ρ0, ρ1 of the paper's Algorithm 1 (`Uoro<T>`): one tangent pass and one reverse pass per step.
-        Its spread around the exact gradient, over {Num("uoro-draws")} draws at H = {Num("uoro-hidden")}:
+        Its spread around the exact gradient, over {Num("uoro-draws")} draws at H = {Num("uoro-hidden")}, is a relative
+        variance between {Num("uoro-min-variance")} and {Num("uoro-max-variance")}:
 
         {Block("table", "uoro-variance")}
 
@@ -99,9 +101,8 @@ internal static class OnlineLearningSections
         The vanishing and exploding gradients of the first paper come down to one number per network: the largest
         Lyapunov exponent λ_1 of the state dynamics, computed by QR iteration over the state Jacobians along the
         trajectory (Vogt et al. 2022; Engelken, Wolf and Abbott 2023; `Lyapunov.Spectrum`). Since dL/dh_t is the product
-        of the transposed Jacobians from t to the loss, its norm changes by about λ_1 / ln 10 decades per step back. Over
-        {Num("lyapunov-steps")} steps at H = {Num("lyapunov-hidden")} the largest gap between prediction and measurement is
-        {Num("lyapunov-max-gap")} decades per step:
+        of the transposed Jacobians from t to the loss, its norm changes by about λ_1 / ln 10 decades per step back.
+        Over {Num("lyapunov-steps")} steps at H = {Num("lyapunov-hidden")} the largest gap between prediction and measurement is {Num("lyapunov-max-gap")} decades per step:
 
         {Block("table", "lyapunov")}
 

@@ -36,8 +36,35 @@ internal sealed class Tangents
 internal sealed class Cotangents
 {
     private readonly Dictionary<TensorBase, TensorBase> map = new(ReferenceEqualityComparer.Instance);
+    private readonly Dictionary<TensorBase, Slices> slices = new(ReferenceEqualityComparer.Instance);
 
-    public TensorBase? Of(TensorBase t) => map.TryGetValue(t, out var v) ? v : null;
+    /// <summary>The cotangent of <paramref name="t"/> (slices added by <see cref="AddSlice"/> are joined here, once), or null.</summary>
+    public TensorBase? Of(TensorBase t)
+    {
+        if (slices.Remove(t, out var pending))
+        {
+            var joined = pending.Join();
+            map[t] = map.TryGetValue(t, out var dense) ? pending.Add(dense, joined) : joined;
+        }
+        return map.TryGetValue(t, out var v) ? v : null;
+    }
+
+    /// <summary>
+    /// Adds <paramref name="piece"/> as the cotangent of the slice [start, start + length) of <paramref name="input"/>
+    /// along <paramref name="axis"/> (zero elsewhere). The slices are kept apart and joined by one Concat when the
+    /// cotangent is read, instead of each being padded to the input's full shape and summed: T per-step slices of a
+    /// [T, ...] sequence then cost O(T) instead of O(T^2).
+    /// </summary>
+    public void AddSlice<T>(string op, Tensor<T> input, int axis, int start, Tensor<T> piece) where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
+    {
+        if (!input.RequiresGrad) return;
+        bool fits = piece.Rank == input.Rank && axis >= 0 && axis < input.Rank && start >= 0 && start + piece.Dims[axis] <= input.Dims[axis];
+        for (int i = 0; fits && i < input.Rank; i++) fits = i == axis || piece.Dims[i] == input.Dims[i];
+        if (!fits)
+            throw new InvalidOperationException($"{op}: the backward rule produced a slice gradient of shape {piece.ShapeText} at {start} along axis {axis} for an input of shape {input.ShapeText}.");
+        if (!slices.TryGetValue(input, out var set)) slices[input] = set = new Slices<T>(input.Dims, axis);
+        ((Slices<T>)set).Add(op, axis, start, piece);
+    }
 
     /// <summary>Adds <paramref name="g"/> to the cotangent of <paramref name="input"/>; its shape must be the input's.</summary>
     public void Add<T>(string op, Tensor<T> input, Tensor<T> g) where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
@@ -52,5 +79,70 @@ internal sealed class Cotangents
     public void AddAny(TensorBase t, TensorBase g) => map[t] = g;
 
     /// <summary>Forgets the cotangent of an intermediate once its rule has consumed it (every reader came later on the tape).</summary>
-    public void Drop(TensorBase t) => map.Remove(t);
+    public void Drop(TensorBase t)
+    {
+        map.Remove(t);
+        slices.Remove(t);
+    }
+
+    private abstract class Slices
+    {
+        public abstract TensorBase Join();
+        public abstract TensorBase Add(TensorBase a, TensorBase b);
+    }
+
+    /// <summary>Slice cotangents of one tensor along one axis: summed where they share a start, zeros in the gaps, one Concat.</summary>
+    private sealed class Slices<T>(int[] dims, int axis) : Slices where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
+    {
+        private readonly SortedDictionary<int, Tensor<T>> byStart = [];
+        private Tensor<T>? dense; // slices on another axis, or overlapping ones, padded and summed as before
+
+        public void Add(string op, int sliceAxis, int start, Tensor<T> piece)
+        {
+            int length = piece.Dims[sliceAxis];
+            bool fits = sliceAxis == axis && (!byStart.TryGetValue(start, out var same) || same.Dims[axis] == length);
+            foreach (var (s, p) in byStart)
+                fits &= s == start || s + p.Dims[axis] <= start || start + length <= s;
+            if (fits) byStart[start] = byStart.TryGetValue(start, out var old) ? old + piece : piece;
+            else
+            {
+                var padded = Padded(sliceAxis, start, piece);
+                dense = dense is null ? padded : dense + padded;
+            }
+        }
+
+        private Tensor<T> Padded(int ax, int start, Tensor<T> piece)
+        {
+            var parts = new List<Tensor<T>>(3);
+            if (start > 0) parts.Add(Tensor.Zeros<T>(WithAxis(ax, start)));
+            parts.Add(piece);
+            int after = dims[ax] - start - piece.Dims[ax];
+            if (after > 0) parts.Add(Tensor.Zeros<T>(WithAxis(ax, after)));
+            return parts.Count == 1 ? parts[0] : Tensor.Concat(ax, [.. parts]);
+        }
+
+        private int[] WithAxis(int ax, int size)
+        {
+            var r = (int[])dims.Clone();
+            r[ax] = size;
+            return r;
+        }
+
+        public override TensorBase Join()
+        {
+            var parts = new List<Tensor<T>>();
+            int at = 0;
+            foreach (var (start, piece) in byStart)
+            {
+                if (start > at) parts.Add(Tensor.Zeros<T>(WithAxis(axis, start - at)));
+                parts.Add(piece);
+                at = start + piece.Dims[axis];
+            }
+            if (at < dims[axis]) parts.Add(Tensor.Zeros<T>(WithAxis(axis, dims[axis] - at)));
+            var joined = parts.Count == 1 ? parts[0] : Tensor.Concat(axis, [.. parts]);
+            return dense is null ? joined : joined + dense;
+        }
+
+        public override TensorBase Add(TensorBase a, TensorBase b) => (Tensor<T>)a + (Tensor<T>)b;
+    }
 }

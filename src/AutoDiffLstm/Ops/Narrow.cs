@@ -123,16 +123,12 @@ internal sealed class NarrowRule<T> : BackwardRule<T>, IReplayableRule where T :
         return t.Of<T>(x)!.Narrow(Axis(e), Start(e), length).ReshapeTo(y.Dims);
     }
 
-    // dx = dy padded with zeros before and after the slice along the axis
+    // dx = dy in the slice along the axis, zeros elsewhere (the sink joins the slices of one tensor once)
     protected override void Vjp(in TapeEntry e, Tensor<T> y, Tensor<T> dy, Cotangents sink)
     {
         var x = e.InA<T>();
-        int ax = Axis(e), start = Start(e), length = y.Rank == x.Rank ? y.Dims[ax] : 1, after = x.Dims[ax] - start - length;
-        var parts = new List<Tensor<T>>(3);
-        if (start > 0) parts.Add(Tensor.Zeros<T>(WithAxis(x.Dims, ax, start)));
-        parts.Add(dy.ReshapeTo(WithAxis(x.Dims, ax, length)));
-        if (after > 0) parts.Add(Tensor.Zeros<T>(WithAxis(x.Dims, ax, after)));
-        sink.Add(Name, x, parts.Count == 1 ? parts[0] : Tensor.Concat(ax, [.. parts]));
+        int ax = Axis(e), start = Start(e), length = y.Rank == x.Rank ? y.Dims[ax] : 1;
+        sink.AddSlice(Name, x, ax, start, dy.ReshapeTo(WithAxis(x.Dims, ax, length)));
     }
 
     private static int[] WithAxis(int[] dims, int ax, int size)

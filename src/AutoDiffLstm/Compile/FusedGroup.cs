@@ -110,8 +110,25 @@ internal sealed class FusedGroupRule<T>(FusedGroup<T> group) : BackwardRule<T> w
         }
     }
 
-    // Forward mode: the members' own JVP rules over a replay; the arena's tangent carries the outputs' tangents at their slots.
+    // Forward mode; the arena's tangent carries the outputs' tangents at their slots. Unrecorded (Autograd.Jvp and the
+    // HVP push tangents under NoGrad) it is one pass over the program, each instruction through its primitive's declared
+    // derivative; recorded (a tangent that must itself be differentiable), the members' own JVP rules over a replay.
     protected override Tensor<T>? Jvp(in TapeEntry e, Tensor<T> y, Tangents tangents)
+    {
+        if (Autograd.IsGradEnabled) return ReplayedJvp(e, tangents);
+        var externals = (TensorBase[])e.Aux!;
+        var externalTangents = new Tensor<T>?[externals.Length];
+        bool any = false;
+        for (int k = 0; k < externals.Length; k++) any |= (externalTangents[k] = tangents.Of<T>(externals[k])) is not null;
+        if (!any) return null;
+        var arena = Tensor.Zeros<T>(group.ArenaSize);
+        var values = new GroupFrame<T>(y.Data, null, externals, group.SlotOffsets, group.SlotLengths);
+        var frame = new TangentFrame<T>(arena.Data, new bool[group.SlotOffsets.Length], externalTangents, group.SlotOffsets, group.SlotLengths);
+        foreach (var instruction in group.Program) instruction.Tangent(values, frame);
+        return arena;
+    }
+
+    private Tensor<T> ReplayedJvp(in TapeEntry e, Tangents tangents)
     {
         var graph = group.Graph!;
         var externals = (TensorBase[])e.Aux!;

@@ -27,6 +27,29 @@ internal readonly ref struct GroupFrame<T>(T[] arena, T[]? gradients, TensorBase
     }
 }
 
+/// <summary>
+/// The forward-mode tangents of one execution of a fused group: the same slot layout as its values, in an arena that
+/// starts at zero. A zero tangent (an external that carries none, a slot no tangent reached) reads as an empty span,
+/// so an instruction whose operands all have zero tangents costs nothing.
+/// </summary>
+internal readonly ref struct TangentFrame<T>(T[] arena, bool[] reached, Tensor<T>?[] externals, int[] offsets, int[] lengths)
+    where T : unmanaged, IFloatingPointIeee754<T>
+{
+    private readonly T[] arena = arena;
+    private readonly bool[] reached = reached;
+
+    /// <summary>The tangent of an operand, or an empty span when it is zero.</summary>
+    public ReadOnlySpan<T> Of(int operand) =>
+        operand >= 0 ? (reached[operand] ? arena.AsSpan(offsets[operand], lengths[operand]) : default) : externals[~operand] is { } t ? t.Data : default;
+
+    /// <summary>The slot's tangent, still zero, marked as reached.</summary>
+    public Span<T> Reach(int slot)
+    {
+        reached[slot] = true;
+        return arena.AsSpan(offsets[slot], lengths[slot]);
+    }
+}
+
 /// <summary>One step of a fused group's program, over rows x cols values; backward adds into its operands' gradients.</summary>
 internal abstract class FusedInstruction<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
@@ -35,6 +58,9 @@ internal abstract class FusedInstruction<T> where T : unmanaged, IFloatingPointI
     public abstract void Forward(GroupFrame<T> f);
 
     public abstract void Backward(GroupFrame<T> f);
+
+    /// <summary>Forward mode: the destination's tangent from the operands' tangents (<paramref name="f"/> holds the values the forward computed).</summary>
+    public abstract void Tangent(GroupFrame<T> f, TangentFrame<T> t);
 
     /// <summary>The instruction as text, e.g. <c>s3 = Sigmoid(s2)</c>.</summary>
     public abstract string Describe(Func<int, string> operand);
@@ -54,6 +80,19 @@ internal sealed class ElementwiseInstruction<T>(IElementwiseKernel<T> kernel, st
         var gb = kernel.Arity == 2 ? f.Grad(b) : default;
         if (ga.IsEmpty && gb.IsEmpty) return;
         kernel.Backward(g, f.Value(a), kernel.Arity == 2 ? f.Value(b) : default, f.Value(Destination), ga, gb, p, q);
+    }
+
+    // An elementwise Jacobian is diagonal, so J v = J^T v: the declared chain rule (g * df/da, g * df/db) applied to the
+    // operands' tangents gives dy = df/da da + df/db db, accumulated into the destination's zero tangent.
+    public override void Tangent(GroupFrame<T> f, TangentFrame<T> t)
+    {
+        var ta = t.Of(a);
+        var tb = kernel.Arity == 2 ? t.Of(b) : default;
+        if (ta.IsEmpty && tb.IsEmpty) return;
+        var dy = t.Reach(Destination);
+        ReadOnlySpan<T> va = f.Value(a), vb = kernel.Arity == 2 ? f.Value(b) : default, vy = f.Value(Destination);
+        if (!ta.IsEmpty) kernel.Backward(ta, va, vb, vy, dy, default, p, q);
+        if (!tb.IsEmpty) kernel.Backward(tb, va, vb, vy, default, dy, p, q);
     }
 
     public override string Describe(Func<int, string> operand) =>
@@ -99,6 +138,24 @@ internal sealed class ExpandInstruction<T>(int source, Broadcast kind, int rows,
         }
     }
 
+    // Linear: the tangent is broadcast as the value is.
+    public override void Tangent(GroupFrame<T> f, TangentFrame<T> t)
+    {
+        var src = t.Of(source);
+        if (src.IsEmpty) return;
+        var dst = t.Reach(Destination);
+        for (int r = 0; r < rows; r++)
+        {
+            var row = dst.Slice(r * cols, cols);
+            switch (kind)
+            {
+                case Broadcast.Row: src.CopyTo(row); break;
+                case Broadcast.Scalar: row.Fill(src[0]); break;
+                default: row.Fill(src[r]); break;
+            }
+        }
+    }
+
     public override string Describe(Func<int, string> operand) => $"{operand(Destination)} = Expand{kind}({operand(source)})";
 }
 
@@ -122,6 +179,15 @@ internal sealed class NarrowInstruction<T>(int source, int sourceCols, int start
             var to = gs.Slice(r * sourceCols + start, width);
             TP.Add(to, g.Slice(r * width, width), to);
         }
+    }
+
+    // Linear: the tangent's columns, as the value's.
+    public override void Tangent(GroupFrame<T> f, TangentFrame<T> t)
+    {
+        var src = t.Of(source);
+        if (src.IsEmpty) return;
+        var dst = t.Reach(Destination);
+        for (int r = 0; r < rows; r++) src.Slice(r * sourceCols + start, width).CopyTo(dst.Slice(r * width, width));
     }
 
     public override string Describe(Func<int, string> operand) => $"{operand(Destination)} = {operand(source)}[:, {start}:{start + width}]";
@@ -154,6 +220,21 @@ internal sealed class ConcatInstruction<T>(int[] parts, int[] widths, int rows) 
                 var to = gp.Slice(r * widths[p], widths[p]);
                 TP.Add(to, g.Slice(r * cols + offset, widths[p]), to);
             }
+        }
+    }
+
+    // Linear: the parts' tangents side by side; a part with a zero tangent leaves its columns zero.
+    public override void Tangent(GroupFrame<T> f, TangentFrame<T> t)
+    {
+        bool any = false;
+        foreach (int part in parts) any |= !t.Of(part).IsEmpty;
+        if (!any) return;
+        var dst = t.Reach(Destination);
+        for (int p = 0, offset = 0; p < parts.Length; offset += widths[p], p++)
+        {
+            var src = t.Of(parts[p]);
+            if (src.IsEmpty) continue;
+            for (int r = 0; r < rows; r++) src.Slice(r * widths[p], widths[p]).CopyTo(dst.Slice(r * cols + offset, widths[p]));
         }
     }
 

@@ -59,6 +59,12 @@ public sealed class CompiledFunction<T> where T : unmanaged, IFloatingPointIeee7
     /// <summary>Number of fused groups for inputs of these shapes (0 when it runs interpreted).</summary>
     public int FusedGroupCount(params int[][] shapes) => Lookup(shapes, observe: false).Program?.Groups.Count() ?? 0;
 
+    /// <summary>The programs traced so far and the reasons of those that run interpreted (null: compiled), one per cache entry.</summary>
+    internal IReadOnlyList<(CompiledProgram<T>? Program, string? Reason)> Traced
+    {
+        get { lock (gate) return cache.Select(c => (c.Program, c.Reason)).ToArray(); }
+    }
+
     /// <summary>One cache entry: a program (or the reason there is none) for one (shapes, grad mode, observing) key.</summary>
     private sealed record Compiled(int[][] Shapes, bool Grad, bool Observe, CompiledProgram<T>? Program, string? Reason, double Milliseconds);
 

@@ -20,13 +20,34 @@ namespace AutoDiffLstm;
 public sealed class CompiledFunction<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
     private readonly Func<Tensor<T>[], Tensor<T>[]> function;
-    private readonly List<Compiled> cache = [];
-    private readonly Lock gate = new();
+    private readonly TensorBase[] parameters;
+    private readonly List<Compiled> cache;   // shared with this function's twins (see Twin)
+    private readonly Lock gate;
+    private readonly Dictionary<Compiled, TensorBase[]> boundConstants = new(ReferenceEqualityComparer.Instance);
 
-    internal CompiledFunction(Func<Tensor<T>[], Tensor<T>[]> function, string name)
+    internal CompiledFunction(Func<Tensor<T>[], Tensor<T>[]> function, string name, TensorBase[]? parameters = null)
+        : this(function, name, parameters ?? [], [], new Lock()) { }
+
+    private CompiledFunction(Func<Tensor<T>[], Tensor<T>[]> function, string name, TensorBase[] parameters, List<Compiled> cache, Lock gate)
     {
         this.function = function;
+        this.parameters = parameters;
+        this.cache = cache;
+        this.gate = gate;
         Name = name;
+    }
+
+    /// <summary>
+    /// The same code over other parameters (a cell's <c>WithParameters</c> twin: the same step, other tensors in the
+    /// same order). It shares this function's traced programs: a program's captured constants that are parameters are
+    /// rebound to the twin's, by position, so forward-mode and second-order derivatives, which rebuild a layer over
+    /// stand-in parameters on every call, do not trace again. A program that captured any other tensor is not shared.
+    /// </summary>
+    internal CompiledFunction<T> Twin(Func<Tensor<T>[], Tensor<T>[]> twinFunction, TensorBase[] twinParameters)
+    {
+        if (twinParameters.Length != parameters.Length)
+            throw new ArgumentException($"{Name}: a twin needs {parameters.Length} parameters, got {twinParameters.Length}.", nameof(twinParameters));
+        return new(twinFunction, Name, twinParameters, cache, gate);
     }
 
     /// <summary>The name used in reports.</summary>
@@ -36,9 +57,8 @@ public sealed class CompiledFunction<T> where T : unmanaged, IFloatingPointIeee7
     public Tensor<T>[] Invoke(params Tensor<T>[] inputs)
     {
         if (Autograd.AnomalyDetectionEnabled) return function(inputs);
-        var program = Find(inputs, Autograd.IsGradEnabled, GateMonitor.IsListening)?.Program
-            ?? Lookup(inputs.Select(t => t.Dims).ToArray(), GateMonitor.IsListening).Program;
-        return program is null ? function(inputs) : program.Run(inputs);
+        var entry = Find(inputs, Autograd.IsGradEnabled, GateMonitor.IsListening) ?? LookupEntry(inputs.Select(t => t.Dims).ToArray(), GateMonitor.IsListening);
+        return entry.Program is null ? function(inputs) : entry.Program.Run(inputs, Constants(entry));
     }
 
     /// <summary>Why the function runs interpreted for inputs of these shapes, or null when it runs compiled.</summary>
@@ -62,11 +82,31 @@ public sealed class CompiledFunction<T> where T : unmanaged, IFloatingPointIeee7
     /// <summary>The programs traced so far and the reasons of those that run interpreted (null: compiled), one per cache entry.</summary>
     internal IReadOnlyList<(CompiledProgram<T>? Program, string? Reason)> Traced
     {
-        get { lock (gate) return cache.Select(c => (c.Program, c.Reason)).ToArray(); }
+        get { lock (gate) return cache.Where(Serves).Select(c => (c.Program, c.Reason)).ToArray(); }
     }
 
     /// <summary>One cache entry: a program (or the reason there is none) for one (shapes, grad mode, observing) key.</summary>
-    private sealed record Compiled(int[][] Shapes, bool Grad, bool Observe, CompiledProgram<T>? Program, string? Reason, double Milliseconds);
+    /// <remarks>
+    /// <see cref="ParameterOfConstant"/>: for each constant of the program, the position of the parameter it is in
+    /// <see cref="Owner"/>'s list, or -1 (a tensor created inside the function, the same on every trace). Null when the
+    /// program captured a tensor that is not a parameter: then only its owner runs it.
+    /// </remarks>
+    private sealed record Compiled(int[][] Shapes, bool Grad, bool Observe, CompiledProgram<T>? Program, string? Reason, double Milliseconds,
+        CompiledFunction<T> Owner, int[]? ParameterOfConstant);
+
+    private bool Serves(Compiled c) => ReferenceEquals(c.Owner, this) || c.ParameterOfConstant is not null;
+
+    // The program's constants with the owner's parameters replaced by this function's (computed once per program).
+    private TensorBase[]? Constants(Compiled c)
+    {
+        if (c.Program is null || ReferenceEquals(c.Owner, this)) return null;
+        lock (gate)
+        {
+            if (!boundConstants.TryGetValue(c, out var bound))
+                boundConstants[c] = bound = c.Program.Graph.Constants.Select((k, i) => c.ParameterOfConstant![i] is int p and >= 0 ? parameters[p] : k).ToArray();
+            return bound;
+        }
+    }
 
     // The per-step lookup: a linear scan comparing dims, without allocating (a cell sees one or two keys).
     private Compiled? Find(Tensor<T>[] inputs, bool grad, bool observe)
@@ -75,7 +115,7 @@ public sealed class CompiledFunction<T> where T : unmanaged, IFloatingPointIeee7
         {
             foreach (var c in cache)
             {
-                if (c.Grad != grad || c.Observe != observe || c.Shapes.Length != inputs.Length) continue;
+                if (c.Grad != grad || c.Observe != observe || c.Shapes.Length != inputs.Length || !Serves(c)) continue;
                 bool same = true;
                 for (int k = 0; same && k < inputs.Length; k++) same = ShapeMath.Equal(c.Shapes[k], inputs[k].Dims);
                 if (same) return c;
@@ -86,28 +126,54 @@ public sealed class CompiledFunction<T> where T : unmanaged, IFloatingPointIeee7
 
     private (CompiledProgram<T>? Program, string? Reason, double Milliseconds) Lookup(int[][] shapes, bool observe)
     {
+        var c = LookupEntry(shapes, observe);
+        return (c.Program, c.Reason, c.Milliseconds);
+    }
+
+    private Compiled LookupEntry(int[][] shapes, bool observe)
+    {
         bool grad = Autograd.IsGradEnabled;
         lock (gate)
         {
             foreach (var c in cache)
-                if (c.Grad == grad && c.Observe == observe && c.Shapes.Length == shapes.Length && c.Shapes.Zip(shapes).All(p => ShapeMath.Equal(p.First, p.Second)))
-                    return (c.Program, c.Reason, c.Milliseconds);
+                if (c.Grad == grad && c.Observe == observe && Serves(c) && c.Shapes.Length == shapes.Length && c.Shapes.Zip(shapes).All(p => ShapeMath.Equal(p.First, p.Second)))
+                    return c;
             var clock = Stopwatch.StartNew();
             CompiledProgram<T>? program = null;
+            int[]? parameterOfConstant = null;
             string? reason;
             try
             {
                 var first = Tracing.Capture(function, shapes, seed: 1);
-                reason = Tracing.Difference(first, Tracing.Capture(function, shapes, seed: 2));
-                if (reason is null) program = FusionPlanner.Plan(first, observe);
+                var second = Tracing.Capture(function, shapes, seed: 2);
+                reason = Tracing.Difference(first, second);
+                if (reason is null)
+                {
+                    program = FusionPlanner.Plan(first, observe);
+                    parameterOfConstant = ParameterPositions(first.Constants, second.Constants);
+                }
             }
             catch (TraceException ex)
             {
                 reason = ex.Message;
             }
-            cache.Add(new Compiled(shapes.Select(d => (int[])d.Clone()).ToArray(), grad, observe, program, reason, clock.Elapsed.TotalMilliseconds));
-            return (program, reason, clock.Elapsed.TotalMilliseconds);
+            var entry = new Compiled(shapes.Select(d => (int[])d.Clone()).ToArray(), grad, observe, program, reason, clock.Elapsed.TotalMilliseconds, this, parameterOfConstant);
+            cache.Add(entry);
+            return entry;
         }
+    }
+
+    // A constant that is the same tensor on both traces was captured from outside; it must be one of the parameters for
+    // the program to serve twins. One created inside the function differs by reference (its values were compared).
+    private int[]? ParameterPositions(TensorBase[] first, TensorBase[] second)
+    {
+        var positions = new int[first.Length];
+        for (int k = 0; k < first.Length; k++)
+        {
+            positions[k] = Array.FindIndex(parameters, p => ReferenceEquals(p, first[k]));
+            if (positions[k] < 0 && ReferenceEquals(first[k], second[k])) return null;
+        }
+        return positions;
     }
 }
 

@@ -19,10 +19,11 @@ internal sealed class CompiledProgram<T>(TracedGraph<T> graph, object[] stages, 
 
     public IEnumerable<FusedGroup<T>> Groups => Stages.OfType<FusedGroup<T>>();
 
-    public Tensor<T>[] Run(Tensor<T>[] inputs)
+    /// <summary>Runs the program on <paramref name="inputs"/>; <paramref name="constants"/> replaces the traced constants (a twin's parameters), position for position.</summary>
+    public Tensor<T>[] Run(Tensor<T>[] inputs, TensorBase[]? constants = null)
     {
         var values = new TensorBase?[Graph.Nodes.Length];
-        var table = new ValueTable(inputs, values, Graph.Constants);
+        var table = new ValueTable(inputs, values, constants ?? Graph.Constants);
         foreach (var stage in Stages)
         {
             if (stage is FusedGroup<T> group) group.Run(Graph, values, table);

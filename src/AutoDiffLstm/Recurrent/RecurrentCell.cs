@@ -65,13 +65,20 @@ public abstract class RecurrentCell<T> where T : unmanaged, IFloatingPointIeee75
     /// state tensors...) returning (next state tensors..., output): traced once per shape, its elementwise work fused.
     /// The unroll runs it unless <see cref="UnrollOptions{T}.Compile"/> is false.
     /// </summary>
-    public CompiledFunction<T> CompiledStep => compiledStep ??= Compiler.Compile<T>(inputs =>
+    /// <remarks>A <see cref="WithParameters"/> twin shares the traced programs of the cell it was made from.</remarks>
+    public CompiledFunction<T> CompiledStep => compiledStep ??= stepOrigin is not null
+        ? stepOrigin.Twin(StepFunction, ParameterTensors)
+        : new CompiledFunction<T>(StepFunction, $"{Kind}.Step", ParameterTensors);
+
+    private CompiledFunction<T>? compiledStep, stepOrigin;
+
+    private Tensor<T>[] StepFunction(Tensor<T>[] inputs)
     {
         var next = Step(inputs[0], new RecurrentState<T>(StateNames, inputs[1..]));
         return [.. next.Tensors, Output(next)];
-    }, $"{Kind}.Step");
+    }
 
-    private CompiledFunction<T>? compiledStep;
+    private TensorBase[] ParameterTensors => Parameters.Select(p => (TensorBase)p.Value).ToArray();
 
     /// <summary>The shapes of the compiled step's inputs for a batch of <paramref name="batch"/>: the projected input [B, P], then each state tensor.</summary>
     public int[][] StepInputShapes(int batch)
@@ -125,7 +132,9 @@ public abstract class RecurrentCell<T> where T : unmanaged, IFloatingPointIeee75
         }
         if (given.Count > 0)
             throw new ArgumentException($"{Kind}.WithParameters: unknown parameter(s) {string.Join(", ", given.Keys)}; the cell has {string.Join(", ", Parameters.Names)}.");
-        return Rebuild(new CellParameters<T>(ordered));
+        var twin = Rebuild(new CellParameters<T>(ordered));
+        twin.stepOrigin = CompiledStep;
+        return twin;
     }
 
     /// <summary>Creates this cell's twin over <paramref name="parameters"/> (already checked: same names and shapes).</summary>

@@ -32,12 +32,12 @@ internal static class PrimitiveCases
 
     /// <summary>
     /// One in five values is an end of the range (|x| = 20 for saturation, 1000 for logits); the rest lie on a grid of 2e6
-    /// points over the range (4 decimals, readable in reports); none near an avoided point.
+    /// points over the range (4 decimals, readable in reports; moved by the range's grid offset); none near an avoided point.
     /// </summary>
     private static Gen<double> Value(ValueRange r) =>
         Gen.Frequency(
             (1, Gen.Elements(r.Lo, r.Hi)),
-            (4, Gen.Choose(0, 2_000_000).Select(i => Math.Round(r.Lo + (r.Hi - r.Lo) * (i / 2e6), 4))))
+            (4, Gen.Choose(0, 2_000_000).Select(i => Math.Round(r.Lo + (r.Hi - r.Lo) * (i / 2e6), 4) + r.GridOffset)))
         .Where(r.Contains);
 
     /// <summary>Recomputes the layout and fits values and ids to it: missing or out-of-range values become the role's simple value.</summary>

@@ -7,11 +7,12 @@ namespace AutoDiffLstm.Tests.Ops;
 /// The values an input may take: [Lo, Hi] minus a margin around each point in <see cref="Avoid"/> (kinks, poles, clamp
 /// bounds). <see cref="Simple"/> is the valid value a shrinking failure moves towards.
 /// </summary>
-internal sealed record ValueRange(double Lo, double Hi, double Simple, double[]? Avoid = null, double Margin = 0)
+internal sealed record ValueRange(double Lo, double Hi, double Simple, double[]? Avoid = null, double Margin = 0, double GridOffset = 0)
 {
     public bool Contains(double v)
     {
         if (!(v >= Lo && v <= Hi)) return false;
+        if (GridOffset != 0 && Math.Abs(Math.Round(v - GridOffset, 4) - (v - GridOffset)) > 1e-9) return false; // off its moved grid
         if (Avoid is null) return true;
         foreach (double a in Avoid)
             if (Math.Abs(v - a) <= Margin) return false;

@@ -151,35 +151,11 @@ internal sealed class FusedGroupRule<T>(FusedGroup<T> group) : BackwardRule<T> w
         return Tensor.Concat(0, [.. pieces]);
     }
 
-    // Reverse mode as tensor operations (Autograd.Grad, second order): the members' own VJP rules over a replay, in
-    // reverse (MembersVjp), itself traced and compiled once per shapes and grad mode, so the differentiable backward of a
-    // fused group runs fused too, and its own backward in turn (a group of the backward program compiles its backward
-    // the same way, on demand). A backward that does not trace runs MembersVjp interpreted.
+    // Reverse mode as recorded operations: the members' own VJP rules over a replay, in reverse.
     protected override void Vjp(in TapeEntry e, Tensor<T> y, Tensor<T> dy, Cotangents sink)
     {
-        var externals = (TensorBase[])e.Aux!;
-        var inputs = new Tensor<T>[externals.Length + 1];
-        for (int k = 0; k < externals.Length; k++) inputs[k] = (Tensor<T>)externals[k];
-        inputs[^1] = dy;
-        backward ??= Compiler.Compile<T>(MembersVjp, $"{Name} backward");
-        var cotangents = backward.Invoke(inputs);
-        for (int k = 0; k < externals.Length; k++) sink.Add(Name, inputs[k], cotangents[k]);
-    }
-
-    private CompiledFunction<T>? backward;
-
-    /// <summary>The compiled differentiable backward, once a second-order pass has asked for it.</summary>
-    internal CompiledFunction<T>? DifferentiableBackward => backward;
-
-    /// <summary>
-    /// (externals..., dL/d(arena)) to dL/d(each external), zero where no path reaches it. A tensor that is several
-    /// externals gets its whole cotangent at its first position and zeros at the others, so adding them all counts it once.
-    /// </summary>
-    private Tensor<T>[] MembersVjp(Tensor<T>[] inputs)
-    {
         var graph = group.Graph!;
-        var externals = inputs[..^1];
-        var dy = inputs[^1];
+        var externals = (TensorBase[])e.Aux!;
         var byMember = group.Replay(graph, externals);
         foreach (var t in byMember.Values) if (t.IsLeaf) t.RequiresGrad = true;
         var local = new Cotangents();
@@ -194,13 +170,8 @@ internal sealed class FusedGroupRule<T>(FusedGroup<T> group) : BackwardRule<T> w
             if (local.Of(entry.Output) is not TensorBase g) continue;
             entry.Rule.Vjp(entry, g, local);
         }
-        var result = new Tensor<T>[externals.Length];
-        for (int k = 0; k < externals.Length; k++)
-        {
-            bool first = Array.FindIndex(externals, x => ReferenceEquals(x, externals[k])) == k;
-            result[k] = first && local.Of(externals[k]) is Tensor<T> g ? g : Tensor.Zeros<T>([.. externals[k].Shape]);
-        }
-        return result;
+        foreach (var x in externals.Distinct(ReferenceEqualityComparer.Instance).Cast<TensorBase>())
+            if (local.Of(x) is Tensor<T> g) sink.Add(Name, (Tensor<T>)x, g);
     }
 }
 

@@ -77,38 +77,3 @@ public class CompiledForwardModeTests
         return (y.ToArray(), t.ToArray());
     }
 }
-
-/// <summary>Second order through compiled steps: the differentiable backward of a fused group is itself traced and compiled.</summary>
-public class CompiledSecondOrderTests
-{
-    [Fact]
-    public void AnHvpThroughACompiledLstmRunsTheGroupsBackwardCompiled()
-    {
-        var cell = CellRegistry.Create<double>("lstm", 2, 4, new Rng(50));
-        var layer = new RecurrentLayer<double>([[cell]]);
-        var x = Tensor.RandomNormal<double>(new Rng(51), [6, 3, 2]);
-        var parameters = layer.NamedParameters().Select(p => p.Value).ToArray();
-        var v = parameters.Select((p, i) => Tensor.RandomNormal<double>(new Rng(52 + (ulong)i), [.. p.Shape])).ToArray();
-        RecurrentLayer<double>? used = null;
-        Tensor<double> Loss(Tensor<double>[] p, bool compile)
-        {
-            var l = layer.WithParameters(layer.NamedParameters().Select((kv, i) => new KeyValuePair<string, Tensor<double>>(kv.Key, p[i])));
-            if (compile) used = l;
-            return l.Forward(x, new SequenceOptions<double> { Compile = compile }).Output.Tanh().Sum();
-        }
-        var compiled = Autograd.Hvp(p => Loss(p, true), parameters, v);
-        var interpreted = Autograd.Hvp(p => Loss(p, false), parameters, v);
-        for (int k = 0; k < parameters.Length; k++) CompiledStepTests.AssertClose(interpreted[k].ToArray(), compiled[k].ToArray(), 1e-12, $"Hv[{k}]");
-
-        var groups = used!.Cell(0, 0).CompiledStep.Traced.Where(t => t.Program is not null).SelectMany(t => t.Program!.Groups).ToArray();
-        Assert.NotEmpty(groups);
-        var backwards = groups.Select(g => g.Rule.DifferentiableBackward).Where(b => b is not null).ToArray();
-        Assert.NotEmpty(backwards);
-        foreach (var b in backwards)
-        {
-            Assert.NotEmpty(b!.Traced);
-            Assert.All(b.Traced, t => Assert.True(t.Reason is null, $"{b.Name} runs interpreted: {t.Reason}"));
-            Assert.Contains(b.Traced, t => t.Program!.Groups.Any());
-        }
-    }
-}

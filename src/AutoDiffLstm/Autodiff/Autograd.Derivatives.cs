@@ -3,15 +3,13 @@ using System.Numerics;
 namespace AutoDiffLstm;
 
 /// <summary>
-/// How <see cref="Autograd.Hvp{T}"/> differentiates the gradient a second time. The default is
-/// <see cref="ReverseOverReverse"/> because it measured faster on our LSTM loss (tests/AutoDiffLstm.Benchmarks,
-/// <c>DerivativeBenchmarks</c>, README there): at W3 (T = 100, B = 8, I = H = 32, float), in two BenchmarkDotNet ShortRun
-/// runs on a shared, heavily loaded 2-core AMD EPYC (2026-12-05; absolute times are inflated by the load), reverse over
-/// reverse took 2.10 s and 4.24 s per HVP against 2.94 s and 9.04 s for forward over reverse with the compiled step, and
-/// 0.87 s and 4.84 s against 2.35 s and 5.60 s interpreted. Both are far above the 5-gradient target (19-450 gradients):
-/// the recorded VJP of Narrow pads each step's slice of the hoisted input projection to the whole sequence, so either
-/// second pass costs O(T^2) (an HVP allocates 25, 82, 286, 1064 MB at T = 25, 50, 100, 200, a gradient 0.9 to 6.7 MB);
-/// the ranking may change once that is fixed, so rerun the benchmark then.
+/// How <see cref="Autograd.Hvp{T}"/> differentiates the gradient a second time. Either way the function is evaluated
+/// with its compiled steps running interpreted: differentiating a fused group twice replays its members from its
+/// inputs, and that measured slower than the interpreted graph (LSTM, T = 100, B = 8, I = H = 32, float, best of 7 on a
+/// shared, loaded 2-core AMD EPYC, 2026-12-06: reverse over reverse 5.1 gradients and 67 MB with the replay, 4.1
+/// gradients and 35 MB interpreted; a compiled replay of the group's backward was worse still, 5.9 and 125 MB).
+/// The two modes measured within the noise of that machine (4.1-5.3 gradients each, about 35 MB; the BenchmarkDotNet
+/// rows are in tests/AutoDiffLstm.Benchmarks/README.md); <see cref="ReverseOverReverse"/> stays the default.
 /// </summary>
 public enum HvpMode
 {
@@ -124,7 +122,8 @@ public static partial class Autograd
         CheckDirections("Autograd.Hvp", "direction", x, v);
         using var scope = Tape.UsePrivateTape();
         var leaves = StandIns(x);
-        var loss = f(leaves);
+        Tensor<T> loss;
+        using (Compiler.Interpret()) loss = f(leaves); // second order differentiates the interpreted graph: see HvpMode
         if (loss.Size != 1)
             throw new ArgumentException($"Autograd.Hvp: f must return a scalar, got shape {loss.ShapeText}.");
         if (!loss.RequiresGrad || loss.IsLeaf) return leaves.Select(l => Tensor.Zeros<T>([.. l.Shape])).ToArray();
@@ -190,7 +189,8 @@ public static partial class Autograd
     {
         using var scope = Tape.UsePrivateTape();
         var leaf = StandIns([x])[0];
-        var loss = f(leaf);
+        Tensor<T> loss;
+        using (Compiler.Interpret()) loss = f(leaf); // as in Hvp: the interpreted graph is the faster one to differentiate twice
         if (loss.Size != 1) throw new ArgumentException($"Autograd.Hessian: f must return a scalar, got shape {loss.ShapeText}.");
         int n = x.Size;
         var h = new T[n * n];

@@ -56,7 +56,7 @@ public sealed class CompiledFunction<T> where T : unmanaged, IFloatingPointIeee7
     /// <summary>Runs the function: compiled when it traces for these shapes, interpreted otherwise.</summary>
     public Tensor<T>[] Invoke(params Tensor<T>[] inputs)
     {
-        if (Autograd.AnomalyDetectionEnabled) return function(inputs);
+        if (Autograd.AnomalyDetectionEnabled || Compiler.Interpreting) return function(inputs);
         var entry = Find(inputs, Autograd.IsGradEnabled, GateMonitor.IsListening) ?? LookupEntry(inputs.Select(t => t.Dims).ToArray(), GateMonitor.IsListening);
         return entry.Program is null ? function(inputs) : entry.Program.Run(inputs, Constants(entry));
     }
@@ -180,6 +180,21 @@ public sealed class CompiledFunction<T> where T : unmanaged, IFloatingPointIeee7
 /// <summary>Entry point of tracing and fusion (see <see cref="CompiledFunction{T}"/>).</summary>
 public static class Compiler
 {
+    [ThreadStatic] private static int interpretDepth;
+
+    /// <summary>
+    /// Until disposed, every compiled function of this thread runs as written. Second-order passes use it: a fused group
+    /// differentiated twice replays its members from its inputs, which measured slower than differentiating the
+    /// interpreted graph (see <see cref="HvpMode"/>).
+    /// </summary>
+    internal static Autograd.Scope Interpret()
+    {
+        interpretDepth++;
+        return new Autograd.Scope(static () => interpretDepth--);
+    }
+
+    internal static bool Interpreting => interpretDepth > 0;
+
     /// <summary>Wraps <paramref name="function"/> so that it runs traced and fused (see <see cref="CompiledFunction{T}"/>).</summary>
     public static CompiledFunction<T> Compile<T>(Func<Tensor<T>[], Tensor<T>[]> function, string name = "function") where T : unmanaged, IFloatingPointIeee754<T> =>
         new(function, name);

@@ -89,19 +89,27 @@ public class CompiledOptionsTests
     }
 
     [Fact]
-    public void HvpAndJvpPassThroughACompiledLstm()
+    public void ACompiledLstmsGradientIsDifferentiable()
     {
+        // Autograd.Hvp differentiates the interpreted graph (measured faster); a user's own double backward through a
+        // compiled layer goes through each fused group's recorded VJP (its members replayed) and must agree with it.
         var layer = RecurrentLayer.Lstm<double>(2, 3, new Rng(5));
         var x = Tensor.RandomNormal<double>(new Rng(6), [6, 2, 2]);
         var w = layer.NamedParameters()[1].Value;
         var v = Tensor.RandomNormal<double>(new Rng(7), [.. w.Shape]);
-        Tensor<double>[] Hvp(bool compile, HvpMode mode) => Autograd.Hvp(p =>
-        {
-            var l = new RecurrentLayer<double>([[layer.Cell(0, 0).WithParameters(layer.Cell(0, 0).NamedParameters().Select(kv => kv.Key == "weight_hh" ? new KeyValuePair<string, Tensor<double>>(kv.Key, p[0]) : kv))]]);
-            return l.Forward(x, new SequenceOptions<double> { Compile = compile }).Output.Tanh().Sum();
-        }, [w], [v], mode);
-        foreach (var mode in new[] { HvpMode.ForwardOverReverse, HvpMode.ReverseOverReverse })
-            AssertClose(Hvp(false, mode)[0].ToArray(), Hvp(true, mode)[0].ToArray(), 1e-12, $"HVP {mode}");
+        Tensor<double> Loss(Tensor<double> p, bool compile) =>
+            new RecurrentLayer<double>([[layer.Cell(0, 0).WithParameters(layer.Cell(0, 0).NamedParameters().Select(kv => kv.Key == "weight_hh" ? new KeyValuePair<string, Tensor<double>>(kv.Key, p) : kv))]])
+                .Forward(x, new SequenceOptions<double> { Compile = compile }).Output.Tanh().Sum();
+        var expected = Autograd.Hvp(p => Loss(p[0], compile: false), [w], [v])[0];
+
+        Tape.Current.Reset();
+        var leaf = w.Clone().RequireGrad();
+        var loss = Loss(leaf, compile: true);
+        Assert.Contains(Tape.Current.OperationNames(), n => n.StartsWith("Fused", StringComparison.Ordinal));
+        var g = Autograd.Grad(loss, [leaf], createGraph: true)[0];
+        var hv = Autograd.Grad((g * v).Sum(), [leaf])[0];
+        Tape.Current.Reset();
+        AssertClose(expected.ToArray(), hv.ToArray(), 1e-12, "H v");
     }
 
     [Fact]

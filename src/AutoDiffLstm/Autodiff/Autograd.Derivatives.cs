@@ -22,7 +22,7 @@ public enum HvpMode
 
     /// <summary>
     /// Differentiate &lt;grad f(x), v&gt; in reverse: one forward, one recorded backward, one backward over both
-    /// (PyTorch's double backward). The default: measured faster, see <see cref="HvpMode"/>.
+    /// (PyTorch's double backward). The default (the two measured alike, see <see cref="HvpMode"/>).
     /// </summary>
     ReverseOverReverse,
 }
@@ -112,7 +112,7 @@ public static partial class Autograd
 
     /// <summary>
     /// Hessian-vector product H v of a scalar function at <paramref name="x"/> (one direction per input, same shapes),
-    /// without forming H. <see cref="HvpMode.ReverseOverReverse"/> (default, measured faster: see <see cref="HvpMode"/>)
+    /// without forming H. <see cref="HvpMode.ReverseOverReverse"/> (default; the two measured alike: see <see cref="HvpMode"/>)
     /// differentiates &lt;grad f, v&gt; again; <see cref="HvpMode.ForwardOverReverse"/> pushes v forward through the
     /// recorded gradient computation.
     /// </summary>

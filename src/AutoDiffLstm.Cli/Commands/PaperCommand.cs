@@ -36,7 +36,7 @@ internal static class PaperCommand
             }
             else
             {
-                string commandLine = PaperCatalog.CommandLine(paper.Id, chosenScale, outOption);
+                string commandLine = PaperCatalog.CommandLine(paper.Id, chosenScale, outOption, r.GetValue(studies));
                 view.Line($"{paper.Title} ({PaperScales.Name(chosenScale)} scale) -> {dir}");
                 run = PaperGenerator.Generate(paper.Id, chosenScale, dir, commandLine, view.Line, r.GetValue(studies));
                 view.Line(string.Create(CultureInfo.InvariantCulture, $"Experiments took {run.Results.RuntimeSeconds:F1} s on {run.Results.ProcessorCount} processors."));

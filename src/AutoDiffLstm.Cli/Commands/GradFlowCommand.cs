@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.CommandLine.Parsing;
 using System.Globalization;
 using AutoDiffLstm.Diagnostics;
 using AutoDiffLstm.Experiments.Models;
@@ -30,24 +31,8 @@ internal static class GradFlowCommand
         };
         command.SetAction(r =>
         {
-            int t = r.GetValue(seqLen), h = r.GetValue(hidden), b = r.GetValue(batch);
-            if (t < 2) throw new ArgumentException($"--seq-len must be at least 2, got {t}.");
-            CommonOptions.RequirePositive("--hidden", h);
-            CommonOptions.RequirePositive("--batch", b);
-            var names = CommonOptions.Flatten(r.GetValue(cells)!);
-            CommonOptions.RequireKnownCells(names);
+            var (t, h, b, names, rs) = Validate(r);
             double? fb = r.GetValue(forgetBias);
-            var rs = r.GetValue(radii) ?? [];
-            if (rs.Length > 0)
-            {
-                // The sweep is of a tanh RNN only: an option that shapes the cell comparison would be silently dropped.
-                var ignored = new (Option Option, bool Given)[] { (cells, r.GetResult(cells) is { Implicit: false }), (jacobian, r.GetValue(jacobian)), (gates, r.GetValue(gates)), (forgetBias, fb is not null) }
-                    .Where(x => x.Given).Select(x => x.Option.Name).ToArray();
-                if (ignored.Length > 0)
-                    throw new ArgumentException($"gradflow --radii sweeps a tanh RNN over spectral radii; {string.Join(", ", ignored)} {(ignored.Length == 1 ? "does" : "do")} not apply to it. Run the sweep and the cell comparison separately.");
-            }
-            if (fb is not null && !names.Any(CellCatalog.AcceptsForgetBias))
-                throw new ArgumentException($"--forget-bias applies to LSTM cells with their own forget gate; none of the cells given has one ({string.Join(", ", names)}).");
             string dir = OutputDirectory.Prepare(r.GetValue(outDir)!);
             var curves = rs.Length > 0
                 ? GradientFlowStudy.SpectralRadiusSweep(rs, t, h, b, r.GetValue(seed))
@@ -113,6 +98,34 @@ internal static class GradFlowCommand
             return Cli.Ok;
         });
         return command;
+    }
+
+    /// <summary>
+    /// Checks the parsed options as the command does before it measures anything, throwing <see cref="ArgumentException"/>
+    /// naming the option; returns T, H, B, the cells and the radii. <c>adl sweep</c> validates a gradflow study's runs
+    /// with it.
+    /// </summary>
+    internal static (int SeqLen, int Hidden, int Batch, string[] Cells, double[] Radii) Validate(ParseResult r)
+    {
+        int t = r.GetValue<int>("--seq-len"), h = r.GetValue<int>("--hidden"), b = r.GetValue<int>("--batch");
+        if (t < 2) throw new ArgumentException($"--seq-len must be at least 2, got {t}.");
+        CommonOptions.RequirePositive("--hidden", h);
+        CommonOptions.RequirePositive("--batch", b);
+        var names = CommonOptions.Flatten(r.GetValue<string[]>("--cell")!);
+        CommonOptions.RequireKnownCells(names);
+        double? fb = r.GetValue<double?>("--forget-bias");
+        var rs = r.GetValue<double[]>("--radii") ?? [];
+        if (rs.Length > 0)
+        {
+            // The sweep is of a tanh RNN only: an option that shapes the cell comparison would be silently dropped.
+            var ignored = new (string Option, bool Given)[] { ("--cell", r.GetResult("--cell") is OptionResult { Implicit: false }), ("--jacobian", r.GetValue<bool>("--jacobian")), ("--gates", r.GetValue<bool>("--gates")), ("--forget-bias", fb is not null) }
+                .Where(x => x.Given).Select(x => x.Option).ToArray();
+            if (ignored.Length > 0)
+                throw new ArgumentException($"gradflow --radii sweeps a tanh RNN over spectral radii; {string.Join(", ", ignored)} {(ignored.Length == 1 ? "does" : "do")} not apply to it. Run the sweep and the cell comparison separately.");
+        }
+        if (fb is not null && !names.Any(CellCatalog.AcceptsForgetBias))
+            throw new ArgumentException($"--forget-bias applies to LSTM cells with their own forget gate; none of the cells given has one ({string.Join(", ", names)}).");
+        return (t, h, b, names, rs);
     }
 
     private static double[] ParseDoubles(System.CommandLine.Parsing.ArgumentResult result)

@@ -15,10 +15,11 @@ internal static class PaperCommand
         var id = new Argument<string>("id") { Description = "The paper: " + string.Join(", ", PaperCatalog.Ids) };
         var scale = new Option<string>("--scale") { Description = "full (the committed paper's sizes) or ci (seconds, for tests)", DefaultValueFactory = _ => "full" };
         var outDir = new Option<string?>("--out") { Description = "Paper folder (default: papers/<id>); its paper.md keeps its prose, only the generated blocks are rewritten" };
+        var studies = new Option<string>("--studies") { Description = "Folder of the committed studies a paper reads (lstm-variants reads lstm-variants/ there, written by adl sweep)", DefaultValueFactory = _ => PaperGenerator.DefaultStudiesFolder };
         var renderOnly = new Option<bool>("--render-only") { Description = "Run nothing: rewrite the generated blocks of paper.md from the folder's results.json" };
         var command = new Command("paper", "Regenerate a reproducible write-up: run its experiments, write figures (PNG, SVG), tables (CSV) and results.json, and rewrite the generated blocks of its paper.md.")
         {
-            id, scale, outDir, renderOnly,
+            id, scale, outDir, studies, renderOnly,
         };
         command.SetAction(r =>
         {
@@ -35,9 +36,9 @@ internal static class PaperCommand
             }
             else
             {
-                string commandLine = PaperCatalog.CommandLine(paper.Id, chosenScale, outOption);
+                string commandLine = PaperCatalog.CommandLine(paper.Id, chosenScale, outOption, r.GetValue(studies));
                 view.Line($"{paper.Title} ({PaperScales.Name(chosenScale)} scale) -> {dir}");
-                run = PaperGenerator.Generate(paper.Id, chosenScale, dir, commandLine, view.Line);
+                run = PaperGenerator.Generate(paper.Id, chosenScale, dir, commandLine, view.Line, r.GetValue(studies));
                 view.Line(string.Create(CultureInfo.InvariantCulture, $"Experiments took {run.Results.RuntimeSeconds:F1} s on {run.Results.ProcessorCount} processors."));
             }
             var results = run.Results;

@@ -9,7 +9,7 @@ using Spectre.Console;
 namespace AutoDiffLstm.Cli.Commands;
 
 /// <summary>
-/// <c>sweep &lt;study&gt;</c>: runs a study file's runs (each one <c>adl train</c> process with its own folder), on this
+/// <c>sweep &lt;study&gt;</c>: runs a study file's runs (each one <c>adl train</c> or <c>adl gradflow</c> process with its own folder), on this
 /// machine or as one Slurm job array, resumes where it stopped, and gathers the results into a table, figures and a
 /// hyper-parameter importance analysis.
 /// </summary>
@@ -36,7 +36,7 @@ internal static class SweepCommand
         var sbatchArgs = new Option<string[]>("--sbatch-arg") { Description = "Extra sbatch argument, passed as is (repeat for several, e.g. --sbatch-arg=--account=abc)", AllowMultipleArgumentsPerToken = false };
         var noWait = new Option<bool>("--no-wait") { Description = "With --slurm: submit and return; run the command again (or with --gather-only) to gather" };
         var poll = new Option<double>("--poll-seconds") { Description = "With --slurm: seconds between checks of the job array", DefaultValueFactory = _ => 5 };
-        var command = new Command("sweep", "Run a study: many adl train runs from a study file (grid, random search, seeds), here or on Slurm, resumable, gathered into one table and figures.")
+        var command = new Command("sweep", "Run a study: many adl train (or gradflow) runs from a study file (grid, random search, seeds), here or on Slurm, resumable, gathered into one table and figures.")
         {
             spec, outDir, jobs, memoryPerRun, retryFailed, gatherOnly, planOnly, json, slurm, partition, time, cpus, mem, sbatchArgs, noWait, poll,
         };
@@ -51,7 +51,7 @@ internal static class SweepCommand
             if (r.GetValue(planOnly))
             {
                 if (asJson) stdout.WriteLine(ResultFiles.ToJson(new { study = plan.Spec.Name, runs = plan.Runs.Select(x => new { index = x.Index, id = x.Id, args = x.Args }) }));
-                else foreach (var run in plan.Runs) view.Line($"  {run.Index,4} {run.Id}  adl train {string.Join(' ', run.Args)}");
+                else foreach (var run in plan.Runs) view.Line($"  {run.Index,4} {run.Id}  adl {plan.Spec.Command} {string.Join(' ', run.Args)}");
                 return Cli.Ok;
             }
             Directory.CreateDirectory(dir);
@@ -111,13 +111,35 @@ internal static class SweepCommand
         return command;
     }
 
-    /// <summary>Reads and validates a study file: every run's arguments go through <c>adl train</c>'s own parser and option checks.</summary>
+    /// <summary>
+    /// Reads and validates a study file: every run's arguments go through its command's own parser and option checks
+    /// (<c>adl train</c>'s or <c>adl gradflow</c>'s).
+    /// </summary>
     internal static StudyPlan Plan(string path)
     {
         var train = TrainCommand.Create(TextWriter.Null, TextWriter.Null);
-        var known = train.Options.Select(o => o.Name.TrimStart('-')).ToHashSet(StringComparer.Ordinal);
+        var gradflow = GradFlowCommand.Create(TextWriter.Null);
+        static IReadOnlyCollection<string> Names(Command c) => c.Options.Select(o => o.Name.TrimStart('-')).ToHashSet(StringComparer.Ordinal);
+        var known = new Dictionary<string, IReadOnlyCollection<string>> { ["train"] = Names(train), ["gradflow"] = Names(gradflow) };
         var study = StudySpecReader.Read(path, known);
-        return StudyPlan.Build(study, args => ValidateTrain(train, args));
+        return StudyPlan.Build(study, study.Command == "gradflow" ? args => ValidateGradFlow(gradflow, args) : args => ValidateTrain(train, args));
+    }
+
+    /// <summary>
+    /// Parses <paramref name="args"/> as <c>adl gradflow</c> would and checks them with its own checks; a swept run must
+    /// also measure one curve (one cell, or one spectral radius), so that each run is one point of the study.
+    /// </summary>
+    internal static GradFlowRunOptions ValidateGradFlow(Command gradflow, IReadOnlyList<string> args)
+    {
+        var r = gradflow.Parse(args.ToArray());
+        if (r.Errors.Count > 0) throw new ArgumentException(string.Join("; ", r.Errors.Select(e => e.Message)));
+        var (t, h, b, cells, radii) = GradFlowCommand.Validate(r);
+        int curves = radii.Length > 0 ? radii.Length : cells.Length;
+        if (curves != 1)
+            throw new ArgumentException(radii.Length > 0
+                ? $"a swept gradflow run measures one curve: give one radius per run (grid or random over 'radii'), got {radii.Length} ({string.Join(", ", radii.Select(x => x.ToString(CultureInfo.InvariantCulture)))})"
+                : $"a swept gradflow run measures one curve: set 'cell' to one cell per run (grid or cases), got {cells.Length} ({string.Join(", ", cells)}){(r.GetResult("--cell") is System.CommandLine.Parsing.OptionResult { Implicit: false } ? "" : ", the default")}");
+        return new GradFlowRunOptions(t, h, b);
     }
 
     /// <summary>Parses <paramref name="args"/> as <c>adl train</c> would and returns the options it would train with, or throws naming what is wrong.</summary>
@@ -145,7 +167,8 @@ internal static class SweepCommand
         if (!asJson) view.Line($"{plan.Runs.Count - total} runs finished before; running {total} with {jobs} at once.");
         string Describe(PlannedRun run, RunOutcome o) => FormattableString.Invariant(
             $"run {run.Index} ({string.Join(" ", plan.Varied.Select(v => $"{v}={Distribution.Show(run.Value(v) ?? "-")}"))}): {o.Status.ToString().ToLowerInvariant()}")
-            + (o.Result?.FinalLoss is double l && o.Result.BaselineLoss > 0 ? FormattableString.Invariant($", loss / chance {l / o.Result.BaselineLoss:G3}") : "");
+            + (o.Result?.FinalLoss is double l && o.Result.BaselineLoss > 0 ? FormattableString.Invariant($", loss / chance {l / o.Result.BaselineLoss:G3}") : "")
+            + (o.GradFlow is { Curves: [var c] } ? FormattableString.Invariant($", log10 change per step {c.Log10ChangePerStep:G3}") : "");
         if (asJson || !view.Interactive)
             return LocalBackend.RunAsync(plan, dir, adl, jobs, retryFailed, null,
                 (run, o) => { if (!asJson) view.Line($"  [{++finished}/{total}] {Describe(run, o)}"); }, cancel).GetAwaiter().GetResult();

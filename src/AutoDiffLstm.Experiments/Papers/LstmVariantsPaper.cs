@@ -11,9 +11,10 @@ namespace AutoDiffLstm.Experiments.Papers;
 /// <summary>
 /// "LSTM variants on long-range tasks": the vanilla LSTM and the eight one-change variants of Greff et al. (2017)
 /// trained with one fixed, modest setting per task on the adding problem, temporal order and copy memory, read
-/// against each task's chance baseline.
+/// against each task's chance baseline; and the committed study <c>studies/lstm-variants</c> of the same variants
+/// (random search, ten seeds, importance analysis), read from the files <c>adl sweep</c> wrote.
 /// </summary>
-public sealed class LstmVariantsPaper : IPaper
+public sealed partial class LstmVariantsPaper : IPaper
 {
     /// <inheritdoc/>
     public string Id => "lstm-variants";
@@ -35,6 +36,8 @@ public sealed class LstmVariantsPaper : IPaper
     /// <inheritdoc/>
     public void Run(PaperContext context)
     {
+        // The study is read first: a missing study fails in a second, not after minutes of training.
+        var study = context.Study(StudyName, $"Paper {Id}");
         ulong[] seeds = context.Pick<ulong[]>([1, 2, 3], [1, 2]);
         int batch = context.Pick(32, 8), evalBatch = context.Pick(256, 32);
         const double learningRate = 1e-2, clip = 1.0;
@@ -78,6 +81,7 @@ public sealed class LstmVariantsPaper : IPaper
             TaskNumbers(context, task, seeds.Length, outcomes, classification);
         }
         Summary(context, tasks, seeds.Length, outcomes);
+        StudySection(context, study);
     }
 
     /// <summary>

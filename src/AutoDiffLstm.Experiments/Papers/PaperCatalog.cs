@@ -22,14 +22,15 @@ public static class PaperCatalog
 
     /// <summary>
     /// The command line that produces paper <paramref name="id"/> at <paramref name="scale"/> into <paramref name="outDir"/>
-    /// (null or the default folder: the option is left out), e.g.
-    /// <c>dotnet run -c Release --project src/AutoDiffLstm.Cli -- paper gradient-flow</c>.
+    /// (null or the default folder: the option is left out), reading committed studies from <paramref name="studiesFolder"/>
+    /// (likewise), e.g. <c>dotnet run -c Release --project src/AutoDiffLstm.Cli -- paper gradient-flow</c>.
     /// </summary>
-    public static string CommandLine(string id, PaperScale scale, string? outDir = null)
+    public static string CommandLine(string id, PaperScale scale, string? outDir = null, string? studiesFolder = null)
     {
         string canonical = Find(id).Id, command = CommandPrefix + " " + canonical;
         if (scale != PaperScale.Full) command += " --scale " + PaperScales.Name(scale);
         if (outDir is not null && NormalisedRelative(outDir) != DefaultOut(canonical)) command += " --out " + Quote(outDir);
+        if (studiesFolder is not null && NormalisedRelative(studiesFolder) != PaperGenerator.DefaultStudiesFolder) command += " --studies " + Quote(studiesFolder);
         return command;
     }
 

@@ -21,12 +21,22 @@ public sealed partial class PaperContext
     private readonly Action<string>? log;
     private readonly object logLock = new();
 
-    internal PaperContext(string outDir, PaperScale scale, Action<string>? log)
+    internal PaperContext(string outDir, PaperScale scale, Action<string>? log, string studiesFolder = PaperGenerator.DefaultStudiesFolder)
     {
         OutDir = outDir;
         Scale = scale;
         this.log = log;
+        StudiesFolder = studiesFolder;
     }
+
+    /// <summary>
+    /// The folder of the committed studies (<c>adl sweep</c> outputs) a paper may read, at every scale: by default
+    /// <c>studies</c> under the current directory (the repository root, where papers are generated).
+    /// </summary>
+    public string StudiesFolder { get; }
+
+    /// <summary>Reads the committed study <paramref name="name"/> under <see cref="StudiesFolder"/> (see <see cref="CommittedStudy.Read"/>).</summary>
+    public CommittedStudy Study(string name, string reader) => CommittedStudy.Read(StudiesFolder, name, reader);
 
     /// <summary>The paper folder.</summary>
     public string OutDir { get; }
@@ -79,6 +89,22 @@ public sealed partial class PaperContext
         AddFile(stem + ".png");
         AddFile(stem + ".svg");
         AddFile(data);
+    }
+
+    /// <summary>
+    /// Copies a figure someone else rendered (a study's <c>{source}.png</c> and <c>.svg</c>) to <c>figures/{name}</c>, and
+    /// the CSV of what it shows, <paramref name="dataCsv"/>, to <c>data/{name}.csv</c>; registers the figure.
+    /// </summary>
+    public void CopyFigure(string name, string caption, string source, string dataCsv)
+    {
+        string stem = $"{PaperGenerator.FiguresFolder}/{CheckName(name, "figure")}", data = $"{PaperGenerator.DataFolder}/{name}.csv";
+        foreach (var (from, to) in new[] { (source + ".png", stem + ".png"), (source + ".svg", stem + ".svg"), (dataCsv, data) })
+        {
+            // Written through AtomicFile like every other paper file, so an interrupted run leaves no half-copied figure.
+            AutoDiffLstm.IO.AtomicFile.WriteAllBytes(Path.Combine(OutDir, to), File.ReadAllBytes(from));
+            AddFile(to);
+        }
+        Add(figures, name, new GeneratedFigure(caption, stem + ".png", stem + ".svg", data), "figure");
     }
 
     /// <summary>

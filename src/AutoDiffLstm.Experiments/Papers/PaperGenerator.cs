@@ -27,13 +27,17 @@ public static class PaperGenerator
     /// <summary>CSV of every figure's plotted points.</summary>
     public const string DataFolder = "data";
 
+    /// <summary>Where the committed studies a paper reads are, relative to the current directory, unless told otherwise.</summary>
+    public const string DefaultStudiesFolder = "studies";
+
     private static readonly string[] OwnedFolders = [FiguresFolder, TablesFolder, DataFolder];
 
     /// <summary>
     /// Runs paper <paramref name="id"/> at <paramref name="scale"/> into <paramref name="outDir"/>, recording
-    /// <paramref name="command"/> (see <see cref="PaperCatalog.CommandLine"/>) as the command that produced it.
+    /// <paramref name="command"/> (see <see cref="PaperCatalog.CommandLine"/>) as the command that produced it. A paper
+    /// that quotes a committed study reads it from <paramref name="studiesFolder"/> (default <see cref="DefaultStudiesFolder"/>).
     /// </summary>
-    public static PaperRun Generate(string id, PaperScale scale, string outDir, string command, Action<string>? log = null)
+    public static PaperRun Generate(string id, PaperScale scale, string outDir, string command, Action<string>? log = null, string? studiesFolder = null)
     {
         var paper = PaperCatalog.Find(id);
         if (string.IsNullOrWhiteSpace(command)) throw new ArgumentException("PaperGenerator: the command that produces the paper must be given; it is recorded in results.json.", nameof(command));
@@ -42,7 +46,7 @@ public static class PaperGenerator
         if (File.Exists(paperPath)) PaperMarkdown.Blocks(File.ReadAllText(paperPath));
         foreach (var folder in OwnedFolders) Directory.CreateDirectory(Path.Combine(outDir, folder));
 
-        var context = new PaperContext(outDir, scale, log);
+        var context = new PaperContext(outDir, scale, log, studiesFolder ?? DefaultStudiesFolder);
         var watch = Stopwatch.StartNew();
         paper.Run(context);
         var results = context.Results(paper, command, watch.Elapsed.TotalSeconds);

@@ -6,7 +6,7 @@ namespace AutoDiffLstm.Experiments.Sweeps;
 public sealed record BackendReport(int Skipped, int Ran, bool Cancelled);
 
 /// <summary>
-/// Runs a study's pending runs on this machine, each as its own <c>adl train</c> process, at most <c>jobs</c> at once.
+/// Runs a study's pending runs on this machine, each as its own <c>adl</c> process (train or gradflow), at most <c>jobs</c> at once.
 /// Cancelling (Ctrl-C) stops the running processes with SIGINT, so each writes a checkpoint, and records no exit code
 /// for them: finished runs are kept and the stopped ones resume from their checkpoint next time.
 /// </summary>
@@ -42,7 +42,7 @@ public static class LocalBackend
                 string dir = RunFolder.Path(studyDir, run);
                 RunFolder.Prepare(dir, run);
                 lock (gate) onStarted?.Invoke(run, new RunOutcome(RunStatus.Pending, null, null, null));
-                int? code = await RunProcessAsync(adl, RunFolder.TrainArgs(dir, run, threads), Path.Combine(dir, RunFolder.LogFile), token);
+                int? code = await RunProcessAsync(adl, RunFolder.ProcessArgs(dir, run, threads), Path.Combine(dir, RunFolder.LogFile), token);
                 if (code is null) return; // stopped: no exit code, so the run stays pending
                 RunFolder.WriteExitCode(dir, code.Value);
                 Interlocked.Increment(ref ran);
@@ -65,7 +65,7 @@ public static class LocalBackend
         {
             string dir = RunFolder.Path(studyDir, run);
             var status = RunFolder.Read(dir, run).Status;
-            if (status == RunStatus.Failed && retryFailed) RunFolder.ClearOutcome(dir);
+            if (status == RunStatus.Failed && retryFailed) RunFolder.ClearOutcome(dir, run);
             if (status == RunStatus.Pending || (status == RunStatus.Failed && retryFailed)) pending.Add(run);
         }
         return pending;

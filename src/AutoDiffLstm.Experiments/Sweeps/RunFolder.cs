@@ -38,19 +38,23 @@ public sealed record TrainRunSummary
     public double[] Losses { get; init; } = [];
 }
 
-/// <summary>A run's outcome as read from its folder.</summary>
-public sealed record RunOutcome(RunStatus Status, int? ExitCode, TrainRunSummary? Result, string? Problem);
+/// <summary>A run's outcome as read from its folder: <see cref="Result"/> for a train run, <see cref="GradFlow"/> for a gradflow run.</summary>
+public sealed record RunOutcome(RunStatus Status, int? ExitCode, TrainRunSummary? Result, string? Problem)
+{
+    /// <summary>What <c>adl gradflow</c> measured, for a run of a gradflow study.</summary>
+    public GradFlowRunSummary? GradFlow { get; init; }
+}
 
 /// <summary>
-/// The folder of one run, <c>{study}/runs/{id}</c>: <c>args.txt</c> (the train arguments, one a line),
-/// what <c>adl train --out</c> writes there (train-result.json, checkpoint.safetensors, figures), <c>log.txt</c> (its
-/// output), and <c>exit-code</c>, written by whoever launched the process (the local backend or the Slurm batch script)
+/// The folder of one run, <c>{study}/runs/{id}</c>: <c>args.txt</c> (the run's arguments, one a line),
+/// what the command writes under its --out there (<c>adl train</c>: train-result.json, checkpoint.safetensors, figures;
+/// <c>adl gradflow</c>: gradflow.json, its CSV and figures), <c>log.txt</c> (its output), and <c>exit-code</c>, written by whoever launched the process (the local backend or the Slurm batch script)
 /// once it ended. A run without an exit code has not finished; the two backends leave the same files, so results are
 /// gathered the same way.
 /// </summary>
 public static class RunFolder
 {
-    /// <summary>The result file <c>adl train</c> writes under its --out.</summary>
+    /// <summary>The result file <c>adl train</c> writes under its --out (a gradflow run's: <see cref="SweptCommand.ResultFile"/>).</summary>
     public const string ResultFile = "train-result.json";
     /// <summary>The checkpoint <c>adl train</c> writes under its --out.</summary>
     public const string CheckpointFile = "checkpoint.safetensors";
@@ -64,16 +68,8 @@ public static class RunFolder
     /// <summary>The folder of <paramref name="run"/> under <paramref name="studyDir"/>.</summary>
     public static string Path(string studyDir, PlannedRun run) => System.IO.Path.Combine(studyDir, "runs", run.Id);
 
-    /// <summary>
-    /// The full <c>adl train</c> argument list of a run: resume from its checkpoint when one exists (a run stopped
-    /// part-way), otherwise start with its options; results to the run's folder, JSON instead of progress lines.
-    /// </summary>
-    public static IReadOnlyList<string> TrainArgs(string runDir, PlannedRun run, int threads)
-    {
-        string checkpoint = System.IO.Path.Combine(runDir, CheckpointFile);
-        var head = File.Exists(checkpoint) ? (IEnumerable<string>)["train", "--resume", checkpoint] : ["train", .. run.Args];
-        return [.. head, "--out", runDir, "--json", "--checkpoint-every", run.CheckpointEvery.ToString(CultureInfo.InvariantCulture), "--threads", threads.ToString(CultureInfo.InvariantCulture)];
-    }
+    /// <summary>The full argument list of a run's process (see <see cref="SweptCommand.ProcessArgs"/>).</summary>
+    public static IReadOnlyList<string> ProcessArgs(string runDir, PlannedRun run, int threads) => run.Command.ProcessArgs(runDir, run, threads);
 
     /// <summary>Writes args.txt (the run's own options, for people and for the Slurm script).</summary>
     public static void Prepare(string runDir, PlannedRun run)
@@ -89,10 +85,10 @@ public static class RunFolder
     /// <summary>
     /// Forgets a failed run's outcome so it runs again (its checkpoint, if any, is kept, so it resumes).
     /// </summary>
-    public static void ClearOutcome(string runDir)
+    public static void ClearOutcome(string runDir, PlannedRun run)
     {
         File.Delete(System.IO.Path.Combine(runDir, ExitCodeFile));
-        File.Delete(System.IO.Path.Combine(runDir, ResultFile));
+        File.Delete(System.IO.Path.Combine(runDir, run.Command.ResultFile(run)));
     }
 
     /// <summary>Reads a run's outcome: pending without an exit code; otherwise done, diverged or failed, with the reason.</summary>
@@ -102,26 +98,11 @@ public static class RunFolder
         if (!File.Exists(exitPath)) return new RunOutcome(RunStatus.Pending, null, null, null);
         if (!int.TryParse(File.ReadAllText(exitPath).Trim(), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out int code))
             return new RunOutcome(RunStatus.Failed, null, null, $"{exitPath} does not hold an exit code");
-        TrainRunSummary? result = null;
-        string? problem = null;
-        string resultPath = System.IO.Path.Combine(runDir, ResultFile);
-        if (File.Exists(resultPath))
-        {
-            try { result = ReadResult(resultPath); }
-            catch (Exception e) when (e is JsonException or InvalidDataException) { problem = $"{resultPath} cannot be read: {e.Message}"; }
-            if (result is not null && result.Options != run.Options)
-                problem = $"{resultPath} holds a run with other options than the study's run {run.Index}";
-        }
-        if (problem is not null) return new RunOutcome(RunStatus.Failed, code, null, problem);
-        if (result is null) return new RunOutcome(RunStatus.Failed, code, null, $"exit code {code} and no {ResultFile}{LogTail(runDir)}");
-        bool complete = result.Losses.Length == run.Options.Steps;
-        if (code == 0 && complete) return new RunOutcome(RunStatus.Done, code, result, null);
-        // adl train writes its results before it reports a divergence (exit 1 = failed, 2 = bad input, >= 128 = a signal).
-        if (code is > 0 and < 128 and not 2 && !complete) return new RunOutcome(RunStatus.Diverged, code, result, null);
-        return new RunOutcome(RunStatus.Failed, code, result, $"exit code {code} after {result.Losses.Length} of {run.Options.Steps} steps{LogTail(runDir)}");
+        return run.Command.Read(runDir, run, code);
     }
 
-    private static string LogTail(string runDir)
+    /// <summary>The last two lines of the run's log, as ": line | line" (empty without a log), to say why a run failed.</summary>
+    internal static string LogTail(string runDir)
     {
         string log = System.IO.Path.Combine(runDir, LogFile);
         if (!File.Exists(log)) return "";
@@ -140,10 +121,13 @@ public static class RunFolder
     /// ("final_loss", "finalLoss" and "FinalLoss" are the same), so the reader follows <c>adl train</c> when its JSON
     /// naming changes instead of depending on one spelling.
     /// </summary>
-    public static TrainRunSummary ReadResult(string path)
+    public static TrainRunSummary ReadResult(string path) => ReadJson<TrainRunSummary>(path);
+
+    /// <summary>Reads a result file into <typeparamref name="T"/>, keys matched as <see cref="ReadResult"/> matches them.</summary>
+    public static T ReadJson<T>(string path)
     {
         var node = JsonNode.Parse(File.ReadAllText(path)) ?? throw new InvalidDataException($"{path} is empty JSON.");
-        return Normalise(node).Deserialize<TrainRunSummary>(ReadOptions) ?? throw new InvalidDataException($"{path} holds null.");
+        return Normalise(node).Deserialize<T>(ReadOptions) ?? throw new InvalidDataException($"{path} holds null.");
     }
 
     private static JsonNode? Normalise(JsonNode? node) => node switch

@@ -6,7 +6,7 @@ namespace AutoDiffLstm.Experiments.Sweeps;
 /// <summary>
 /// The figures of a study: per case, the quality of each grid point (variant) with every run as a point and the best
 /// setting's mean and standard deviation over seeds; and per random-search option, quality against its value.
-/// Quality is <see cref="StudyRow.Quality"/> (final held-out loss / chance, lower is better).
+/// Quality is <see cref="StudyRow.Quality"/> (lower is better; for train runs final held-out loss / chance).
 /// </summary>
 public static class StudyFigures
 {
@@ -37,7 +37,7 @@ public static class StudyFigures
             bestErr.Add(StandardDeviation(best));
         }
         string label = plan.Spec.Samples > 0 ? "best setting: mean +- sd over seeds" : "mean +- sd over seeds";
-        return new PointFigure($"{plan.Spec.Name}: {plan.CaseLabel(caseIndex)}", "variant", "held-out loss / chance (lower is better)",
+        return new PointFigure($"{plan.Spec.Name}: {plan.CaseLabel(caseIndex)}", "variant", plan.Command.Metric.Axis,
             [new PointSeries("every run", [.. allX], [.. allY]), new PointSeries(label, [.. bestX], [.. bestY], [.. bestErr])]) { XCategories = names };
     }
 
@@ -52,7 +52,7 @@ public static class StudyFigures
                 points.Select(r => log ? Math.Log10(Numeric(r.Run.Value(option))!.Value) : Numeric(r.Run.Value(option))!.Value).ToArray(),
                 points.Select(r => r.Quality!.Value).ToArray());
         }).ToArray();
-        return new PointFigure($"{plan.Spec.Name}: quality against {option}", log ? $"log10 {option}" : option, "held-out loss / chance (lower is better)", series);
+        return new PointFigure($"{plan.Spec.Name}: quality against {option}", log ? $"log10 {option}" : option, plan.Command.Metric.Axis, series);
     }
 
     /// <summary>Writes every figure (PNG, SVG) and its points (CSV) under <c>{studyDir}/figures</c>; returns the paths.</summary>

@@ -104,7 +104,7 @@ public static class StudyImportance
         var effects = Reported(c.Result!).ToArray();
         double[] x = Enumerable.Range(0, effects.Length).Select(k => (double)k).ToArray();
         return new PointFigure($"{plan.Spec.Name}: {c.Case}: hyper-parameter importance (fANOVA, {c.Result!.Trees} trees)", "effect",
-            "share of the variance of loss / chance", [new PointSeries("mean +- sd over trees", x, effects.Select(e => e.Effect.Fraction).ToArray(), effects.Select(e => e.Effect.Spread).ToArray())])
+            $"share of the variance of {plan.Command.Metric.Phrase}", [new PointSeries("mean +- sd over trees", x, effects.Select(e => e.Effect.Fraction).ToArray(), effects.Select(e => e.Effect.Spread).ToArray())])
         { XCategories = effects.Select(e => e.Effect.Name).ToArray(), Bars = true };
     }
 
@@ -112,7 +112,7 @@ public static class StudyImportance
     {
         var sb = new StringBuilder();
         sb.Append("# Hyper-parameter importance: ").Append(plan.Spec.Name).Append("\n\n");
-        sb.Append("Functional ANOVA over a random-forest surrogate of loss / chance (Hutter et al. 2014): each effect's share of the variance, mean and standard deviation over the trees. Interactions are the largest pairs beyond their main effects; the rest (seeds, higher orders) is unexplained.\n\n");
+        sb.Append(CultureInfo.InvariantCulture, $"Functional ANOVA over a random-forest surrogate of {plan.Command.Metric.Phrase} (Hutter et al. 2014): each effect's share of the variance, mean and standard deviation over the trees. Interactions are the largest pairs beyond their main effects; the rest (seeds, higher orders) is unexplained.\n\n");
         foreach (var c in cases)
         {
             sb.Append("## ").Append(c.Case).Append("\n\n");

@@ -6,19 +6,28 @@ namespace AutoDiffLstm.Experiments.Sweeps;
 
 /// <summary>
 /// One run of a study: its position, its identity (a hash of its command line, so the folder of a finished run is found
-/// again however the study file is reordered), every option it sets and the <c>adl train</c> arguments that set them.
+/// again however the study file is reordered), every option it sets, the command-line arguments that set them, and the
+/// options the command parsed from them (<see cref="TrainingOptions"/> for train, <see cref="GradFlowRunOptions"/> for
+/// gradflow).
 /// </summary>
 public sealed record PlannedRun(
     int Index, string Id, int CaseIndex, int GridIndex, int SampleIndex, ulong Seed,
-    IReadOnlyList<StudyField> Values, IReadOnlyList<string> Args, TrainingOptions Options, int CheckpointEvery)
+    IReadOnlyList<StudyField> Values, IReadOnlyList<string> Args, object Options, int CheckpointEvery)
 {
+    /// <summary>The command the run executes.</summary>
+    public SweptCommand Command { get; init; } = SweptCommand.Train;
+
+    /// <summary>The training options of a train run.</summary>
+    public TrainingOptions Train => Options as TrainingOptions
+        ?? throw new InvalidOperationException($"Run {Index} is a {Command.Name} run; it has no training options.");
+
     /// <summary>The value of <paramref name="option"/> in this run, or null when the run leaves it at its default.</summary>
     public object? Value(string option) => option == "seed" ? Seed : Values.FirstOrDefault(v => v.Option == option)?.Value;
 }
 
 /// <summary>
 /// The runs a study expands to, in a fixed order (case, grid point, random sample, seed), each validated with the
-/// same parser and checks <c>adl train</c> applies, before anything runs.
+/// same parser and checks its command (<c>adl train</c>, <c>adl gradflow</c>) applies, before anything runs.
 /// </summary>
 public sealed class StudyPlan
 {
@@ -31,6 +40,9 @@ public sealed class StudyPlan
 
     /// <summary>The study file.</summary>
     public StudySpec Spec { get; }
+
+    /// <summary>The command every run executes.</summary>
+    public SweptCommand Command => SweptCommand.Named(Spec.Command);
 
     /// <summary>Every run, in order.</summary>
     public IReadOnlyList<PlannedRun> Runs { get; }
@@ -53,8 +65,9 @@ public sealed class StudyPlan
     /// arguments as the command does and returns its options, or throws <see cref="ArgumentException"/>). Problems are
     /// reported by field first (the grid value or distribution edge the command refuses), then by run.
     /// </summary>
-    public static StudyPlan Build(StudySpec spec, Func<IReadOnlyList<string>, TrainingOptions> validate)
+    public static StudyPlan Build(StudySpec spec, Func<IReadOnlyList<string>, object> validate)
     {
+        var command = SweptCommand.Named(spec.Command);
         var gridPoints = Cartesian(spec.Grid);
         var runs = new List<PlannedRun>();
         var errors = new List<string>();
@@ -67,15 +80,17 @@ public sealed class StudyPlan
                     {
                         var values = spec.Fixed.Concat(spec.Cases[c]).Concat(gridPoints[g]).Concat(draws[s]).ToList();
                         var args = Args(values, seed);
-                        TrainingOptions options;
+                        object options;
                         try { options = validate(args); }
                         catch (ArgumentException e)
                         {
                             errors.Add($"run {runs.Count + errors.Count} ({string.Join(", ", values.Select(v => $"{v.Option}={Distribution.Show(v.Value)}"))}, seed={seed}): {e.Message}");
                             continue;
                         }
-                        int every = spec.CheckpointEvery > 0 ? spec.CheckpointEvery : Math.Max(1, options.Steps / 10);
-                        runs.Add(new PlannedRun(runs.Count, Id(args), c, g, s, seed, values, args, options, every));
+                        // The train runs' ids hash their arguments alone, as before gradflow could be swept, so the
+                        // folders of finished studies are still found; a gradflow run's hash also names its command.
+                        string id = command == SweptCommand.Train ? Id(args) : Id([command.Name, .. args]);
+                        runs.Add(new PlannedRun(runs.Count, id, c, g, s, seed, values, args, options, command.CheckpointEvery(spec, options)) { Command = command });
                     }
         }
         // A random search need not draw every value; each one it could draw must still run, so the edges of every
@@ -103,7 +118,7 @@ public sealed class StudyPlan
         return new StudyPlan(spec, runs, varied);
     }
 
-    /// <summary>The <c>adl train</c> arguments of a run: options in name order, a true flag as the bare option, a false one left out.</summary>
+    /// <summary>The command-line arguments of a run: options in name order, a true flag as the bare option, a false one left out.</summary>
     public static IReadOnlyList<string> Args(IEnumerable<StudyField> values, ulong seed)
     {
         var args = new List<string>();
@@ -141,7 +156,7 @@ public sealed class StudyPlan
     /// Each grid value, case, fixed value and distribution edge tried alone on the command's defaults plus the fixed
     /// options: a value refused there is the field's fault, whatever it is combined with.
     /// </summary>
-    private static List<string> FieldErrors(StudySpec spec, Func<IReadOnlyList<string>, TrainingOptions> validate)
+    private static List<string> FieldErrors(StudySpec spec, Func<IReadOnlyList<string>, object> validate)
     {
         var errors = new List<string>();
         void Probe(string where, IEnumerable<StudyField> fields)

@@ -6,7 +6,8 @@ namespace AutoDiffLstm.Experiments.Sweeps;
 /// <summary>
 /// A study file: the options every run shares, optional cases (groups of options that go together, such as a task and
 /// its length), a grid (every combination), a random search (settings drawn from distributions) and the seeds each
-/// setting is trained with. Option names are those of <c>adl train</c> without the dashes ("seq-len", "lr").
+/// setting is run with. Option names are those of the swept command (<c>adl train</c> or <c>adl gradflow</c>) without
+/// the dashes ("seq-len", "lr").
 /// </summary>
 /// <remarks>
 /// A run is one case x one grid point x one random sample x one seed. The random samples are drawn once per case and
@@ -17,7 +18,7 @@ public sealed record StudySpec
 {
     /// <summary>The study's name (the file name without extension when the file has none).</summary>
     public required string Name { get; init; }
-    /// <summary>The command every run executes; "train" is the one supported.</summary>
+    /// <summary>The command every run executes: "train" (the default) or "gradflow" (see <see cref="SweptCommand.All"/>).</summary>
     public string Command { get; init; } = "train";
     /// <summary>Options set for every run.</summary>
     public IReadOnlyList<StudyField> Fixed { get; init; } = [];
@@ -37,7 +38,7 @@ public sealed record StudySpec
     public int CheckpointEvery { get; init; }
 
     /// <summary>The commands a study can run.</summary>
-    public static IReadOnlyList<string> Commands { get; } = ["train"];
+    public static IReadOnlyList<string> Commands { get; } = SweptCommand.All.Select(c => c.Name).ToArray();
 
     /// <summary>Options the sweep sets itself for every run; a study file may not set them.</summary>
     public static IReadOnlyList<string> Reserved { get; } = ["out", "json", "resume", "checkpoint-every", "threads", "seed", "help"];
@@ -53,8 +54,8 @@ public sealed record StudyField(string Option, object Value);
 public static class StudySpecReader
 {
     /// <summary>Reads <paramref name="path"/>: .yaml/.yml as YAML, anything else as JSON.</summary>
-    /// <param name="knownOptions">The option names of the command (without dashes), to refuse unknown ones.</param>
-    public static StudySpec Read(string path, IReadOnlyCollection<string> knownOptions)
+    /// <param name="knownOptions">The option names (without dashes) of each command a study can run, to refuse unknown ones.</param>
+    public static StudySpec Read(string path, IReadOnlyDictionary<string, IReadOnlyCollection<string>> knownOptions)
     {
         if (!File.Exists(path)) throw new FileNotFoundException($"Study file '{path}' does not exist.", path);
         string text = File.ReadAllText(path);
@@ -69,7 +70,7 @@ public static class StudySpecReader
     }
 
     /// <summary>Parses a study from its JSON tree; every problem found is listed in one <see cref="ArgumentException"/>.</summary>
-    public static StudySpec Parse(JsonNode? root, string defaultName, IReadOnlyCollection<string> knownOptions, string source = "study")
+    public static StudySpec Parse(JsonNode? root, string defaultName, IReadOnlyDictionary<string, IReadOnlyCollection<string>> knownOptions, string source = "study")
     {
         var errors = new List<string>();
         if (root is not JsonObject obj) throw new ArgumentException($"Study file '{source}': the top level must be an object with the fields {string.Join(", ", StudySpec.TopLevelFields)}.");
@@ -79,6 +80,8 @@ public static class StudySpecReader
         string name = obj["name"] is JsonNode n ? String(n, "name", errors) ?? defaultName : defaultName;
         string command = obj["command"] is JsonNode c ? String(c, "command", errors) ?? "train" : "train";
         if (!StudySpec.Commands.Contains(command)) errors.Add($"command: '{command}' cannot be swept; supported: {string.Join(", ", StudySpec.Commands)}");
+        // With an unknown command, its options cannot be checked; those of train are, so the other errors still show.
+        var known = knownOptions.TryGetValue(command, out var ofCommand) ? ofCommand : knownOptions.GetValueOrDefault("train") ?? [];
 
         var seen = new Dictionary<string, string>(StringComparer.Ordinal); // option -> where it is set
         void Claim(string option, string where)
@@ -87,8 +90,8 @@ public static class StudySpecReader
             if (StudySpec.Reserved.Contains(opt))
                 errors.Add(opt == "seed" ? $"{where}: set the seeds with the top-level 'seeds' field, not as an option"
                     : $"{where}: '{opt}' is set by the sweep itself (reserved: {string.Join(", ", StudySpec.Reserved)})");
-            else if (!knownOptions.Contains(opt))
-                errors.Add($"{where}: '{opt}' is not an option of adl train; valid options: {string.Join(", ", knownOptions.Where(k => !StudySpec.Reserved.Contains(k)).Order(StringComparer.Ordinal))}");
+            else if (!known.Contains(opt))
+                errors.Add($"{where}: '{opt}' is not an option of adl {command}; valid options: {string.Join(", ", known.Where(k => !StudySpec.Reserved.Contains(k)).Order(StringComparer.Ordinal))}");
             else if (seen.TryGetValue(opt, out var other) && !(other.StartsWith("cases", StringComparison.Ordinal) && where.StartsWith("cases", StringComparison.Ordinal)))
                 errors.Add($"{where}: '{opt}' is also set in {other}; an option may vary in one place only");
             seen.TryAdd(opt, where);

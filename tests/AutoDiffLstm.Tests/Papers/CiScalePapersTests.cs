@@ -22,7 +22,8 @@ public class CiScalePapersTests
             string committedMarkdown = File.ReadAllText(Path.Combine(committed, PaperGenerator.PaperFile));
             File.WriteAllText(Path.Combine(temp, PaperGenerator.PaperFile), committedMarkdown);
             string command = PaperCatalog.CommandLine(id, PaperScale.Ci, temp);
-            var run = PaperGenerator.Generate(id, PaperScale.Ci, temp, command);
+            // Papers that quote a committed study read it from the repository's studies/ at every scale.
+            var run = PaperGenerator.Generate(id, PaperScale.Ci, temp, command, studiesFolder: PaperTestFiles.StudiesFolder);
 
             Assert.False(run.CreatedSkeleton);
             Assert.Equal(PaperTestFiles.RelativeFiles(committed), PaperTestFiles.RelativeFiles(temp));

@@ -13,6 +13,8 @@ public class PaperCatalogTests
         Assert.Equal(prefix + " lstm-variants --scale ci", PaperCatalog.CommandLine("lstm-variants", PaperScale.Ci, "papers/lstm-variants"));
         Assert.Equal(prefix + " lstm-variants --out /tmp/x", PaperCatalog.CommandLine("lstm-variants", PaperScale.Full, "/tmp/x"));
         Assert.Equal(prefix + " lstm-variants --scale ci --out '/tmp/my papers'", PaperCatalog.CommandLine("lstm-variants", PaperScale.Ci, "/tmp/my papers"));
+        Assert.Equal(prefix + " lstm-variants", PaperCatalog.CommandLine("lstm-variants", PaperScale.Full, null, "./studies/"));
+        Assert.Equal(prefix + " lstm-variants --studies /data/studies", PaperCatalog.CommandLine("lstm-variants", PaperScale.Full, null, "/data/studies"));
     }
 
     [Fact]

@@ -13,6 +13,9 @@ internal static partial class PaperTestFiles
 
     public static string Folder(string id) => Path.Combine(PapersFolder, id);
 
+    /// <summary>The committed studies (adl sweep outputs) some papers read.</summary>
+    public static string StudiesFolder => Path.Combine(RepositoryRoot, "studies");
+
     /// <summary>Every paper of the catalogue (each must be committed under papers/).</summary>
     public static TheoryData<string> Ids()
     {

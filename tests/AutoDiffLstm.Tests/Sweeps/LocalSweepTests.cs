@@ -34,7 +34,7 @@ public sealed class LocalSweepTests : IDisposable
         var plan = StudyFiles.Plan(spec);
         // Each row is the run's own train-result.json, read back.
         var r0 = RunFolder.ReadResult(Path.Combine(RunFolder.Path(dir, plan.Runs[0]), RunFolder.ResultFile));
-        Assert.Equal(plan.Runs[0].Options, r0.Options);
+        Assert.Equal(plan.Runs[0].Train, r0.Options);
         Assert.Contains(System.FormattableString.Invariant($",{r0.FinalLoss:R},"), rows[0]);
         var gathered = StudyFiles.Gathered(dir);
 
@@ -60,7 +60,7 @@ public sealed class LocalSweepTests : IDisposable
         var run = plan.Runs[2];
         string runDir = RunFolder.Path(dir, run);
         Directory.Delete(runDir, recursive: true);
-        var trainer = new Trainer<float>(run.Options);
+        var trainer = new Trainer<float>(run.Train);
         using (var stop = new CancellationTokenSource())
         {
             trainer.OnStep = s => { if (s.Step == 6) stop.Cancel(); };
@@ -68,7 +68,7 @@ public sealed class LocalSweepTests : IDisposable
         }
         trainer.SaveCheckpoint(Path.Combine(runDir, RunFolder.CheckpointFile));
         Assert.Equal(6, Checkpoint.ReadHeader(Path.Combine(runDir, RunFolder.CheckpointFile)).CompletedSteps);
-        Assert.Contains("--resume", RunFolder.TrainArgs(runDir, run, 1));
+        Assert.Contains("--resume", RunFolder.ProcessArgs(runDir, run, 1));
         var resumed = CliRun.Json(CliRun.Expect(0, "sweep", spec, "--out", dir, "--json"));
         Assert.Equal(1, resumed.GetProperty("ran").GetInt32());
         Assert.Equal(gathered, StudyFiles.Gathered(dir));

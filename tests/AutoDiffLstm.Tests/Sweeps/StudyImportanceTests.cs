@@ -36,7 +36,7 @@ public sealed class StudyImportanceTests : IDisposable
 
         // loss / chance = 0.2 for gru, 0.8 for lstm, whatever the learning rate, hidden size or seed: the cell explains all.
         var rows = plan.Runs.Select(r => new StudyRow(r, new RunOutcome(RunStatus.Done, 0,
-            new TrainRunSummary { Options = r.Options, FinalLoss = (string)r.Value("cell")! == "gru" ? 0.2 : 0.8, BaselineLoss = 1 }, null))).ToArray();
+            new TrainRunSummary { Options = r.Train, FinalLoss = (string)r.Value("cell")! == "gru" ? 0.2 : 0.8, BaselineLoss = 1 }, null))).ToArray();
         var files = new List<string>();
         string dir = temp.File("study");
         Directory.CreateDirectory(dir);

@@ -60,6 +60,19 @@ public sealed class StudyValidationTests : IDisposable
     [InlineData("""{ "command": "gradcheck" }""", "'gradcheck' cannot be swept")]
     public void AFieldTheSweepCannotUseIsRefused(string json, string message) => Refused(json, message);
 
+    // A gradflow study is checked with gradflow's own options and checks, and each run must measure one curve.
+    [Theory]
+    [InlineData("""{ "command": "gradflow", "options": { "steps": 10, "cell": "rnn" } }""", "options.steps", "'steps' is not an option of adl gradflow", "valid options:", "radii")]
+    [InlineData("""{ "command": "gradflow", "options": { "cell": "rnn" }, "grid": { "seq-len": [12, 1] } }""", "grid.seq-len[1] = 1", "--seq-len must be at least 2, got 1")]
+    [InlineData("""{ "command": "gradflow", "grid": { "radii": [0.9, -1] } }""", "grid.radii[1] = -1", "--radii: '-1' is not a positive number")]
+    [InlineData("""{ "command": "gradflow", "options": { "cell": "rnn" }, "random": { "samples": 2, "space": { "hidden": { "int-range": [9, 4] } } } }""", "random.space.hidden.int-range", "is empty")]
+    [InlineData("""{ "command": "gradflow", "options": { "cell": "rnn" }, "random": { "samples": 2, "space": { "hidden": { "int-range": [0, 4] } } } }""", "random.space.hidden", "--hidden must be positive, got 0")]
+    [InlineData("""{ "command": "gradflow", "options": { "seq-len": 10 } }""", "a swept gradflow run measures one curve", "got 3 (rnn, lstm, gru), the default")]
+    [InlineData("""{ "command": "gradflow", "grid": { "cell": ["rnn,gru", "lstm"] } }""", "grid.cell[0] = rnn,gru", "measures one curve", "got 2 (rnn, gru)")]
+    [InlineData("""{ "command": "gradflow", "options": { "cell": "lstm" }, "grid": { "radii": [0.9, 1.1] } }""", "--radii sweeps a tanh RNN", "--cell")]
+    [InlineData("""{ "command": "gradflow", "options": { "cell": "gru", "forget-bias": 1.0 } }""", "options", "--forget-bias applies to LSTM cells")]
+    public void AGradFlowStudyIsRefusedWithGradFlowsOwnChecks(string json, params string[] expected) => Refused(json, expected);
+
     [Fact]
     public void ACombinationTrainRefusesIsRefusedNamingTheRun() =>
         // Each value is fine alone; a forget bias on a GRU is not.
@@ -107,8 +120,8 @@ public sealed class StudyValidationTests : IDisposable
         Assert.InRange(lrs.Count(lr => lr < 1e-3), 15, 55);
         Assert.Equal([4L, 5L, 6L], plan.Runs.Select(r => (long)r.Value("hidden")!).Distinct().Order());
         Assert.Equal(["adam", "sgd"], plan.Runs.Select(r => (string)r.Value("optimizer")!).Distinct().Order());
-        var lstm = plan.Runs.Where(r => (string)r.Value("cell")! == "lstm").Select(r => r.Options with { Cell = "" });
-        var gru = plan.Runs.Where(r => (string)r.Value("cell")! == "gru").Select(r => r.Options with { Cell = "" });
+        var lstm = plan.Runs.Where(r => (string)r.Value("cell")! == "lstm").Select(r => r.Train with { Cell = "" });
+        var gru = plan.Runs.Where(r => (string)r.Value("cell")! == "gru").Select(r => r.Train with { Cell = "" });
         Assert.Equal(lstm, gru);
         Assert.Equal(plan.Runs.Select(r => r.Id), StudyFiles.Plan(spec).Runs.Select(r => r.Id));
         Assert.Equal(plan.Runs.Count, plan.Runs.Select(r => r.Id).Distinct().Count());

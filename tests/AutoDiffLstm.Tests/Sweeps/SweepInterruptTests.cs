@@ -35,7 +35,7 @@ public sealed class SweepInterruptTests : IDisposable
     {
         string spec = StudyFiles.Write(temp.File("stoppable.json"), Study);
         var plan = StudyFiles.Plan(spec);
-        Assert.Equal([20, 20, 1000, 1000], plan.Runs.Select(r => r.Options.Steps));
+        Assert.Equal([20, 20, 1000, 1000], plan.Runs.Select(r => r.Train.Steps));
         string dir = temp.File("study");
         string longRun = RunFolder.Path(dir, plan.Runs[2]);
 

@@ -16,12 +16,15 @@ internal sealed class OurRecurrentModel<T> where T : unmanaged, IFloatingPointIe
     private static readonly string[] ParameterNames = ["weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0"];
     private readonly RecurrentLayer<T> layer;
 
-    public OurRecurrentModel(CellKind kind, int inputSize, int hiddenSize, Rng rng)
+    /// <param name="asCustomCell">The LSTM written as a <see cref="CustomCell{T}"/> in the README's style instead of the built-in <see cref="LstmCell{T}"/> (same equations, same FLOPs).</param>
+    public OurRecurrentModel(CellKind kind, int inputSize, int hiddenSize, Rng rng, bool asCustomCell = false)
     {
+        if (asCustomCell && kind != CellKind.Lstm) throw new ArgumentException($"OurRecurrentModel: only the LSTM has a CustomCell twin, not {kind}.", nameof(asCustomCell));
         Kind = kind;
         HiddenSize = hiddenSize;
         layer = kind switch
         {
+            CellKind.Lstm when asCustomCell => new RecurrentLayer<T>((i, r) => CustomLstm(i, hiddenSize, r), inputSize, rng),
             CellKind.Lstm => RecurrentLayer.Lstm<T>(inputSize, hiddenSize, rng),
             CellKind.Gru => RecurrentLayer.Gru<T>(inputSize, hiddenSize, rng),
             _ => RecurrentLayer.Rnn<T>(inputSize, hiddenSize, rng),
@@ -37,6 +40,17 @@ internal sealed class OurRecurrentModel<T> where T : unmanaged, IFloatingPointIe
     public Tensor<T> BiasIh { get; }
     public Tensor<T> BiasHh { get; }
     public Tensor<T>[] Parameters => [WeightIh, WeightHh, BiasIh, BiasHh];
+
+    /// <summary>The LSTM as a researcher writes it with <see cref="CustomCell{T}"/>: PyTorch's parameters and gate order, input projection hoisted.</summary>
+    public static CustomCell<T> CustomLstm(int inputSize, int hidden, Rng rng) => new("lstm-custom", inputSize, hidden, ["h", "c"],
+        new Dictionary<string, int[]> { ["weight_ih"] = [4 * hidden, inputSize], ["weight_hh"] = [4 * hidden, hidden], ["bias_ih"] = [4 * hidden], ["bias_hh"] = [4 * hidden] },
+        (x, s, p) =>
+        {
+            var gates = (x + s["h"].Linear(p["weight_hh"], p["bias_hh"])).Chunk(4, -1);
+            var (i, f, g, o) = (gates[0].Sigmoid(), gates[1].Sigmoid(), gates[2].Tanh(), gates[3].Sigmoid());
+            var c = f * s["c"] + i * g;
+            return [o * c.Tanh(), c];
+        }, rng, projectInput: (x, p) => x.Linear(p["weight_ih"], p["bias_ih"]));
 
     public static int Gates(CellKind kind) => kind switch { CellKind.Lstm => 4, CellKind.Gru => 3, _ => 1 };
 

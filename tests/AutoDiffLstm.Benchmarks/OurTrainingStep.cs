@@ -17,12 +17,12 @@ internal sealed class OurTrainingStep<T> : IMeasurableStep where T : unmanaged, 
     private readonly int checkpointEvery;
     private readonly bool compile;
 
-    public OurTrainingStep(CellKind kind, WorkloadShape shape, int seed, int checkpointEvery = 0, bool compile = true)
+    public OurTrainingStep(CellKind kind, WorkloadShape shape, int seed, int checkpointEvery = 0, bool compile = true, bool customCell = false)
     {
         this.checkpointEvery = checkpointEvery;
         this.compile = compile;
         var rng = new Rng((ulong)seed);
-        model = new OurRecurrentModel<T>(kind, shape.Input, shape.Hidden, rng);
+        model = new OurRecurrentModel<T>(kind, shape.Input, shape.Hidden, rng, customCell);
         x = Tensor.RandomNormal<T>(rng, [shape.Steps, shape.Batch, shape.Input]).RequireGrad();
         h0 = Tensor.RandomNormal<T>(rng, [shape.Batch, shape.Hidden], std: 0.1).RequireGrad();
         c0 = kind == CellKind.Lstm ? Tensor.RandomNormal<T>(rng, [shape.Batch, shape.Hidden], std: 0.1).RequireGrad() : null;
@@ -59,13 +59,16 @@ internal sealed class OurTrainingStep<T> : IMeasurableStep where T : unmanaged, 
 internal static class OurTrainingStep
 {
     /// <summary>The step in the workload's element type (float or double).</summary>
-    public static ITrainingStep Create(CellKind kind, Workload workload, int seed = 1, bool compile = true) => CreateMeasurable(kind, workload, seed, compile: compile);
+    public static ITrainingStep Create(CellKind kind, Workload workload, int seed = 1, bool compile = true, bool customCell = false) =>
+        CreateMeasurable(kind, workload, seed, compile: compile, customCell: customCell);
 
     /// <summary>The step with its memory probes (<see cref="IMeasurableStep"/>), optionally checkpointing every k steps.</summary>
-    public static IMeasurableStep CreateMeasurable(CellKind kind, Workload workload, int seed = 1, int checkpointEvery = 0, bool compile = true)
+    public static IMeasurableStep CreateMeasurable(CellKind kind, Workload workload, int seed = 1, int checkpointEvery = 0, bool compile = true, bool customCell = false)
     {
         var shape = WorkloadShape.Of(workload);
-        return shape.IsDouble ? new OurTrainingStep<double>(kind, shape, seed, checkpointEvery, compile) : new OurTrainingStep<float>(kind, shape, seed, checkpointEvery, compile);
+        return shape.IsDouble
+            ? new OurTrainingStep<double>(kind, shape, seed, checkpointEvery, compile, customCell)
+            : new OurTrainingStep<float>(kind, shape, seed, checkpointEvery, compile, customCell);
     }
 }
 

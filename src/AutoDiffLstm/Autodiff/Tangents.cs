@@ -38,15 +38,37 @@ internal sealed class Cotangents
     private readonly Dictionary<TensorBase, TensorBase> map = new(ReferenceEqualityComparer.Instance);
     private readonly Dictionary<TensorBase, Slices> slices = new(ReferenceEqualityComparer.Instance);
 
-    /// <summary>The cotangent of <paramref name="t"/> (slices added by <see cref="AddSlice"/> are joined here, once), or null.</summary>
+    private readonly Dictionary<TensorBase, Slices> products = new(ReferenceEqualityComparer.Instance);
+
+    /// <summary>
+    /// The cotangent of <paramref name="t"/> (slices added by <see cref="AddSlice"/> and products added by
+    /// <see cref="AddProduct"/> are joined here, once), or null.
+    /// </summary>
     public TensorBase? Of(TensorBase t)
     {
-        if (slices.Remove(t, out var pending))
-        {
-            var joined = pending.Join();
-            map[t] = map.TryGetValue(t, out var dense) ? pending.Add(dense, joined) : joined;
-        }
+        foreach (var pendingSet in (ReadOnlySpan<Dictionary<TensorBase, Slices>>)[slices, products])
+            if (pendingSet.Remove(t, out var pending))
+            {
+                var joined = pending.Join();
+                map[t] = map.TryGetValue(t, out var dense) ? pending.Add(dense, joined) : joined;
+            }
         return map.TryGetValue(t, out var v) ? v : null;
+    }
+
+    /// <summary>
+    /// Adds left^T right (left [N, rows of input], right [N, columns of input]) to the cotangent of the matrix
+    /// <paramref name="input"/>: a weight's gradient, one outer-product sum per use. The factors are kept and joined by
+    /// one product of their row-wise concatenations when the cotangent is read, instead of a [out, in] product and a sum
+    /// per use: a weight used at each of T steps then costs O(T (out + in)) memory instead of O(T out in) (Σ_t a_t^T b_t
+    /// = [a_1; ...; a_T]^T [b_1; ...; b_T]).
+    /// </summary>
+    public void AddProduct<T>(string op, Tensor<T> input, Tensor<T> left, Tensor<T> right) where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
+    {
+        if (!input.RequiresGrad) return;
+        if (input.Rank != 2 || left.Rank != 2 || right.Rank != 2 || left.Dims[0] != right.Dims[0] || left.Dims[1] != input.Dims[0] || right.Dims[1] != input.Dims[1])
+            throw new InvalidOperationException($"{op}: the backward rule produced product factors {left.ShapeText}^T x {right.ShapeText} for an input of shape {input.ShapeText}.");
+        if (!products.TryGetValue(input, out var set)) products[input] = set = new Products<T>();
+        ((Products<T>)set).Add(left, right);
     }
 
     /// <summary>
@@ -83,12 +105,31 @@ internal sealed class Cotangents
     {
         map.Remove(t);
         slices.Remove(t);
+        products.Remove(t);
     }
 
     private abstract class Slices
     {
         public abstract TensorBase Join();
         public abstract TensorBase Add(TensorBase a, TensorBase b);
+    }
+
+    /// <summary>Outer-product cotangents of one matrix: the factors stacked by rows, one product when read.</summary>
+    private sealed class Products<T> : Slices where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
+    {
+        private readonly List<Tensor<T>> lefts = [], rights = [];
+
+        public void Add(Tensor<T> left, Tensor<T> right)
+        {
+            lefts.Add(left);
+            rights.Add(right);
+        }
+
+        public override TensorBase Join() => lefts.Count == 1
+            ? lefts[0].MatMul(rights[0], transposeThis: true)
+            : Tensor.Concat(0, [.. lefts]).MatMul(Tensor.Concat(0, [.. rights]), transposeThis: true);
+
+        public override TensorBase Add(TensorBase a, TensorBase b) => (Tensor<T>)a + (Tensor<T>)b;
     }
 
     /// <summary>Slice cotangents of one tensor along one axis: summed where they share a start, zeros in the gaps, one Concat.</summary>

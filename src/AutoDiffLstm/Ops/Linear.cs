@@ -81,7 +81,7 @@ internal sealed class LinearRule<T> : BackwardRule<T>, IReplayableRule where T :
         int outF = w.Dims[0], inF = w.Dims[1];
         var rows = dy.ReshapeTo([Rows(e), outF]);
         if (x.RequiresGrad) sink.Add(Name, x, rows.MatMul(w).ReshapeTo(x.Dims));
-        if (w.RequiresGrad) sink.Add(Name, w, rows.MatMul(x.ReshapeTo([Rows(e), inF]), transposeThis: true));
+        if (w.RequiresGrad) sink.AddProduct(Name, w, rows, x.ReshapeTo([Rows(e), inF])); // dW = dy^T x, summed over uses when read
         if (b is not null && b.RequiresGrad) sink.Add(Name, b, rows.Sum(0));
     }
 }

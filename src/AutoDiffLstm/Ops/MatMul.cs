@@ -108,6 +108,16 @@ internal sealed class MatMulRule<T> : BackwardRule<T>, IReplayableRule where T :
             sink.Add(Name, a, p.TransA ? dOpA.Transpose(-2, -1) : dOpA);
         }
         if (!b.RequiresGrad) return;
+        if (b.Rank == 2 && !p.TransA)
+        {
+            // A shared matrix (a weight): dop(B) = A^T dC over A's rows, kept as factors and summed over uses in one
+            // product when read (Cotangents.AddProduct); dB = dC^T A when B entered transposed.
+            var rowsA = a.ReshapeTo([a.Size / a.Dims[^1], a.Dims[^1]]);
+            var rowsDy = dy.ReshapeTo([dy.Size / dy.Dims[^1], dy.Dims[^1]]);
+            if (p.TransB) sink.AddProduct(Name, b, rowsDy, rowsA);
+            else sink.AddProduct(Name, b, rowsA, rowsDy);
+            return;
+        }
         Tensor<T> dOpB;
         if (b.Rank == 3 || a.Rank == 2) dOpB = a.MatMul(dy, !p.TransA, false);
         else if (!p.TransA) dOpB = a.ReshapeTo([a.Size / a.Dims[^1], a.Dims[^1]]).MatMul(dy.ReshapeTo([dy.Size / dy.Dims[^1], dy.Dims[^1]]), transposeThis: true);

@@ -69,7 +69,10 @@ Console.WriteLine(lstm.ExplainCompiledStep(batch: 8));
 // The product $W_{hh} h_{t-1} + b_{hh}$ is replayed; everything after it (adding $P_t$, slicing the four gate blocks,
 // three sigmoids and two tanh, the cell update $c_t = f \odot c_{t-1} + i \odot g$ and $h_t = o \odot \tanh(c_t)$) is one
 // group. The tape shows the difference: a forward pass over a few steps, interpreted and compiled, and the operations each
-// recorded (`Tape.Current.OperationNames()`).
+// recorded (`Tape.Current.OperationNames()`). Compiled, each step records the product, the group (`Fused0`) and one small
+// `FusedOutput` entry per value the rest of the graph reads from the group ($h_t$ and $c_t$); the `Narrow` left over takes
+// step $t$'s rows of the input projection hoisted before the loop, and `Reshape`, `Concat` and the hoisted `Linear` run
+// once per sequence.
 // ---- [cell 6] code ----
 int countSteps = 3;
 var countLayer = new RecurrentLayer<float>([[lstm]]);
@@ -204,56 +207,70 @@ display(TextTable.From(agreement, ("cell", a => a.Cell), ("type", a => a.Type), 
 // One training iteration as the benchmark project runs it: forward over the whole sequence, loss = the sum of every
 // output, backward to every weight and the input sequence, gradients zeroed in place, under `Tape.ReuseBuffers()` (forward
 // values recycled when backward ends). Sizes of the benchmark's W3: B = 8, I = H = 32, float, one thread, and several
-// sequence lengths. In each repetition a block of interpreted iterations and a block of compiled ones run back to back, so
-// that a change in the machine's load hits both; each point is the median over the repetitions, and the ratio is the
-// median of the per-repetition ratios.
+// sequence lengths. Every configuration is timed in several rounds, and in each round a block of interpreted iterations and
+// a block of compiled ones run back to back, so that a change in the machine's load hits both; each point is the median
+// time of one iteration over all rounds (the median, because a busy machine delays some iterations by far more than it
+// speeds up any).
 //
 // **These timings are indications, not measurements:** they come from the notebook's own process, on a machine that may be
 // running other work, without BenchmarkDotNet's warm-up, pilot and outlier handling. The benchmark project
-// (`tests/AutoDiffLstm.Benchmarks`, its README) is where times are measured. What to expect: the compiled step saves
-// per-operation work (recording, dispatch, buffers) on the elementwise part of each step, a share of the iteration that
-// the matrix products do not dilute at this small size; the saving grows with T roughly in proportion, as both times do.
+// (`tests/AutoDiffLstm.Benchmarks`, its README) is where times are measured.
+//
+// What compiling can save is the per-operation work around each elementwise primitive: its tape entry, the dispatch of its
+// backward rule, its buffer handling. It does not save arithmetic (a group still makes one pass per instruction over its
+// arena, forward and backward), and it adds a little of its own: the group's entry and one `FusedOutput` per value read
+// outside it. So the gain depends on how many primitives a group absorbs (the LSTM's single group takes every elementwise
+// primitive of its step, the MGU's two groups are smaller, split by the product between them), and on how much of the iteration the products and the hoisted projection take. Both times grow
+// linearly in T, so their ratio should hardly depend on T.
 // ---- [cell 16] code ----
 int threadsBefore = Parallelism.MaxThreads;
 Parallelism.MaxThreads = 1;   // as the recorded benchmark rows below (W3's products run on one thread anyway)
 int[] timedLengths = Notebook.Scale<int[]>(full: [25, 50, 100, 200], ci: [4, 8]);
-int repetitions = Notebook.Scale(full: 9, ci: 2), iterationsPerBlock = Notebook.Scale(full: 20, ci: 2);
-double Median(IEnumerable<double> values)
-{
-    var sorted = values.Order().ToArray();
-    return sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[sorted.Length / 2 - 1] + sorted[sorted.Length / 2]) / 2;
-}
+int warmUpRounds = Notebook.Scale(full: 2, ci: 1), rounds = Notebook.Scale(full: 11, ci: 2), iterationsPerBlock = Notebook.Scale(full: 20, ci: 2);
 var timedCells = new (string Name, Func<RecurrentLayer<float>> Make)[]
 {
     ("lstm", () => RecurrentLayer.Lstm<float>(32, 32, new Rng(5))),
     ("mgu (CustomCell)", () => new RecurrentLayer<float>((i, r) => Mgu<float>(i, 32, r), 32, new Rng(5))),
 };
-var timings = new List<(string Cell, int Steps, double Interpreted, double Compiled, double Ratio)>();
+// One training iteration per call, returning its milliseconds.
+var timed = new List<(string Cell, int Steps, Func<bool, double> Iteration)>();
 foreach (var (cellName, makeLayer) in timedCells)
     foreach (int steps in timedLengths)
     {
         var timedLayer = makeLayer();
         var timedInput = Tensor.RandomNormal<float>(new Rng(6), [steps, 8, 32]).RequireGrad();
         Tensor<float>[] timedLeaves = [.. timedLayer.NamedParameters().Select(p => p.Value), timedInput];
-        double MillisecondsPerIteration(bool compile)
+        timed.Add((cellName, steps, compile =>
         {
-            var options = new SequenceOptions<float> { Compile = compile };
             var clock = Stopwatch.StartNew();
-            for (int k = 0; k < iterationsPerBlock; k++)
+            using (Tape.ReuseBuffers())
             {
-                using var reuse = Tape.ReuseBuffers();
                 foreach (var leaf in timedLeaves) leaf.Grad?.AsWritableSpan().Clear();
-                timedLayer.Forward(timedInput, options).Output.Sum().Backward();
+                timedLayer.Forward(timedInput, new SequenceOptions<float> { Compile = compile }).Output.Sum().Backward();
             }
-            return clock.Elapsed.TotalMilliseconds / iterationsPerBlock;
-        }
-        MillisecondsPerIteration(false); MillisecondsPerIteration(true);   // warm-up: the JIT, the buffer pool, the trace
-        var blocks = Enumerable.Range(0, repetitions).Select(_ => (Interpreted: MillisecondsPerIteration(false), Compiled: MillisecondsPerIteration(true))).ToArray();
-        timings.Add((cellName, steps, Median(blocks.Select(b => b.Interpreted)), Median(blocks.Select(b => b.Compiled)), Median(blocks.Select(b => b.Compiled / b.Interpreted))));
+            return clock.Elapsed.TotalMilliseconds;
+        }));
     }
+// Rounds over every configuration, interpreted and compiled blocks back to back, so that a change in the machine's load
+// is shared; the warm-up rounds (the JIT's tiers, the buffer pool, the compiled steps' traces) are not kept.
+var samples = timed.Select(_ => (Interpreted: new List<double>(), Compiled: new List<double>())).ToArray();
+for (int round = -warmUpRounds; round < rounds; round++)
+    for (int k = 0; k < timed.Count; k++)
+        foreach (bool compile in new[] { false, true })
+            for (int i = 0; i < iterationsPerBlock; i++)
+            {
+                double ms = timed[k].Iteration(compile);
+                if (round >= 0) (compile ? samples[k].Compiled : samples[k].Interpreted).Add(ms);
+            }
 Parallelism.MaxThreads = threadsBefore;
+double Median(IEnumerable<double> values)
+{
+    var sorted = values.Order().ToArray();
+    return sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[sorted.Length / 2 - 1] + sorted[sorted.Length / 2]) / 2;
+}
+var timings = timed.Select((t, k) => (t.Cell, t.Steps, Interpreted: Median(samples[k].Interpreted), Compiled: Median(samples[k].Compiled))).ToList();
 
-display(new LineFigure($"One training iteration, B = 8, I = H = 32, float, one thread (median of {repetitions} blocks of {iterationsPerBlock})",
+display(new LineFigure($"One training iteration, B = 8, I = H = 32, float, one thread: median of {rounds * iterationsPerBlock} iterations",
     "sequence length T", "milliseconds per iteration", LogY: false,
     timings.GroupBy(t => t.Cell).SelectMany(g => new[]
     {
@@ -262,8 +279,14 @@ display(new LineFigure($"One training iteration, B = 8, I = H = 32, float, one t
     }).ToList()) { Legend = LegendCorner.UpperLeft });
 display(TextTable.From(timings, ("cell", t => t.Cell), ("T", t => t.Steps),
     ("interpreted ms", t => t.Interpreted.ToString("F3")), ("compiled ms", t => t.Compiled.ToString("F3")),
-    ("compiled / interpreted", t => t.Ratio.ToString("F2"))));
+    ("compiled / interpreted", t => (t.Compiled / t.Interpreted).ToString("F2"))));
 // ---- [cell 17] markdown ----
+// Read the ratio column for this run. In the runs made while writing this notebook (the twin and the kernel, on the shared
+// two-core machine), the compiled LSTM iteration took about as long as the interpreted one or a little less, and the MGU's
+// compiled iteration took longer than its interpreted one at every T: for groups this small the saving on bookkeeping does
+// not cover the group's own overhead. A step compiles to the same result either way (section 4), so the choice is about
+// speed only: `SequenceOptions { Compile = false }` runs a layer interpreted.
+// ---- [cell 18] markdown ----
 // ## 6. libtorch's fused `nn.LSTM`, as the benchmark project recorded it
 //
 // libtorch runs only in the benchmark project: TorchSharp is referenced there and nowhere else, so this notebook does not
@@ -274,7 +297,7 @@ display(TextTable.From(timings, ("cell", t => t.Cell), ("T", t => t.Steps),
 // `tests/AutoDiffLstm.Benchmarks/results/training-w3.csv`, which the cell below reads. Times from another day, process or
 // machine are not comparable with the notebook's (the README's measurements of one machine drift from day to day); ratios
 // within one run are what to compare.
-// ---- [cell 18] code ----
+// ---- [cell 19] code ----
 string recordedFile = Notebook.RepositoryFile("tests/AutoDiffLstm.Benchmarks/results/training-w3.csv");
 var recordedLines = File.ReadAllLines(recordedFile).Where(line => line.Length > 0).ToArray();
 var recordedColumns = recordedLines[0].Split(',');
@@ -286,15 +309,17 @@ display($"recorded {run["date"]}: {run["machine"]}, {run["load"]}; {run["job"]},
 display(TextTable.From(recorded, ("benchmark", r => r["benchmark"]), ("mean (us)", r => r["mean_us"]),
     ("time / libtorch fused nn.LSTM", r => (double.Parse(r["mean_us"], CultureInfo.InvariantCulture) / torchFused).ToString("F2")),
     ("managed allocation (KB)", r => r["allocated_kb"])));
-var ours = timings.Where(t => t.Cell == "lstm").MaxBy(t => t.Steps);
+var ours = timings.Where(t => t.Cell == "lstm").MinBy(t => Math.Abs(t.Steps - 100));   // T = 100 at full size
 display($"compiled / interpreted LSTM: recorded at T = 100 {RecordedMicroseconds("OurLstm") / RecordedMicroseconds("OurLstmInterpreted"):F2}; "
-    + $"this notebook at T = {ours.Steps} {ours.Ratio:F2} ({ours.Compiled * 1000:F0} us against {ours.Interpreted * 1000:F0} us)");
-// ---- [cell 19] markdown ----
+    + $"this notebook at T = {ours.Steps} {ours.Compiled / ours.Interpreted:F2} ({ours.Compiled * 1000:F0} us against {ours.Interpreted * 1000:F0} us)");
+// ---- [cell 20] markdown ----
 // What the recorded run says, and what it does not: on that machine and day our compiled LSTM iteration took a fraction of
-// libtorch's fused one, and compiling cut a share of the interpreted iteration's time; the gap between the compiled
-// iteration and the products alone is what the elementwise work, recording and backward bookkeeping still cost. That run
-// was made on two cores shared with other jobs, and the README's "Performance against libtorch" lists an earlier run of
-// the same workload on another processor (Intel) where the fused `nn.LSTM` was the faster; treat both ratios as indications of this size, not of
-// every size. The compiled step is the default for first-order training. For forward-mode and second-order work
-// (`Autograd.Jvp`, `Autograd.Hvp`) the fused groups replay their member primitives and were measured slower than the
-// interpreted tape (benchmark README, "Forward mode and Hessian-vector products"): pass `Compile = false` there.
+// libtorch's fused one, and compiling cut a larger share of the interpreted iteration's time than in this notebook's runs;
+// the gap between the compiled iteration and the products alone is what the elementwise work, recording and backward
+// bookkeeping still cost. That run was made on two cores shared with other jobs, and the README's "Performance against
+// libtorch" lists an earlier run of the same workload on another processor (Intel) where the fused `nn.LSTM` was the
+// faster: treat both ratios as indications for this size, not for every size.
+//
+// The compiled step is the default for first-order training. For forward-mode and second-order work (`Autograd.Jvp`,
+// `Autograd.Hvp`) the fused groups replay their member primitives and were measured slower than the interpreted tape
+// (benchmark README, "Forward mode and Hessian-vector products"): pass `Compile = false` there.

@@ -34,8 +34,8 @@ using static AutoDiffLstm.Experiments.Notebooks.Notebook.Display;
 //   notebook 04);
 // - a step that cannot be compiled, and the one-line reason it runs interpreted;
 // - that compiled and interpreted give the same outputs and gradients, to rounding;
-// - what compiling saves in a training iteration at a small size, and libtorch's fused `nn.LSTM` at the same size as the
-//   benchmark project recorded it.
+// - what compiling changes in the time of a training iteration at a small size, and libtorch's fused `nn.LSTM` at the
+//   same size as the benchmark project recorded it.
 // ---- [cell 1] code: loads the package in the kernel; the twin has #:project instead ----
 // ---- [cell 2] code ----
 // ---- [cell 3] markdown ----
@@ -202,7 +202,7 @@ display(TextTable.From(agreement, ("cell", a => a.Cell), ("type", a => a.Type), 
     ("max |gradient: compiled - interpreted|", a => a.D.Gradient.ToString("0.0e+0")),
     ("max |gradient|", a => a.D.LargestGradient.ToString("0.0e+0"))));
 // ---- [cell 15] markdown ----
-// ## 5. What compiling saves: training iterations at a small size
+// ## 5. Does compiling pay? Training iterations at a small size
 //
 // One training iteration as the benchmark project runs it: forward over the whole sequence, loss = the sum of every
 // output, backward to every weight and the input sequence, gradients zeroed in place, under `Tape.ReuseBuffers()` (forward
@@ -220,8 +220,9 @@ display(TextTable.From(agreement, ("cell", a => a.Cell), ("type", a => a.Type), 
 // backward rule, its buffer handling. It does not save arithmetic (a group still makes one pass per instruction over its
 // arena, forward and backward), and it adds a little of its own: the group's entry and one `FusedOutput` per value read
 // outside it. So the gain depends on how many primitives a group absorbs (the LSTM's single group takes every elementwise
-// primitive of its step, the MGU's two groups are smaller, split by the product between them), and on how much of the iteration the products and the hoisted projection take. Both times grow
-// linearly in T, so their ratio should hardly depend on T.
+// primitive of its step; the MGU's two groups are smaller, split by the product between them), and on how much of the
+// iteration the products and the hoisted projection take. Both times grow linearly in T, so their ratio should hardly
+// depend on T.
 // ---- [cell 16] code ----
 int threadsBefore = Parallelism.MaxThreads;
 Parallelism.MaxThreads = 1;   // as the recorded benchmark rows below (W3's products run on one thread anyway)

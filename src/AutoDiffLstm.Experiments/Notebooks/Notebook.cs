@@ -53,6 +53,26 @@ public static partial class Notebook
         _ => throw new ArgumentException($"Notebook scale '{text}' is not known (from {ScaleVariable} or --scale): expected 'full' or 'ci'."),
     };
 
+    /// <summary>
+    /// The full path of <paramref name="relativePath"/> (written with '/') in the clone the notebook runs from: the first
+    /// folder holding AutoDiffLstm.sln in or above <paramref name="from"/>, by default the current directory (the kernel
+    /// starts in the notebook's folder, a twin wherever <c>dotnet run</c> was called), so a notebook can read recorded
+    /// results without knowing where the clone is.
+    /// </summary>
+    /// <exception cref="DirectoryNotFoundException">No AutoDiffLstm.sln in or above the folder.</exception>
+    /// <exception cref="FileNotFoundException">The repository has no such file.</exception>
+    public static string RepositoryFile(string relativePath, string? from = null)
+    {
+        string start = Path.GetFullPath(from ?? Directory.GetCurrentDirectory());
+        var root = new DirectoryInfo(start);
+        while (root is not null && !File.Exists(Path.Combine(root.FullName, "AutoDiffLstm.sln"))) root = root.Parent;
+        if (root is null)
+            throw new DirectoryNotFoundException($"Notebook.RepositoryFile(\"{relativePath}\"): no AutoDiffLstm.sln in or above {start}; run the notebook from a clone of the repository.");
+        string path = Path.GetFullPath(Path.Combine([root.FullName, .. relativePath.Split('/')]));
+        return File.Exists(path) ? path
+            : throw new FileNotFoundException($"Notebook.RepositoryFile(\"{relativePath}\"): {path} does not exist in the clone at {root.FullName}.", path);
+    }
+
     private sealed class Restore(Action undo) : IDisposable
     {
         private Action? undo = undo;

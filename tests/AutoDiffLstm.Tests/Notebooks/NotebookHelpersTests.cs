@@ -21,6 +21,18 @@ public class NotebookHelpersTests
     }
 
     [Fact]
+    public void ARepositoryFileIsFoundAboveTheStartFolderAndAMissingOneIsNamed()
+    {
+        string notebooks = NotebookTestFiles.NotebooksFolder;
+        Assert.Equal(Path.Combine(NotebookTestFiles.RepositoryRoot, "notebooks", "README.md"), Notebook.RepositoryFile("notebooks/README.md", notebooks));
+        var missing = Assert.Throws<FileNotFoundException>(() => Notebook.RepositoryFile("notebooks/no-such-file.csv", notebooks));
+        Assert.Contains("no-such-file.csv", missing.Message);
+        using var outside = new TempFolder();
+        var noClone = Assert.Throws<DirectoryNotFoundException>(() => Notebook.RepositoryFile("README.md", outside.Path));
+        Assert.Contains("AutoDiffLstm.sln", noClone.Message);
+    }
+
+    [Fact]
     public async Task AnOverrideAppliesToItsOwnFlowOnlyAndIsUndone()
     {
         NotebookScale before = Notebook.CurrentScale;

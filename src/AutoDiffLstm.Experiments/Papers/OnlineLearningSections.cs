@@ -8,12 +8,12 @@ namespace AutoDiffLstm.Experiments.Papers;
 /// The online-learning and Lyapunov sections of the second-order-and-online paper: RTRL against BPTT (exactness, per
 /// built-in cell), UORO's variance, the time and memory per step of RTRL, UORO and BPTT, and the largest Lyapunov
 /// exponent against the measured gradient decay. <see cref="Run"/> registers the tables, figures and numbers on the
-/// paper's context and returns the sections' Markdown (prose plus generated blocks) for the paper to include.
+/// paper's context; the prose that quotes them is in papers/second-order-and-online/paper.md, like every paper's.
 /// </summary>
 internal static class OnlineLearningSections
 {
-    /// <summary>Runs the studies at the context's scale and returns the Markdown of the two sections.</summary>
-    public static string Run(PaperContext context)
+    /// <summary>Runs the studies at the context's scale and registers their outputs.</summary>
+    public static void Run(PaperContext context)
     {
         const ulong seed = 17;
         var cells = CellRegistry.All.Where(i => i.BuiltIn).Select(i => i.Name).ToArray();
@@ -31,6 +31,15 @@ internal static class OnlineLearningSections
         int costSteps = context.Pick(20, 3), repeats = context.Pick(3, 1);
         context.Log($"cost per step at H = {string.Join(", ", hiddens)}");
         var costs = OnlineLearningStudy.Costs(["rnn", "lstm"], hiddens, costSteps, repeats, seed);
+        // The LSTM at the largest H, quoted in the prose: where the methods differ most.
+        int largest = hiddens.Max();
+        context.Number("cost-max-hidden", largest, "F0");
+        foreach (var r in costs.Where(r => r.Cell == "lstm" && r.Hidden == largest))
+        {
+            context.Number($"cost-lstm-{r.Method}-ms", r.MillisecondsPerStep, "F3");
+            context.Number($"cost-lstm-{r.Method}-carried", r.CarriedNumbers, "F0");
+        }
+        context.Number("cost-lstm-parameters", costs.First(r => r.Cell == "lstm" && r.Hidden == largest).Parameters, "F0");
         context.Number("cost-steps", costSteps, "F0");
         context.Number("cost-repeats", repeats, "F0");
         context.Table("online-costs", $"Time and memory per step (double, batch 1, one input, a loss at every step, sequences of {costSteps} steps; median of {repeats} runs after a warm-up). Carried numbers: what the method keeps between steps for the gradient (for BPTT every state of the sequence, so it grows with T); allocated bytes: the thread's allocation counter per step.",
@@ -45,6 +54,10 @@ internal static class OnlineLearningSections
         context.Number("uoro-hidden", varianceHidden, "F0");
         context.Number("uoro-min-variance", variance.Min(r => r.RelativeVariance), "G2");
         context.Number("uoro-max-variance", variance.Max(r => r.RelativeVariance), "G2");
+        // Unbiased means the mean's error is about the sampling error sqrt(variance / draws); this is the largest ratio.
+        context.Number("uoro-max-bias-ratio", variance.Max(r => r.RelativeBias / Math.Sqrt(r.RelativeVariance / r.Draws)), "F1");
+        context.Number("uoro-min-cosine", variance.Min(r => r.CosineOfOneDraw), "F2");
+        context.Number("uoro-max-cosine", variance.Max(r => r.CosineOfOneDraw), "F2");
         context.Table("uoro-variance", $"UORO against the exact gradient over {draws} independent draws of the random signs (H = {varianceHidden}, double, one sequence): relative variance E‖g_UORO − g‖²/‖g‖², relative bias of the mean ‖mean g_UORO − g‖/‖g‖ (about sqrt(variance / draws) if unbiased), and the mean cosine between one draw and g.",
             [new("cell"), new("T", "0"), new("relative variance", "G3"), new("relative bias of the mean", "G3"), new("sqrt(variance / draws)", "G3"), new("mean cosine", "F3")],
             variance.Select(r => (IReadOnlyList<object?>)[r.Cell, r.Steps, r.RelativeVariance, r.RelativeBias, Math.Sqrt(r.RelativeVariance / r.Draws), r.CosineOfOneDraw]));
@@ -59,53 +72,12 @@ internal static class OnlineLearningSections
             .Concat(LyapunovStudy.Cells([new("lstm", "lstm"), new("gru", "gru"), new("rnn (default init)", "rnn")], lyapunovSteps, lyapunovHidden, 4, seed)).ToArray();
         context.Number("lyapunov-steps", lyapunovSteps, "F0");
         context.Number("lyapunov-hidden", lyapunovHidden, "F0");
+        context.Number("lyapunov-network-count", lyapunov.Length, "F0");
         context.Number("lyapunov-max-gap", lyapunov.Max(r => Math.Abs(r.PredictedLog10ChangePerStep - r.MeasuredLog10ChangePerStep)), "F3");
         context.Table("lyapunov", $"Largest Lyapunov exponent λ_1 (nats per step) and sum of the spectrum, against the change of log10 ‖dL/dh_t‖ per step back from a loss on step {lyapunovSteps}, on one and the same sequence (H = {lyapunovHidden}; the rho rows are tanh RNNs with W_hh = rho × orthogonal and inputs of std 0.1).",
             [new("network"), new("λ_1", "F4"), new("Σ λ_i", "F3"), new("predicted λ_1 / ln 10", "F4"), new("measured log10 change per step", "F4")],
             lyapunov.Select(r => (IReadOnlyList<object?>)[r.Label, r.Spectrum.Largest, r.Spectrum.Sum, r.PredictedLog10ChangePerStep, r.MeasuredLog10ChangePerStep]));
         context.Figure("lyapunov-vs-gradient", "Measured gradient change per step against λ_1 / ln 10, one point per network; on the diagonal the largest exponent alone accounts for the vanishing or exploding gradient.",
             LyapunovStudy.Figure(lyapunov));
-        return Markdown;
     }
-
-    private static string Block(string kind, string name) => $"<!-- generated:{kind}:{name} -->\n<!-- /generated -->";
-
-    private static string Num(string name) => $"<!-- generated:number:{name} --><!-- /generated -->";
-
-    private static readonly string Markdown = $"""
-        ## Online gradients: RTRL and UORO
-
-        Real-time recurrent learning (Williams and Zipser 1989) carries the sensitivity S_t = ds_t/dθ forward,
-        S_t = ∂F/∂s_{"{"}t-1{"}"} S_{"{"}t-1{"}"} + ∂F/∂θ, and adds ∂ℓ_t/∂s_t S_t to the gradient at every step. The toolkit forms
-        S_t with one forward-mode tangent pass per parameter through the recorded step (`Rtrl<T>`), so it needs no
-        hand-derived Jacobian for any cell. Over {Num("rtrl-exact-steps")} steps at H = {Num("rtrl-exact-hidden")}, the largest
-        relative difference from backpropagation through time over all {Num("rtrl-cell-count")} built-in cells is {Num("rtrl-max-difference")}:
-
-        {Block("table", "rtrl-exactness")}
-
-        UORO (Tallec and Ollivier 2017) keeps only a rank-one estimate s̃ θ̃^T of S_t, refreshed with random signs and
-        the normalisers ρ0, ρ1 of the paper's Algorithm 1 (`Uoro<T>`): one tangent pass and one reverse pass per step.
-        Its spread around the exact gradient, over {Num("uoro-draws")} draws at H = {Num("uoro-hidden")}, is a relative
-        variance between {Num("uoro-min-variance")} and {Num("uoro-max-variance")}:
-
-        {Block("table", "uoro-variance")}
-
-        {Block("figure", "uoro-variance")}
-
-        What each costs per step ({Num("cost-steps")}-step sequences, median of {Num("cost-repeats")} runs):
-
-        {Block("table", "online-costs")}
-
-        ## Lyapunov exponents and the decay of the gradient
-
-        The vanishing and exploding gradients of the first paper come down to one number per network: the largest
-        Lyapunov exponent λ_1 of the state dynamics, computed by QR iteration over the state Jacobians along the
-        trajectory (Vogt et al. 2022; Engelken, Wolf and Abbott 2023; `Lyapunov.Spectrum`). Since dL/dh_t is the product
-        of the transposed Jacobians from t to the loss, its norm changes by about λ_1 / ln 10 decades per step back.
-        Over {Num("lyapunov-steps")} steps at H = {Num("lyapunov-hidden")} the largest gap between prediction and measurement is {Num("lyapunov-max-gap")} decades per step:
-
-        {Block("table", "lyapunov")}
-
-        {Block("figure", "lyapunov-vs-gradient")}
-        """;
 }

@@ -36,9 +36,9 @@ internal sealed class Tangents
 internal sealed class Cotangents
 {
     private readonly Dictionary<TensorBase, TensorBase> map = new(ReferenceEqualityComparer.Instance);
-    private readonly Dictionary<TensorBase, Slices> slices = new(ReferenceEqualityComparer.Instance);
+    private readonly Dictionary<TensorBase, Pending> slices = new(ReferenceEqualityComparer.Instance);
 
-    private readonly Dictionary<TensorBase, Slices> products = new(ReferenceEqualityComparer.Instance);
+    private readonly Dictionary<TensorBase, Pending> products = new(ReferenceEqualityComparer.Instance);
 
     /// <summary>
     /// The cotangent of <paramref name="t"/> (slices added by <see cref="AddSlice"/> and products added by
@@ -46,7 +46,7 @@ internal sealed class Cotangents
     /// </summary>
     public TensorBase? Of(TensorBase t)
     {
-        foreach (var pendingSet in (ReadOnlySpan<Dictionary<TensorBase, Slices>>)[slices, products])
+        foreach (var pendingSet in (ReadOnlySpan<Dictionary<TensorBase, Pending>>)[slices, products])
             if (pendingSet.Remove(t, out var pending))
             {
                 var joined = pending.Join();
@@ -108,14 +108,15 @@ internal sealed class Cotangents
         products.Remove(t);
     }
 
-    private abstract class Slices
+    /// <summary>Contributions to one cotangent kept apart until it is read, then joined once.</summary>
+    private abstract class Pending
     {
         public abstract TensorBase Join();
         public abstract TensorBase Add(TensorBase a, TensorBase b);
     }
 
     /// <summary>Outer-product cotangents of one matrix: the factors stacked by rows, one product when read.</summary>
-    private sealed class Products<T> : Slices where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
+    private sealed class Products<T> : Pending where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
     {
         private readonly List<Tensor<T>> lefts = [], rights = [];
 
@@ -133,7 +134,7 @@ internal sealed class Cotangents
     }
 
     /// <summary>Slice cotangents of one tensor along one axis: summed where they share a start, zeros in the gaps, one Concat.</summary>
-    private sealed class Slices<T>(int[] dims, int axis) : Slices where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
+    private sealed class Slices<T>(int[] dims, int axis) : Pending where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
     {
         private readonly SortedDictionary<int, Tensor<T>> byStart = [];
         private Tensor<T>? dense; // slices on another axis, or overlapping ones, padded and summed as before

@@ -105,10 +105,10 @@ internal enum Broadcast { Row, Scalar, Column }
 /// <summary>Broadcasting made explicit: a bias row, a scalar or a per-row column filled out to [rows, cols]; backward sums it back.</summary>
 internal sealed class ExpandInstruction<T>(int source, Broadcast kind, int rows, int cols) : FusedInstruction<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
-    public override void Forward(GroupFrame<T> f)
+    public override void Forward(GroupFrame<T> f) => Fill(f.Value(source), f.Slot(Destination));
+
+    private void Fill(ReadOnlySpan<T> src, Span<T> dst)
     {
-        var src = f.Value(source);
-        var dst = f.Slot(Destination);
         for (int r = 0; r < rows; r++)
         {
             var row = dst.Slice(r * cols, cols);
@@ -142,18 +142,7 @@ internal sealed class ExpandInstruction<T>(int source, Broadcast kind, int rows,
     public override void Tangent(GroupFrame<T> f, TangentFrame<T> t)
     {
         var src = t.Of(source);
-        if (src.IsEmpty) return;
-        var dst = t.Reach(Destination);
-        for (int r = 0; r < rows; r++)
-        {
-            var row = dst.Slice(r * cols, cols);
-            switch (kind)
-            {
-                case Broadcast.Row: src.CopyTo(row); break;
-                case Broadcast.Scalar: row.Fill(src[0]); break;
-                default: row.Fill(src[r]); break;
-            }
-        }
+        if (!src.IsEmpty) Fill(src, t.Reach(Destination));
     }
 
     public override string Describe(Func<int, string> operand) => $"{operand(Destination)} = Expand{kind}({operand(source)})";
@@ -162,10 +151,10 @@ internal sealed class ExpandInstruction<T>(int source, Broadcast kind, int rows,
 /// <summary>Columns [start, start + width) of every row (Narrow or Chunk on the last axis).</summary>
 internal sealed class NarrowInstruction<T>(int source, int sourceCols, int start, int width, int rows) : FusedInstruction<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
-    public override void Forward(GroupFrame<T> f)
+    public override void Forward(GroupFrame<T> f) => Columns(f.Value(source), f.Slot(Destination));
+
+    private void Columns(ReadOnlySpan<T> src, Span<T> dst)
     {
-        var src = f.Value(source);
-        var dst = f.Slot(Destination);
         for (int r = 0; r < rows; r++) src.Slice(r * sourceCols + start, width).CopyTo(dst.Slice(r * width, width));
     }
 
@@ -185,9 +174,7 @@ internal sealed class NarrowInstruction<T>(int source, int sourceCols, int start
     public override void Tangent(GroupFrame<T> f, TangentFrame<T> t)
     {
         var src = t.Of(source);
-        if (src.IsEmpty) return;
-        var dst = t.Reach(Destination);
-        for (int r = 0; r < rows; r++) src.Slice(r * sourceCols + start, width).CopyTo(dst.Slice(r * width, width));
+        if (!src.IsEmpty) Columns(src, t.Reach(Destination));
     }
 
     public override string Describe(Func<int, string> operand) => $"{operand(Destination)} = {operand(source)}[:, {start}:{start + width}]";
@@ -201,11 +188,12 @@ internal sealed class ConcatInstruction<T>(int[] parts, int[] widths, int rows) 
     public override void Forward(GroupFrame<T> f)
     {
         var dst = f.Slot(Destination);
-        for (int p = 0, offset = 0; p < parts.Length; offset += widths[p], p++)
-        {
-            var src = f.Value(parts[p]);
-            for (int r = 0; r < rows; r++) src.Slice(r * widths[p], widths[p]).CopyTo(dst.Slice(r * cols + offset, widths[p]));
-        }
+        for (int p = 0, offset = 0; p < parts.Length; offset += widths[p], p++) Place(f.Value(parts[p]), dst, p, offset);
+    }
+
+    private void Place(ReadOnlySpan<T> part, Span<T> dst, int p, int offset)
+    {
+        for (int r = 0; r < rows; r++) part.Slice(r * widths[p], widths[p]).CopyTo(dst.Slice(r * cols + offset, widths[p]));
     }
 
     public override void Backward(GroupFrame<T> f)
@@ -231,11 +219,7 @@ internal sealed class ConcatInstruction<T>(int[] parts, int[] widths, int rows) 
         if (!any) return;
         var dst = t.Reach(Destination);
         for (int p = 0, offset = 0; p < parts.Length; offset += widths[p], p++)
-        {
-            var src = t.Of(parts[p]);
-            if (src.IsEmpty) continue;
-            for (int r = 0; r < rows; r++) src.Slice(r * widths[p], widths[p]).CopyTo(dst.Slice(r * cols + offset, widths[p]));
-        }
+            if (t.Of(parts[p]) is { IsEmpty: false } src) Place(src, dst, p, offset);
     }
 
     public override string Describe(Func<int, string> operand) => $"{operand(Destination)} = Concat({string.Join(", ", parts.Select(operand))})";

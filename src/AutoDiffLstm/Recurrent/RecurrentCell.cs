@@ -137,7 +137,10 @@ public abstract class RecurrentCell<T> where T : unmanaged, IFloatingPointIeee75
         return twin;
     }
 
-    /// <summary>Creates this cell's twin over <paramref name="parameters"/> (already checked: same names and shapes).</summary>
+    /// <summary>
+    /// Creates this cell's twin over <paramref name="parameters"/> (already checked: same names and shapes). The twin must
+    /// run the same step with the same settings: its <see cref="CompiledStep"/> reuses this cell's traced programs.
+    /// </summary>
     protected abstract RecurrentCell<T> Rebuild(CellParameters<T> parameters);
 
     /// <summary>Throws unless <paramref name="state"/> has this cell's names and shapes [batch, StateSize(i)].</summary>

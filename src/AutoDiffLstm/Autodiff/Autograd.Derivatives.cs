@@ -8,8 +8,9 @@ namespace AutoDiffLstm;
 /// inputs, and that measured slower than the interpreted graph (LSTM, T = 100, B = 8, I = H = 32, float, best of 7 on a
 /// shared, loaded 2-core AMD EPYC, 2026-12-06: reverse over reverse 5.1 gradients and 67 MB with the replay, 4.1
 /// gradients and 35 MB interpreted; a compiled replay of the group's backward was worse still, 5.9 and 125 MB).
-/// The two modes measured within the noise of that machine (4.1-5.3 gradients each, about 35 MB; the BenchmarkDotNet
-/// rows are in tests/AutoDiffLstm.Benchmarks/README.md); <see cref="ReverseOverReverse"/> stays the default.
+/// <see cref="ReverseOverReverse"/> is the default: in the BenchmarkDotNet run of 2026-12-06 (quiet machine, blocking
+/// collection) it cost 8.3 (W3) and 8.9 (W4) gradients against 10.1 and 12.8 for forward over reverse; the rows are in
+/// tests/AutoDiffLstm.Benchmarks/README.md.
 /// </summary>
 public enum HvpMode
 {

@@ -84,7 +84,9 @@ internal static class Gemm
         {
             // A matrix times a vector (mLSTM's read-out C q) or an outer product (its update v k^T): a register tile
             // would be one column or one depth step wide and multiply padding, so these are dot products or row updates.
-            if (n == 1) MatrixTimesColumn(a, aOff, transA, b, bOff, c, cOff, m, k);
+            // C [m, 1] = op(A) b is the row b^T times op(A)^T: the single-row kernel with A as its right operand (the column
+            // b is contiguous whether or not B is transposed).
+            if (n == 1) RowTimesMatrix(b, bOff, a, aOff, !transA, c, cOff, m, k);
             else OuterProduct(a, aOff, b, bOff, c, cOff, m, n);
             return;
         }
@@ -122,21 +124,6 @@ internal static class Gemm
             for (int j = 0; j < n; j++) dst[j] += System.Numerics.Tensors.TensorPrimitives.Dot<T>(row, b.AsSpan(bOff + j * k, k));
         else
             for (int q = 0; q < k; q++) System.Numerics.Tensors.TensorPrimitives.MultiplyAdd(b.AsSpan(bOff + q * n, n), row[q], dst, dst);
-    }
-
-    /// <summary>
-    /// C [m, 1] += op(A) b for a single column b (contiguous whether or not B is transposed): dot products of A's rows when
-    /// A is stored [m, k], column updates when it is stored [k, m].
-    /// </summary>
-    private static void MatrixTimesColumn<T>(T[] a, int aOff, bool transA, T[] b, int bOff, T[] c, int cOff, int m, int k)
-        where T : unmanaged, IFloatingPointIeee754<T>
-    {
-        var column = b.AsSpan(bOff, k);
-        var dst = c.AsSpan(cOff, m);
-        if (transA)
-            for (int q = 0; q < k; q++) System.Numerics.Tensors.TensorPrimitives.MultiplyAdd(a.AsSpan(aOff + q * m, m), column[q], dst, dst);
-        else
-            for (int i = 0; i < m; i++) dst[i] += System.Numerics.Tensors.TensorPrimitives.Dot<T>(a.AsSpan(aOff + i * k, k), column);
     }
 
     /// <summary>C [m, n] += a b^T for depth 1: a's m values and b's n values are contiguous whatever the transposes.</summary>

@@ -55,12 +55,15 @@ public static partial class Autograd
             return result;
         }
         var tape = output.OwnerTape!;
-        var keep = new HashSet<TensorBase>(inputs, ReferenceEqualityComparer.Instance);
+        var keep = new HashSet<TensorBase>(inputs, TensorIdentity.Instance);
         Cotangents sink;
         if (createGraph) sink = tape.PullCotangents(output, seed, keep);
         else using (NoGrad()) sink = tape.PullCotangents(output, seed, keep);
         for (int i = 0; i < result.Length; i++)
+        {
             result[i] = (Tensor<T>?)sink.Of(inputs[i]) ?? Tensor.Zeros<T>([.. inputs[i].Shape]);
+            result[i].KeepStorage(); // a rule may pass a recorded value through as a cotangent: under ReuseBuffers the reset must not recycle it
+        }
         if (!(retainGraph ?? createGraph)) tape.Reset();
         return result;
     }
@@ -85,13 +88,16 @@ public static partial class Autograd
     {
         CheckDirections("Autograd.Jvp", "tangent", primals, tangents);
         using var scope = Tape.UsePrivateTape();
+        using var reuse = Tape.ReuseBuffers(); // f's values are private: they go back to the pool when the pass ends
         var leaves = StandIns(primals);
         var ys = f(leaves);
         var pushed = new Tangents();
         for (int i = 0; i < leaves.Length; i++) pushed.Set(leaves[i], tangents[i], "Autograd.Jvp");
         using (NoGrad()) Tape.Current.PushTangents(0, Tape.Current.Count, pushed);
-        var outTangents = ys.Select(y => pushed.Of<T>(y) ?? Tensor.Zeros<T>([.. y.Shape])).ToArray();
-        return (ys.Select(y => y.Detach()).ToArray(), outTangents);
+        var outTangents = ys.Select(y => Escaped(pushed.Of<T>(y)) ?? Tensor.Zeros<T>([.. y.Shape])).ToArray();
+        var outputs = ys.Select(y => y.Detach()).ToArray();
+        Tape.Current.Reset();
+        return (outputs, outTangents);
     }
 
     /// <summary>
@@ -102,13 +108,16 @@ public static partial class Autograd
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         using var scope = Tape.UsePrivateTape();
+        using var reuse = Tape.ReuseBuffers(); // f's values are private: backward's reset gives them back to the pool
         var leaves = StandIns(primals);
         var y = f(leaves);
         if (!ShapeMath.Equal(cotangent.Dims, y.Dims))
             throw new ArgumentException($"Autograd.Vjp: the cotangent has shape {cotangent.ShapeText} but f's output has shape {y.ShapeText}; they must match.");
         var value = y.Clone();
         if (y.RequiresGrad) y.Backward(cotangent);
-        return (value, leaves.Select(l => l.Grad?.Clone() ?? Tensor.Zeros<T>([.. l.Shape])).ToArray());
+        else Tape.Current.Reset();
+        // The stand-in leaves are private, so their gradients can be handed out as they are.
+        return (value, leaves.Select(l => l.Grad ?? Tensor.Zeros<T>([.. l.Shape])).ToArray());
     }
 
     /// <summary>
@@ -122,6 +131,7 @@ public static partial class Autograd
     {
         CheckDirections("Autograd.Hvp", "direction", x, v);
         using var scope = Tape.UsePrivateTape();
+        using var reuse = Tape.ReuseBuffers(); // the recorded values are private: they go back to the pool when the product is done
         var leaves = StandIns(x);
         Tensor<T> loss;
         using (Compiler.Interpret()) loss = f(leaves); // second order differentiates the interpreted graph: see HvpMode
@@ -140,7 +150,9 @@ public static partial class Autograd
         var pushed = new Tangents();
         for (int i = 0; i < leaves.Length; i++) pushed.Set(leaves[i], v[i], "Autograd.Hvp");
         using (NoGrad()) Tape.Current.PushTangents(0, Tape.Current.Count, pushed);
-        return g.Select((gi, i) => pushed.Of<T>(gi)?.Clone() ?? Tensor.Zeros<T>([.. x[i].Shape])).ToArray();
+        var hv = g.Select((gi, i) => pushed.Of<T>(gi)?.Clone() ?? Tensor.Zeros<T>([.. x[i].Shape])).ToArray();
+        Tape.Current.Reset();
+        return hv;
     }
 
     /// <summary>
@@ -221,6 +233,7 @@ public static partial class Autograd
     {
         CheckDirections("Autograd.GaussNewtonVectorProduct", "direction", parameters, v);
         using var scope = Tape.UsePrivateTape();
+        using var reuse = Tape.ReuseBuffers(); // the model's values are private: backward's reset gives them back to the pool
         var leaves = StandIns(parameters);
         var z = model(leaves);
         if (!z.RequiresGrad || z.IsLeaf) return leaves.Select(l => Tensor.Zeros<T>([.. l.Shape])).ToArray();
@@ -235,7 +248,17 @@ public static partial class Autograd
             u = loss.CurvatureTimes(z, jv);
         }
         z.Backward(u);
-        return leaves.Select(l => l.Grad?.Clone() ?? Tensor.Zeros<T>([.. l.Shape])).ToArray();
+        return leaves.Select(l => l.Grad ?? Tensor.Zeros<T>([.. l.Shape])).ToArray();
+    }
+
+    /// <summary>
+    /// <paramref name="t"/>, marked so that no reset recycles its storage: a result handed to the caller may be a view
+    /// of a value recorded under the pass's <see cref="Tape.ReuseBuffers"/> scope.
+    /// </summary>
+    private static Tensor<T>? Escaped<T>(Tensor<T>? t) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        t?.KeepStorage();
+        return t;
     }
 
     /// <summary>Fresh leaves sharing the primals' values, so the caller's tensors and their gradients are untouched.</summary>

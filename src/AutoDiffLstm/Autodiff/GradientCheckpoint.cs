@@ -283,7 +283,7 @@ internal sealed class CheckedSegment<T> where T : unmanaged, IFloatingPointIeee7
     /// <summary>The tensors requiring a gradient that the segment read or returned without receiving them as inputs.</summary>
     private static HashSet<TensorBase> Reads(Tape tape, Tensor<T>[] leaves, Tensor<T>[] produced)
     {
-        var set = new HashSet<TensorBase>(ReferenceEqualityComparer.Instance);
+        var set = new HashSet<TensorBase>(TensorIdentity.Instance);
         bool IsLeafCopy(TensorBase t) => Array.IndexOf(leaves, t) >= 0;
         foreach (var t in tape.RecordedExternalInputs())
             if (t.RequiresGrad && !IsLeafCopy(t)) set.Add(t);

@@ -6,7 +6,7 @@ namespace AutoDiffLstm;
 /// </summary>
 internal sealed class Tangents
 {
-    private readonly Dictionary<TensorBase, TensorBase> map = new(ReferenceEqualityComparer.Instance);
+    private readonly Dictionary<TensorBase, TensorBase> map = new(TensorIdentity.Instance);
 
     /// <summary>The tangent of <paramref name="t"/>, or null when it is zero (or <paramref name="t"/> is null).</summary>
     public Tensor<T>? Of<T>(TensorBase? t) where T : unmanaged, System.Numerics.IFloatingPointIeee754<T> =>
@@ -35,10 +35,10 @@ internal sealed class Tangents
 /// </summary>
 internal sealed class Cotangents
 {
-    private readonly Dictionary<TensorBase, TensorBase> map = new(ReferenceEqualityComparer.Instance);
-    private readonly Dictionary<TensorBase, Pending> slices = new(ReferenceEqualityComparer.Instance);
+    private readonly Dictionary<TensorBase, TensorBase> map = new(TensorIdentity.Instance);
+    private readonly Dictionary<TensorBase, Pending> slices = new(TensorIdentity.Instance);
 
-    private readonly Dictionary<TensorBase, Pending> products = new(ReferenceEqualityComparer.Instance);
+    private readonly Dictionary<TensorBase, Pending> products = new(TensorIdentity.Instance);
 
     /// <summary>
     /// The cotangent of <paramref name="t"/> (slices added by <see cref="AddSlice"/> and products added by

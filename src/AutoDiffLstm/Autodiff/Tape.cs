@@ -88,7 +88,7 @@ public sealed partial class Tape
     /// <summary>The distinct tensors read by the recorded operations that this tape did not produce: leaves and tensors of other graphs.</summary>
     internal IEnumerable<TensorBase> RecordedExternalInputs()
     {
-        var seen = new HashSet<TensorBase>(ReferenceEqualityComparer.Instance);
+        var seen = new HashSet<TensorBase>(TensorIdentity.Instance);
         for (int i = 0; i < count; i++)
             foreach (var t in entries[i].Inputs())
                 if ((t.IsLeaf || !Holds(t)) && seen.Add(t)) yield return t;

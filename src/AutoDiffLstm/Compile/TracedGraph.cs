@@ -131,7 +131,7 @@ internal static class Tracing
         var previousTracer = GateMonitor.tracer;
         GateMonitor.tracer = (gate, t, range) => observed.Add((gate, t, range));
         Tape.tracing++;
-        standInsOfTrace = new HashSet<TensorBase>(standIns, ReferenceEqualityComparer.Instance);
+        standInsOfTrace = new HashSet<TensorBase>(standIns, TensorIdentity.Instance);
         valueRead = null;
         Tensor<T>[] outputs;
         try
@@ -165,7 +165,7 @@ internal static class Tracing
     private static TracedGraph<T> Build<T>(Tape tape, Tensor<T>[] standIns, Tensor<T>[] outputs, List<(string Gate, TensorBase Tensor, GateRange Range)> observed, int[][] shapes)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        var where = new Dictionary<TensorBase, Source>(ReferenceEqualityComparer.Instance);
+        var where = new Dictionary<TensorBase, Source>(TensorIdentity.Instance);
         for (int k = 0; k < standIns.Length; k++) where[standIns[k]] = new Source(SourceKind.Input, k);
         var constants = new List<TensorBase>();
         Source SourceOf(TensorBase t)

@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
@@ -70,9 +69,9 @@ internal static class Gemm
             // the tile's (every element is the same chain of FMAs from zero per depth block, then added to C), and the
             // same whether the parameter was kept packed or is packed now: checkpointing recomputes a forward pass inside
             // backward's scope and requires the same bits.
-            var packedB = cached ? CachedPackedB(p) : PackAllOfB(p, ArrayPool<T>.Shared.Rent(PackedLength(p)));
+            var packedB = cached ? CachedPackedB(p) : PackAllOfB(p, Scratch<T>.Rent(PackedLength(p)));
             for (int r = 0; r < m; r++) RowTimesPacked(ref a[aOff + r * k], packedB, ref c[cOff + r * n], n, k);
-            if (!cached) ArrayPool<T>.Shared.Return(packedB);
+            if (!cached) Scratch<T>.Return(packedB);
             return;
         }
         if (m == 1)
@@ -295,10 +294,10 @@ internal static class Gemm
         int nr = 2 * TS.Width;
         int ncMax = Math.Min(NC, RoundUp(c1 - c0, nr)), width = RoundUp(p.N, nr);
         bool prepacked = p.PackedB is not null;
-        T[] bPack = p.PackedB ?? ArrayPool<T>.Shared.Rent(KC * ncMax);
+        T[] bPack = p.PackedB ?? Scratch<T>.Rent(KC * ncMax);
         T[]? aPack = null; // rented on first use: a product that reads all of A in place needs none
         int mr = TS.TileRows;
-        T[] edge = ArrayPool<T>.Shared.Rent(mr * nr);
+        T[] edge = Scratch<T>.Rent(mr * nr);
         // Packing A pays off when its slivers are reused across many column slivers. With at most two row tiles, or at
         // most two column slivers (the per-step products of a small recurrence, the narrow products of its backward),
         // it costs more than it saves, so the kernel reads A in place: same FMAs in the same order, same results.
@@ -317,7 +316,7 @@ internal static class Gemm
                     {
                         int mc = Math.Min(MC, r1 - ic), full = direct ? mc / mr * mr : 0;
                         // Direct: full row tiles read op(A) where it lies; only a partial last tile is packed (zero-padded).
-                        if (full < mc) PackA(p, ic + full, mc - full, pc, kc, mr, aPack ??= ArrayPool<T>.Shared.Rent(KC * MC));
+                        if (full < mc) PackA(p, ic + full, mc - full, pc, kc, mr, aPack ??= Scratch<T>.Rent(KC * MC));
                         for (int jr = 0; jr < nc; jr += nr)
                             for (int ir = 0; ir < mc; ir += mr)
                             {
@@ -344,9 +343,9 @@ internal static class Gemm
         }
         finally
         {
-            if (!prepacked) ArrayPool<T>.Shared.Return(bPack);
-            if (aPack is not null) ArrayPool<T>.Shared.Return(aPack);
-            ArrayPool<T>.Shared.Return(edge);
+            if (!prepacked) Scratch<T>.Return(bPack);
+            if (aPack is not null) Scratch<T>.Return(aPack);
+            Scratch<T>.Return(edge);
         }
     }
 

@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Numerics;
 
 namespace AutoDiffLstm;
@@ -17,7 +16,7 @@ internal static class AlongAxis
             for (int o = 0; o < outer; o++) fn(src.AsSpan(o * n, n), dst.AsSpan(o * n, n));
             return;
         }
-        var scratch = ArrayPool<T>.Shared.Rent(2 * n);
+        var scratch = Scratch<T>.Rent(2 * n);
         try
         {
             var s = scratch.AsSpan(0, n); var d = scratch.AsSpan(n, n);
@@ -30,7 +29,7 @@ internal static class AlongAxis
                     for (int j = 0; j < n; j++) dst[b + j * inner] = d[j];
                 }
         }
-        finally { ArrayPool<T>.Shared.Return(scratch); }
+        finally { Scratch<T>.Return(scratch); }
     }
 
     public static void Map2<T>(T[] a, T[] b, T[] dst, int[] dims, int axis, LineFn2<T> fn) where T : unmanaged
@@ -41,7 +40,7 @@ internal static class AlongAxis
             for (int o = 0; o < outer; o++) fn(a.AsSpan(o * n, n), b.AsSpan(o * n, n), dst.AsSpan(o * n, n));
             return;
         }
-        var scratch = ArrayPool<T>.Shared.Rent(3 * n);
+        var scratch = Scratch<T>.Rent(3 * n);
         try
         {
             var sa = scratch.AsSpan(0, n); var sb = scratch.AsSpan(n, n); var d = scratch.AsSpan(2 * n, n);
@@ -54,6 +53,6 @@ internal static class AlongAxis
                     for (int j = 0; j < n; j++) dst[off + j * inner] = d[j];
                 }
         }
-        finally { ArrayPool<T>.Shared.Return(scratch); }
+        finally { Scratch<T>.Return(scratch); }
     }
 }

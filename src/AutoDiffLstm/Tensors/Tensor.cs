@@ -24,10 +24,15 @@ public abstract class TensorBase
     /// <summary>Recorded under <see cref="Tape.ReuseBuffers"/>: the tape gives the storage back at its next reset.</summary>
     internal bool ReleaseAtReset;
 
+    /// <summary>A hash fixed at construction, for maps keyed by tensor identity (<see cref="TensorIdentity"/>).</summary>
+    internal readonly int IdentityHash;
+    private static int constructed; // racy increments only repeat a hash, which equality by reference tolerates
+
     private protected TensorBase(int[] dims, TensorBase? storageOwner)
     {
         Dims = dims;
         StorageOwner = storageOwner;
+        IdentityHash = unchecked(++constructed * -1640531535); // Fibonacci hashing spreads consecutive counts
     }
 
     /// <summary>True once the tape recycled this tensor's storage (it was recorded under <see cref="Tape.ReuseBuffers"/> and the tape was reset).</summary>

@@ -92,8 +92,8 @@ public static partial class Autograd
         var leaves = StandIns(primals);
         var ys = f(leaves);
         var pushed = new Tangents();
-        for (int i = 0; i < leaves.Length; i++) pushed.Set(leaves[i], tangents[i], "Autograd.Jvp");
-        using (NoGrad()) Tape.Current.PushTangents(0, Tape.Current.Count, pushed);
+        for (int i = 0; i < leaves.Length; i++) pushed.Seed(leaves[i], tangents[i], "Autograd.Jvp");
+        using (NoGrad()) Tape.Current.PushTangents(0, Tape.Current.Count, pushed, keep: new HashSet<TensorBase>(ys, TensorIdentity.Instance));
         var outTangents = ys.Select(y => Escaped(pushed.Of<T>(y)) ?? Tensor.Zeros<T>([.. y.Shape])).ToArray();
         var outputs = ys.Select(y => y.Detach()).ToArray();
         Tape.Current.Reset();
@@ -145,11 +145,14 @@ public static partial class Autograd
             for (int i = 0; i < g.Length; i++)
                 if (g[i].RequiresGrad) inner = inner is null ? (g[i] * v[i]).Sum() : inner + (g[i] * v[i]).Sum();
             if (inner is null) return leaves.Select(l => Tensor.Zeros<T>([.. l.Shape])).ToArray();
-            return Grad(inner, leaves);
+            // The second pass needs no graph of its own, so it is the engine's fast backward over the recorded one (the
+            // stand-in leaves are private: their Grad is the result), not Grad's walk of tensor operations.
+            inner.Backward();
+            return leaves.Select(l => l.Grad ?? Tensor.Zeros<T>([.. l.Shape])).ToArray();
         }
         var pushed = new Tangents();
-        for (int i = 0; i < leaves.Length; i++) pushed.Set(leaves[i], v[i], "Autograd.Hvp");
-        using (NoGrad()) Tape.Current.PushTangents(0, Tape.Current.Count, pushed);
+        for (int i = 0; i < leaves.Length; i++) pushed.Seed(leaves[i], v[i], "Autograd.Hvp");
+        using (NoGrad()) Tape.Current.PushTangents(0, Tape.Current.Count, pushed, keep: new HashSet<TensorBase>(g, TensorIdentity.Instance));
         var hv = g.Select((gi, i) => pushed.Of<T>(gi)?.Clone() ?? Tensor.Zeros<T>([.. x[i].Shape])).ToArray();
         Tape.Current.Reset();
         return hv;
@@ -238,12 +241,12 @@ public static partial class Autograd
         var z = model(leaves);
         if (!z.RequiresGrad || z.IsLeaf) return leaves.Select(l => Tensor.Zeros<T>([.. l.Shape])).ToArray();
         var pushed = new Tangents();
-        for (int i = 0; i < leaves.Length; i++) pushed.Set(leaves[i], v[i], "Autograd.GaussNewtonVectorProduct");
+        for (int i = 0; i < leaves.Length; i++) pushed.Seed(leaves[i], v[i], "Autograd.GaussNewtonVectorProduct");
         var tape = Tape.Current;
         Tensor<T> u;
         using (NoGrad())
         {
-            tape.PushTangents(0, tape.Count, pushed);
+            tape.PushTangents(0, tape.Count, pushed, keep: new HashSet<TensorBase>([z], TensorIdentity.Instance));
             var jv = pushed.Of<T>(z) ?? Tensor.Zeros<T>([.. z.Shape]);
             u = loss.CurvatureTimes(z, jv);
         }

@@ -4,20 +4,84 @@ namespace AutoDiffLstm;
 /// The tangents of forward mode, keyed by tensor: the ones seeded for the inputs and those the rules have pushed to
 /// recorded outputs. A tensor without an entry has a zero tangent.
 /// </summary>
+/// <remarks>
+/// A pass that knows where each value is last read (<see cref="Tape.PushTangents"/> with the values to keep) calls
+/// <see cref="Release"/> after that read: the tangent's storage goes back to the buffer pool once no other tangent
+/// shares it (a rule may hand on its input's tangent, or a view of it), so the next operation's tangent reuses it instead
+/// of a fresh array. Only storage that the engine rented during the pass for an unrecorded result is given back: never
+/// a seed (the caller's tangents), a recorded value, or a tensor older than the pass (a constant a rule hands on).
+/// Views of a tangent (an unrecorded Reshape marks its storage as shared) are counted here, so they do not keep it from
+/// going back. Reading a released tangent throws.
+/// </remarks>
 internal sealed class Tangents
 {
     private readonly Dictionary<TensorBase, TensorBase> map = new(TensorIdentity.Instance);
+    private Dictionary<TensorBase, int>? holders;   // storage owner -> tangents that use it, once anything is released
+    private HashSet<TensorBase>? seedStorage;       // storage of the seeds: never given back
+    private int passStart;                          // TensorBase.Serial before the pass: older storage is never given back
+
+    /// <summary>Stands in the map for a tangent that was released after its last read.</summary>
+    private static readonly TensorBase Released = Tensor.Scalar(0f);
 
     /// <summary>The tangent of <paramref name="t"/>, or null when it is zero (or <paramref name="t"/> is null).</summary>
-    public Tensor<T>? Of<T>(TensorBase? t) where T : unmanaged, System.Numerics.IFloatingPointIeee754<T> =>
-        t is not null && map.TryGetValue(t, out var v) ? (Tensor<T>)v : null;
+    public Tensor<T>? Of<T>(TensorBase? t) where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
+    {
+        if (t is null || !map.TryGetValue(t, out var v)) return null;
+        if (ReferenceEquals(v, Released))
+            throw new InvalidOperationException($"Forward mode: the tangent of a {t.ShapeText} value was read after the read its pass recorded as the last (an operation reads a tensor it does not list among its inputs).");
+        return (Tensor<T>)v;
+    }
+
+    /// <summary>Seeds the tangent of an input of the pass; its storage is the caller's and is never given back.</summary>
+    public void Seed(TensorBase t, TensorBase tangent, string op)
+    {
+        Set(t, tangent, op);
+        (seedStorage ??= new(TensorIdentity.Instance)).Add(StorageOf(tangent));
+    }
 
     public void Set(TensorBase t, TensorBase tangent, string op)
     {
         if (!ShapeMath.Equal(t.Dims, tangent.Dims))
             throw new InvalidOperationException($"{op}: the forward-mode rule produced a tangent of shape {tangent.ShapeText} for an output of shape {t.ShapeText}.");
+        if (holders is not null && map.TryGetValue(t, out var old) && !ReferenceEquals(old, Released)) Drop(old);
         map[t] = tangent;
+        if (holders is not null) holders[StorageOf(tangent)] = holders.GetValueOrDefault(StorageOf(tangent)) + 1;
     }
+
+    /// <summary>Starts counting which tangents share storage, so that <see cref="Release"/> can give storage back (call before the pass).</summary>
+    public void TrackStorage()
+    {
+        if (holders is not null) return;
+        passStart = TensorBase.Constructed;
+        holders = new(TensorIdentity.Instance);
+        foreach (var tangent in map.Values) holders[StorageOf(tangent)] = holders.GetValueOrDefault(StorageOf(tangent)) + 1;
+    }
+
+    /// <summary>
+    /// <paramref name="t"/>'s tangent has had its last read: forget it, and give its storage back to the pool when no
+    /// other tangent uses it and the engine rented it for an unrecorded result.
+    /// </summary>
+    public void Release(TensorBase t)
+    {
+        if (holders is null || !map.TryGetValue(t, out var tangent) || ReferenceEquals(tangent, Released)) return;
+        map[t] = Released;
+        Drop(tangent);
+    }
+
+    private void Drop(TensorBase tangent)
+    {
+        var storage = StorageOf(tangent);
+        int left = holders![storage] - 1;
+        if (left > 0)
+        {
+            holders[storage] = left;
+            return;
+        }
+        holders.Remove(storage);
+        if (storage.OwnerTape is null && storage.Serial > passStart && !(seedStorage?.Contains(storage) ?? false)) storage.RecycleStorage(evenIfEscaped: true);
+    }
+
+    private static TensorBase StorageOf(TensorBase t) => t.StorageOwner ?? t;
 
     /// <summary>Whether any input of the entry carries a tangent (otherwise its output's tangent is zero).</summary>
     public bool AnyInput(in TapeEntry e)

@@ -6,16 +6,44 @@ public sealed partial class Tape
     /// Forward mode over recorded operations [from, to): each entry whose inputs carry a tangent gets its output's
     /// tangent from its rule's JVP. Recording order is topological, so one pass in order suffices.
     /// </summary>
-    internal void PushTangents(int from, int to, Tangents tangents)
+    /// <param name="keep">
+    /// When given, the tangents the caller reads afterwards (of these values); every other value's tangent is released
+    /// right after the last entry that lists the value among its inputs (<see cref="Tangents.Release"/>), so its storage
+    /// serves the tangents computed after it. Null keeps every tangent.
+    /// </param>
+    internal void PushTangents(int from, int to, Tangents tangents, IReadOnlySet<TensorBase>? keep = null)
     {
+        int[]? lastRead = keep is null ? null : LastReads(from, to);
+        if (lastRead is not null) tangents.TrackStorage();
         for (int i = from; i < to; i++)
         {
             var e = entries[i]; // a copy: a recording rule may grow (and so move) the entry array
-            if (!tangents.AnyInput(e)) continue;
-            var t = e.Rule.Jvp(e, tangents);
-            if (t is not null) tangents.Set(e.Output, t, e.Rule.Name);
+            if (tangents.AnyInput(e))
+            {
+                var t = e.Rule.Jvp(e, tangents);
+                if (t is not null) tangents.Set(e.Output, t, e.Rule.Name);
+            }
+            if (lastRead is null) continue;
+            foreach (var x in e.Inputs())
+                if (IndexIn(x, from, to) is int k && lastRead[k - from] == i && !keep!.Contains(x)) tangents.Release(x);
+            if (lastRead[i - from] < 0 && !keep!.Contains(e.Output)) tangents.Release(e.Output); // nothing reads it
         }
     }
+
+    /// <summary>For each entry of [from, to), the last entry of the range that reads its output, or -1.</summary>
+    private int[] LastReads(int from, int to)
+    {
+        var last = new int[to - from];
+        Array.Fill(last, -1);
+        for (int i = from; i < to; i++)
+            foreach (var x in entries[i].Inputs())
+                if (IndexIn(x, from, to) is int k) last[k - from] = i;
+        return last;
+    }
+
+    /// <summary>The index of the entry that recorded <paramref name="t"/>, when it is one of [from, to) on this tape.</summary>
+    private int? IndexIn(TensorBase t, int from, int to) =>
+        Holds(t) && t.TapeIndex >= from && t.TapeIndex < to && ReferenceEquals(entries[t.TapeIndex].Output, t) ? t.TapeIndex : null;
 
     /// <summary>
     /// Reverse mode as tensor operations from <paramref name="root"/> with cotangent <paramref name="seed"/>: every

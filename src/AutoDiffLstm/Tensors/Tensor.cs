@@ -24,15 +24,22 @@ public abstract class TensorBase
     /// <summary>Recorded under <see cref="Tape.ReuseBuffers"/>: the tape gives the storage back at its next reset.</summary>
     internal bool ReleaseAtReset;
 
+    /// <summary>
+    /// Tensors constructed so far when this one was: orders tensors by creation (a pass tells its own results from
+    /// older tensors by it). Racy increments only repeat a number, which both uses tolerate.
+    /// </summary>
+    internal readonly int Serial;
+    internal static int Constructed => constructed;
+    private static int constructed;
+
     /// <summary>A hash fixed at construction, for maps keyed by tensor identity (<see cref="TensorIdentity"/>).</summary>
-    internal readonly int IdentityHash;
-    private static int constructed; // racy increments only repeat a hash, which equality by reference tolerates
+    internal int IdentityHash => unchecked(Serial * -1640531535); // Fibonacci hashing spreads consecutive serials
 
     private protected TensorBase(int[] dims, TensorBase? storageOwner)
     {
         Dims = dims;
         StorageOwner = storageOwner;
-        IdentityHash = unchecked(++constructed * -1640531535); // Fibonacci hashing spreads consecutive counts
+        Serial = ++constructed;
     }
 
     /// <summary>True once the tape recycled this tensor's storage (it was recorded under <see cref="Tape.ReuseBuffers"/> and the tape was reset).</summary>
@@ -91,6 +98,11 @@ public abstract class TensorBase
     internal abstract string ElementTypeName { get; }
     /// <summary>Gives the storage back to the pool if this tensor was marked <see cref="ReleaseAtReset"/> and nothing escaped with it.</summary>
     internal abstract void ReleaseStorage();
+    /// <summary>
+    /// Gives the storage back to the pool now, if the engine rented it for this tensor and nothing untracked shares it
+    /// (<paramref name="evenIfEscaped"/>: the caller tracks every view of it itself); the values are gone.
+    /// </summary>
+    internal abstract void RecycleStorage(bool evenIfEscaped = false);
     /// <summary>Bytes of the storage.</summary>
     internal abstract long StorageBytes { get; }
 }
@@ -362,7 +374,12 @@ public sealed partial class Tensor<T> : TensorBase where T : unmanaged, IFloatin
     {
         if (!ReleaseAtReset) return;
         ReleaseAtReset = false;
-        if (StorageEscaped || StorageRecycled) return;
+        RecycleStorage();
+    }
+
+    internal override void RecycleStorage(bool evenIfEscaped = false)
+    {
+        if (!EngineOwnsStorage || StorageOwner is not null || (StorageEscaped && !evenIfEscaped) || StorageRecycled) return;
         StorageRecycled = true;
         BufferPool<T>.Return(Data);
     }

@@ -37,4 +37,38 @@ public class HoistingTests
         Assert.True(hoisted.Linears < perStep.Linears, $"hoisted {hoisted.Linears} Linear ops, per step {perStep.Linears}");
         Assert.Equal(4 * 6 - 4, perStep.Linears - hoisted.Linears);
     }
+
+    [Fact]
+    public void UnderNoGradTheHoistedProjectionGoesBackToThePoolAndTheOutputsStay()
+    {
+        var layer = RecurrentLayer.Lstm<double>(16, 16, new Rng(4));
+        var x = Tensor.RandomNormal<double>(new Rng(5), [50, 4, 16]);
+        Tensor<double> recorded = layer.Forward(x).Output.Detach();
+        Tape.Current.Reset();
+        Tape.ClearBufferPool();
+        Tensor<double> first;
+        using (Autograd.NoGrad()) first = layer.Forward(x).Output;
+        long projectionBytes = 50L * 4 * (4 * 16) * sizeof(double);
+        Assert.True(BufferPool<double>.RetainedBytes >= projectionBytes,
+            $"the pool holds {BufferPool<double>.RetainedBytes:N0} bytes after a forward under NoGrad; its projection took {projectionBytes:N0}");
+        using (Autograd.NoGrad()) layer.Forward(x); // rents it again
+        Assert.False(first.IsRecycled);
+        Assert.Equal(recorded.ToArray(), first.ToArray());
+        Assert.False(x.IsRecycled);
+    }
+
+    [Fact]
+    public void AProjectionThatReturnsItsInputLeavesTheInputAlone()
+    {
+        // A custom cell whose projection is the identity: its "projection" is the caller's own tensor.
+        var cell = new CustomCell<double>("identity-in", 3, 3, ["h"], new Dictionary<string, int[]> { ["w"] = [3, 3] },
+            (xt, s, p) => [(xt + s["h"].Linear(p["w"])).Tanh()], new Rng(6), projectInput: (xs, p) => xs);
+        var layer = new RecurrentLayer<double>([[cell]]);
+        Tensor<double> x;
+        using (Autograd.NoGrad()) x = Tensor.RandomNormal<double>(new Rng(7), [5, 2, 3]) * 1.0; // storage the engine rented
+        var before = x.ToArray();
+        using (Autograd.NoGrad()) layer.Forward(x);
+        Assert.False(x.IsRecycled);
+        Assert.Equal(before, x.ToArray());
+    }
 }

@@ -8,8 +8,9 @@ namespace AutoDiffLstm;
 /// inputs, and that measured slower than the interpreted graph (LSTM, T = 100, B = 8, I = H = 32, float, best of 7 on a
 /// shared, loaded 2-core AMD EPYC, 2026-12-06: reverse over reverse 5.1 gradients and 67 MB with the replay, 4.1
 /// gradients and 35 MB interpreted; a compiled replay of the group's backward was worse still, 5.9 and 125 MB).
-/// <see cref="ReverseOverReverse"/> is the default: in the BenchmarkDotNet run of 2026-12-06 (quiet machine, blocking
-/// collection) it cost 8.3 (W3) and 8.9 (W4) gradients against 10.1 and 12.8 for forward over reverse; the rows are in
+/// <see cref="ReverseOverReverse"/> is the default: its second pass is the engine's fast backward over the recorded
+/// gradient, and in the BenchmarkDotNet run of 2026-12-06 05:39 (quiet machine, blocking collection) it cost 4.1 (W3)
+/// and 4.9 (W4) gradients against 15.4 and 14.7 for forward over reverse; the rows are in
 /// tests/AutoDiffLstm.Benchmarks/README.md.
 /// </summary>
 public enum HvpMode
@@ -23,7 +24,7 @@ public enum HvpMode
 
     /// <summary>
     /// Differentiate &lt;grad f(x), v&gt; in reverse: one forward, one recorded backward, one backward over both
-    /// (PyTorch's double backward). The default (the two measured alike, see <see cref="HvpMode"/>).
+    /// (PyTorch's double backward), the second pass as the engine's fast backward. The default (measured 3-4x faster, see <see cref="HvpMode"/>).
     /// </summary>
     ReverseOverReverse,
 }
@@ -122,7 +123,7 @@ public static partial class Autograd
 
     /// <summary>
     /// Hessian-vector product H v of a scalar function at <paramref name="x"/> (one direction per input, same shapes),
-    /// without forming H. <see cref="HvpMode.ReverseOverReverse"/> (default; the two measured alike: see <see cref="HvpMode"/>)
+    /// without forming H. <see cref="HvpMode.ReverseOverReverse"/> (default; the faster of the two: see <see cref="HvpMode"/>)
     /// differentiates &lt;grad f, v&gt; again; <see cref="HvpMode.ForwardOverReverse"/> pushes v forward through the
     /// recorded gradient computation.
     /// </summary>

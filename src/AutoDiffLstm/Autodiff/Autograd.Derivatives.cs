@@ -154,7 +154,7 @@ public static partial class Autograd
         var pushed = new Tangents();
         for (int i = 0; i < leaves.Length; i++) pushed.Seed(leaves[i], v[i], "Autograd.Hvp");
         using (NoGrad()) Tape.Current.PushTangents(0, Tape.Current.Count, pushed, keep: new HashSet<TensorBase>(g, TensorIdentity.Instance));
-        var hv = g.Select((gi, i) => pushed.Of<T>(gi)?.Clone() ?? Tensor.Zeros<T>([.. x[i].Shape])).ToArray();
+        var hv = g.Select((gi, i) => Escaped(pushed.Of<T>(gi)) ?? Tensor.Zeros<T>([.. x[i].Shape])).ToArray();
         Tape.Current.Reset();
         return hv;
     }

@@ -45,8 +45,10 @@ internal sealed class Tangents
             throw new InvalidOperationException($"{op}: the forward-mode rule produced a tangent of shape {tangent.ShapeText} for an output of shape {t.ShapeText}.");
         if (holders is not null && map.TryGetValue(t, out var old) && !ReferenceEquals(old, Released)) Drop(old);
         map[t] = tangent;
-        if (holders is not null) holders[StorageOf(tangent)] = holders.GetValueOrDefault(StorageOf(tangent)) + 1;
+        if (holders is not null) Hold(tangent);
     }
+
+    private void Hold(TensorBase tangent) => holders![StorageOf(tangent)] = holders.GetValueOrDefault(StorageOf(tangent)) + 1;
 
     /// <summary>Starts counting which tangents share storage, so that <see cref="Release"/> can give storage back (call before the pass).</summary>
     public void TrackStorage()
@@ -54,7 +56,7 @@ internal sealed class Tangents
         if (holders is not null) return;
         passStart = TensorBase.Constructed;
         holders = new(TensorIdentity.Instance);
-        foreach (var tangent in map.Values) holders[StorageOf(tangent)] = holders.GetValueOrDefault(StorageOf(tangent)) + 1;
+        foreach (var tangent in map.Values) Hold(tangent);
     }
 
     /// <summary>
@@ -78,7 +80,7 @@ internal sealed class Tangents
             return;
         }
         holders.Remove(storage);
-        if (storage.OwnerTape is null && storage.Serial > passStart && !(seedStorage?.Contains(storage) ?? false)) storage.RecycleStorage(evenIfEscaped: true);
+        if (!(seedStorage?.Contains(storage) ?? false)) storage.RecycleTemporary(passStart);
     }
 
     private static TensorBase StorageOf(TensorBase t) => t.StorageOwner ?? t;

@@ -150,21 +150,11 @@ public static class Unroll
             if (options.RetainStateGradients) state.RetainGrad();
             states[t] = state;
         }
-        if (projected is not null) RecycleUnrecorded(projected, x, madeBefore);
+        // Nothing recorded the hoisted projection (inference under NoGrad, or nothing needing a gradient) once every step
+        // has copied its slice: at W3 a 400 KB array that would otherwise wait for a gen-2 collection, and on the
+        // project's VMs large garbage cost more than the product did.
+        projected?.RecycleTemporary(madeBefore);
         return new UnrollResult<T>(Tensor.Stack(0, outputs), state, states);
-    }
-
-    /// <summary>
-    /// Gives back the storage of the hoisted projection once every step has copied its slice out, when nothing recorded
-    /// it (inference under NoGrad, or inputs and weights that need no gradient): at W3 it is a 400 KB array that would
-    /// otherwise wait for a gen-2 collection, and on the project's VMs large garbage cost more than the product did.
-    /// Only storage made during this pass and not the input's own (a projection may return its input) goes back.
-    /// </summary>
-    private static void RecycleUnrecorded(TensorBase projected, TensorBase input, int madeBefore)
-    {
-        var storage = projected.StorageOwner ?? projected;
-        if (storage.OwnerTape is null && storage.Serial > madeBefore && !ReferenceEquals(storage, input.StorageOwner ?? input))
-            storage.RecycleStorage(evenIfEscaped: true); // escaped only through the unrecorded Reshape above
     }
 
     /// <summary>

@@ -103,6 +103,18 @@ public abstract class TensorBase
     /// (<paramref name="evenIfEscaped"/>: the caller tracks every view of it itself); the values are gone.
     /// </summary>
     internal abstract void RecycleStorage(bool evenIfEscaped = false);
+
+    /// <summary>
+    /// Gives back the storage of a temporary of one pass: this tensor's storage (its own, or its owner's for a view), if
+    /// nothing recorded it and it was made after <paramref name="madeAfter"/> (a <see cref="Constructed"/> count taken when
+    /// the pass began), so neither a caller's tensor nor a recorded value is ever touched. The caller knows every view
+    /// of it (an unrecorded Reshape marks storage as shared, which is why that mark is ignored here).
+    /// </summary>
+    internal void RecycleTemporary(int madeAfter)
+    {
+        var storage = StorageOwner ?? this;
+        if (storage.OwnerTape is null && storage.Serial > madeAfter) storage.RecycleStorage(evenIfEscaped: true);
+    }
     /// <summary>Bytes of the storage.</summary>
     internal abstract long StorageBytes { get; }
 }

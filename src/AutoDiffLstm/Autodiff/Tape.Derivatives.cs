@@ -15,6 +15,9 @@ public sealed partial class Tape
     {
         int[]? lastRead = keep is null ? null : LastReads(from, to);
         if (lastRead is not null) tangents.TrackStorage();
+        // Parameters and seeds do not change while tangents are pushed: a recurrent weight (and its tangent) is packed
+        // once for the products of every step, as in the forward pass and in backward.
+        using var packed = PackedOperands.Open();
         for (int i = from; i < to; i++)
         {
             var e = entries[i]; // a copy: a recording rule may grow (and so move) the entry array

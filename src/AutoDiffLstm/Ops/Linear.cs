@@ -65,13 +65,25 @@ internal sealed class LinearRule<T> : BackwardRule<T>, IReplayableRule where T :
     {
         var (x, w) = (e.InA<T>(), e.InB<T>());
         var (tx, tw, tb) = (t.Of<T>(x), t.Of<T>(w), t.Of<T>(e.C));
-        Tensor<T>? sum = tx?.Linear(w);
-        if (tw is not null || tb is not null)
+        if (tx is null && tw is null && tb is null) return null;
+        if (Autograd.IsGradEnabled)
         {
+            // A tangent that must itself be differentiable: the same sum as recorded operations.
+            Tensor<T>? sum = tx?.Linear(w);
+            if (tw is null && tb is null) return sum;
             var rest = x.Linear(tw ?? Tensor.Zeros<T>(w.Dims), tb);
-            sum = sum is null ? rest : sum + rest;
+            return sum is null ? rest : sum + rest;
         }
-        return sum;
+        // Unrecorded (Autograd.Jvp, the HVP's tangent pass): the terms accumulate into one buffer, as the forward
+        // accumulates its product onto the bias, instead of two products and a sum per step.
+        int rows = Rows(e), outF = w.Dims[0], inF = w.Dims[1];
+        var dy = Tensor<T>.Uninitialized((int[])y.Dims.Clone());
+        if (tb is not null)
+            for (int r = 0; r < rows; r++) tb.Data.CopyTo(dy.Data.AsSpan(r * outF, outF));
+        else Array.Clear(dy.Data, 0, rows * outF);
+        if (tx is not null) Gemm.Run(tx.Data, 0, false, w.Data, 0, true, dy.Data, 0, rows, outF, inF, accumulate: true, constantB: w.IsLeaf);
+        if (tw is not null) Gemm.Run(x.Data, 0, false, tw.Data, 0, true, dy.Data, 0, rows, outF, inF, accumulate: true, constantB: tw.IsLeaf);
+        return dy;
     }
 
     protected override void Vjp(in TapeEntry e, Tensor<T> y, Tensor<T> dy, Cotangents sink)

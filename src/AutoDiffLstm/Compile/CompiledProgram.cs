@@ -22,6 +22,7 @@ internal sealed class CompiledProgram<T>(TracedGraph<T> graph, object[] stages, 
     /// <summary>Runs the program on <paramref name="inputs"/>; <paramref name="constants"/> replaces the traced constants (a twin's parameters), position for position.</summary>
     public Tensor<T>[] Run(Tensor<T>[] inputs, TensorBase[]? constants = null)
     {
+        int madeBefore = TensorBase.Constructed;
         var values = new TensorBase?[Graph.Nodes.Length];
         var table = new ValueTable(inputs, values, constants ?? Graph.Constants);
         foreach (var stage in Stages)
@@ -38,7 +39,26 @@ internal sealed class CompiledProgram<T>(TracedGraph<T> graph, object[] stages, 
             foreach (var o in Graph.Observations) GateMonitor.Observe(o.Gate, (Tensor<T>)table[o.Source], o.Range);
         var outputs = new Tensor<T>[Graph.Outputs.Length];
         for (int k = 0; k < outputs.Length; k++) outputs[k] = (Tensor<T>)table[Graph.Outputs[k]];
+        if (!observes) GiveBackInnerValues(values, outputs, madeBefore);
         return outputs;
+    }
+
+    /// <summary>
+    /// Values that only the program read and nothing recorded (under NoGrad: at every step of an inference pass, the
+    /// recurrent product and a group's inner outputs) go back to the pool now instead of to the collector. An output, a
+    /// view of an output's storage, a value older than the run and a recorded value are never touched; nor is anything
+    /// while a <see cref="GateMonitor"/> listener runs, since it may keep the gates it is shown.
+    /// </summary>
+    private static void GiveBackInnerValues(TensorBase?[] values, Tensor<T>[] outputs, int madeBefore)
+    {
+        foreach (var value in values)
+        {
+            if (value is null || value.OwnerTape is not null) continue;
+            var storage = value.StorageOwner ?? value;
+            bool sharedWithOutput = false;
+            foreach (var output in outputs) sharedWithOutput |= ReferenceEquals(output.StorageOwner ?? output, storage);
+            if (!sharedWithOutput) value.RecycleTemporary(madeBefore);
+        }
     }
 
     /// <summary>The traced graph, then the stages: which primitives are replayed and which run fused, instruction by instruction.</summary>

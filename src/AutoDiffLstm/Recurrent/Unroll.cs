@@ -147,6 +147,7 @@ public static class Unroll
             if (CrossesChunk(options, n, t)) state = state.Detach();
             var input = projected?.Select(0, t) ?? cell.ProjectInput(x.Select(0, t));
             (outputs[t], state) = Advance(cell, options.Compile, input, state, live?[t], zeros);
+            if (projected is not null) GiveBackSlice(input, madeBefore, state, outputs[t]);
             if (options.RetainStateGradients) state.RetainGrad();
             states[t] = state;
         }
@@ -204,6 +205,21 @@ public static class Unroll
         var (output, states) = cell.ScanForward(x, state, mask);
         var scanned = new ScannedStates<T>(cell.StateNames, states);
         return new UnrollResult<T>(output, scanned[x.Shape[0] - 1], scanned);
+    }
+
+    /// <summary>
+    /// A step's copy of its row of the hoisted projection, given back once the step has run if nothing recorded it (an
+    /// inference pass: 100 arrays of B x 4H at W3 otherwise left to the collector), unless the cell handed it on as its
+    /// state or output, or a <see cref="GateMonitor"/> listener, which may keep what it is shown, is running.
+    /// </summary>
+    private static void GiveBackSlice<T>(Tensor<T> slice, int madeBefore, RecurrentState<T> next, Tensor<T> output)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (slice.StorageOwner is not null || GateMonitor.IsListening) return;
+        static bool Shares(Tensor<T> t, Tensor<T> slice) => ReferenceEquals(t, slice) || ReferenceEquals(t.StorageOwner, slice);
+        if (Shares(output, slice)) return;
+        foreach (var s in next.Tensors) if (Shares(s, slice)) return;
+        slice.RecycleTemporary(madeBefore);
     }
 
     /// <summary>One step: the cell, then at padded steps the previous state carried and a zero output.</summary>

@@ -71,4 +71,64 @@ public class HoistingTests
         Assert.False(x.IsRecycled);
         Assert.Equal(before, x.ToArray());
     }
+
+    /// <summary>
+    /// Under NoGrad each step's inner values (its slice of the projection, the recurrent product) go back to the pool
+    /// once the step has run; every step's state and output stay readable and equal to the recorded pass's.
+    /// </summary>
+    [Fact]
+    public void UnderNoGradEachStepsInnerValuesGoBackAndEveryStateStays()
+    {
+        const int steps = 50, batch = 4, hidden = 16;
+        var layer = RecurrentLayer.Lstm<double>(hidden, hidden, new Rng(8));
+        var x = Tensor.RandomNormal<double>(new Rng(9), [steps, batch, hidden]);
+        var recorded = layer.Forward(x);
+        var expected = recorded.Steps(0).Select(s => s.Tensors.Select(t => t.ToArray()).ToArray()).ToArray();
+        Tape.Current.Reset();
+        SequenceResult<double> inference;
+        using (Autograd.NoGrad()) layer.Forward(x); // warms the pool
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        using (Autograd.NoGrad()) inference = layer.Forward(x);
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        // Kept, a step's slice of the projection and its recurrent product are two [B, 4H] arrays: 4 KB a step here.
+        long keptInnerBytes = steps * 2L * batch * 4 * hidden * sizeof(double);
+        Assert.True(allocated < keptInnerBytes, $"an inference pass allocated {allocated:N0} bytes; its steps' inner values alone would take {keptInnerBytes:N0}");
+        using (Autograd.NoGrad()) layer.Forward(x); // rents the given-back arrays again
+        for (int t = 0; t < steps; t++)
+            for (int k = 0; k < 2; k++)
+            {
+                Assert.False(inference.Steps(0)[t][k].IsRecycled);
+                Assert.Equal(expected[t][k], inference.Steps(0)[t][k].ToArray());
+            }
+    }
+
+    [Fact]
+    public void ACellThatKeepsItsInputAsStateKeepsItUnderNoGrad()
+    {
+        // The state is the projected input itself: the step's slice must not go back to the pool.
+        var cell = new CustomCell<double>("carry-input", 3, 3, ["h"], new Dictionary<string, int[]> { ["w"] = [3, 3] },
+            (xt, s, p) => [xt], new Rng(10), projectInput: (xs, p) => xs.Linear(p["w"]));
+        var layer = new RecurrentLayer<double>([[cell]]);
+        var x = Tensor.RandomNormal<double>(new Rng(11), [6, 2, 3]);
+        var expected = layer.Forward(x).Steps(0).Select(s => s[0].ToArray()).ToArray();
+        Tape.Current.Reset();
+        SequenceResult<double> inference;
+        using (Autograd.NoGrad()) inference = layer.Forward(x);
+        using (Autograd.NoGrad()) layer.Forward(x);
+        for (int t = 0; t < 6; t++) Assert.Equal(expected[t], inference.Steps(0)[t][0].ToArray());
+    }
+
+    [Fact]
+    public void AGateListenerKeepsTheGatesItIsShownUnderNoGrad()
+    {
+        var layer = RecurrentLayer.Lstm<double>(4, 4, new Rng(12));
+        var x = Tensor.RandomNormal<double>(new Rng(13), [5, 2, 4]);
+        var seen = new List<(Tensor<double> Gate, double[] Values)>();
+        using (Autograd.NoGrad())
+        using (GateMonitor.Listen((_, gate, _) => seen.Add(((Tensor<double>)gate, ((Tensor<double>)gate).ToArray()))))
+            layer.Forward(x);
+        using (Autograd.NoGrad()) layer.Forward(x);
+        Assert.Equal(5 * 4, seen.Count);
+        foreach (var (gate, values) in seen) Assert.Equal(values, gate.ToArray());
+    }
 }

@@ -70,6 +70,52 @@ public class RandomGraphProperties
         return true;
     }
 
+    private static Tensor<double>[] FreshInputs() => [Tensor.RandomNormal<double>(new Rng(1), [Rows, Cols]), Tensor.RandomNormal<double>(new Rng(2), [Rows, Cols]),
+        Tensor.RandomNormal<double>(new Rng(3), [Cols]), Tensor.RandomNormal<double>(new Rng(4), [Rows, 1])];
+
+    /// <summary>
+    /// Under NoGrad a compiled run gives its inner values back to the pool: a run's outputs (some of them views, some
+    /// inputs handed through) stay intact while later runs reuse those arrays, and equal the interpreted values.
+    /// </summary>
+    [Property(MaxTest = 100)]
+    public bool UnderNoGradARunsOutputsSurviveLaterRuns(int[] program)
+    {
+        var f = Decode(program);
+        var compiled = Compiler.Compile(f, "random-nograd");
+        using var noGrad = Autograd.NoGrad();
+        var expected = f(FreshInputs()).Select(o => o.ToArray()).ToArray();
+        var first = compiled.Invoke(FreshInputs());
+        for (int run = 0; run < 3; run++) compiled.Invoke(FreshInputs());
+        return first.Select((o, k) => !o.IsRecycled && o.ToArray().SequenceEqual(expected[k])).All(ok => ok);
+    }
+
+    [Fact]
+    public void UnderNoGradAnOutputThatIsAViewOfAnInnerValueKeepsItsStorage()
+    {
+        var w = Tensor.RandomNormal<double>(new Rng(5), [4, Cols]);
+        Tensor<double>[] F(Tensor<double>[] xs) => [xs[0].Linear(w).Reshape(-1), xs[1].Tanh()];
+        var compiled = Compiler.Compile<double>(F, "view-out");
+        using var noGrad = Autograd.NoGrad();
+        var expected = F(FreshInputs())[0].ToArray();
+        var first = compiled.Invoke(FreshInputs())[0];
+        for (int run = 0; run < 3; run++) compiled.Invoke(FreshInputs());
+        Assert.False(first.IsRecycled);
+        Assert.Equal(expected, first.ToArray());
+    }
+
+    [Fact]
+    public void ACompiledFunctionInsideAnotherGivesTheInterpretedValuesUnderNoGrad()
+    {
+        var inner = Compiler.Compile<double>(xs => [(xs[0] * xs[1]).Tanh() + xs[0]], "inner");
+        Tensor<double>[] Outer(Tensor<double>[] xs) => [inner.Invoke(xs[0] + xs[2], xs[1])[0].Sigmoid() * xs[1]];
+        var outer = Compiler.Compile<double>(Outer, "outer");
+        using var noGrad = Autograd.NoGrad();
+        var expected = Outer(FreshInputs())[0].ToArray();
+        var first = outer.Invoke(FreshInputs())[0];
+        Assert.Equal(expected, outer.Invoke(FreshInputs())[0].ToArray());
+        Assert.Equal(expected, first.ToArray());
+    }
+
     [Fact]
     public void AWrongFusedDerivativeIsCaught()
     {

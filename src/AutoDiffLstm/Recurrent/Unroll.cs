@@ -141,13 +141,17 @@ public static class Unroll
 
         var outputs = new Tensor<T>[steps];
         var states = new RecurrentState<T>[steps];
+        // Under NoGrad each step's slice is dead once the step has run, but only a compiled step is known not to keep
+        // its input: a step that runs as written (Compile = false, or a fallback) is the user's code, which may.
+        bool giveBackSlices = projected is not null && !Autograd.IsGradEnabled && options.Compile && !Autograd.AnomalyDetectionEnabled
+            && !Compiler.Interpreting && cell.CompiledStep.FallbackReason([[batch, projected.Shape[^1]], .. state.Tensors.Select(s => s.Dims)]) is null;
         for (int n = 0; n < steps; n++)
         {
             int t = options.Reverse ? steps - 1 - n : n;
             if (CrossesChunk(options, n, t)) state = state.Detach();
             var input = projected?.Select(0, t) ?? cell.ProjectInput(x.Select(0, t));
             (outputs[t], state) = Advance(cell, options.Compile, input, state, live?[t], zeros);
-            if (projected is not null) GiveBackSlice(input, madeBefore, state, outputs[t]);
+            if (giveBackSlices) GiveBackSlice(input, madeBefore, state, outputs[t]);
             if (options.RetainStateGradients) state.RetainGrad();
             states[t] = state;
         }
@@ -208,9 +212,9 @@ public static class Unroll
     }
 
     /// <summary>
-    /// A step's copy of its row of the hoisted projection, given back once the step has run if nothing recorded it (an
-    /// inference pass: 100 arrays of B x 4H at W3 otherwise left to the collector), unless the cell handed it on as its
-    /// state or output, or a <see cref="GateMonitor"/> listener, which may keep what it is shown, is running.
+    /// A step's copy of its row of the hoisted projection, given back once the compiled step has run if nothing recorded
+    /// it (an inference pass: 100 arrays of B x 4H at W3 otherwise left to the collector), unless the cell handed it on
+    /// as its state or output, or a <see cref="GateMonitor"/> listener, which may keep what it is shown, is running.
     /// </summary>
     private static void GiveBackSlice<T>(Tensor<T> slice, int madeBefore, RecurrentState<T> next, Tensor<T> output)
         where T : unmanaged, IFloatingPointIeee754<T>

@@ -131,4 +131,19 @@ public class HoistingTests
         Assert.Equal(5 * 4, seen.Count);
         foreach (var (gate, values) in seen) Assert.Equal(values, gate.ToArray());
     }
+
+    [Fact]
+    public void AnInterpretedStepThatKeepsItsInputsKeepsThemUnderNoGrad()
+    {
+        // A step run as written is the user's code: it may keep what it is given (here, every projected input).
+        var kept = new List<Tensor<double>>();
+        var cell = new CustomCell<double>("keeps-inputs", 3, 3, ["h"], new Dictionary<string, int[]> { ["w"] = [3, 3] },
+            (xt, s, p) => { kept.Add(xt); return [(xt + s["h"]).Tanh()]; }, new Rng(14), projectInput: (xs, p) => xs.Linear(p["w"]));
+        var layer = new RecurrentLayer<double>([[cell]]);
+        var x = Tensor.RandomNormal<double>(new Rng(15), [4, 2, 3]);
+        using (Autograd.NoGrad()) layer.Forward(x, new SequenceOptions<double> { Compile = false });
+        var values = kept.Select(t => t.ToArray()).ToArray();
+        using (Autograd.NoGrad()) layer.Forward(x, new SequenceOptions<double> { Compile = false });
+        for (int t = 0; t < 4; t++) Assert.Equal(values[t], kept[t].ToArray());
+    }
 }

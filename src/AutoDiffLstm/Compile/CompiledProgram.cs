@@ -52,13 +52,7 @@ internal sealed class CompiledProgram<T>(TracedGraph<T> graph, object[] stages, 
     private static void GiveBackInnerValues(TensorBase?[] values, Tensor<T>[] outputs, int madeBefore)
     {
         foreach (var value in values)
-        {
-            if (value is null || value.OwnerTape is not null) continue;
-            var storage = value.StorageOwner ?? value;
-            bool sharedWithOutput = false;
-            foreach (var output in outputs) sharedWithOutput |= ReferenceEquals(output.StorageOwner ?? output, storage);
-            if (!sharedWithOutput) value.RecycleTemporary(madeBefore);
-        }
+            if (value is { OwnerTape: null }) value.RecycleTemporary(madeBefore, outputs);
     }
 
     /// <summary>The traced graph, then the stages: which primitives are replayed and which run fused, instruction by instruction.</summary>

@@ -20,8 +20,7 @@ public sealed partial class Tensor<T>
         dims[^1] = outF;
         var y = Uninitialized(dims);
         // Each row starts as the bias and the product accumulates onto it: one pass over y instead of three.
-        if (bias is not null)
-            for (int r = 0; r < rows; r++) bias.Data.CopyTo(y.Data.AsSpan(r * outF, outF));
+        if (bias is not null) LinearRule<T>.CopyToRows(bias, y.Data, rows);
         Gemm.Run(Data, 0, false, weight.Data, 0, true, y.Data, 0, rows, outF, inF, accumulate: bias is not null, constantB: weight.IsLeaf);
         Tape.Record(LinearRule<T>.Instance, y, this, weight, bias, i0: rows); // I0: rows (LinearRule.Rows)
         return y;
@@ -36,6 +35,12 @@ internal sealed class LinearRule<T> : BackwardRule<T>, IReplayableRule where T :
     public TensorBase Replay(in TapeEntry e) => e.InA<T>().Linear(e.InB<T>(), (Tensor<T>?)e.C);
 
     public static readonly LinearRule<T> Instance = new();
+
+    /// <summary>Every one of <paramref name="rows"/> rows of <paramref name="y"/> set to <paramref name="bias"/>: where the products then accumulate.</summary>
+    internal static void CopyToRows(Tensor<T> bias, T[] y, int rows)
+    {
+        for (int r = 0; r < rows; r++) bias.Data.CopyTo(y.AsSpan(r * bias.Size, bias.Size));
+    }
     public override string Name => "Linear";
 
     // y = x W^T + b:  dx += dy W,  dW += dy^T x,  db += sum over rows of dy.
@@ -78,8 +83,7 @@ internal sealed class LinearRule<T> : BackwardRule<T>, IReplayableRule where T :
         // accumulates its product onto the bias, instead of two products and a sum per step.
         int rows = Rows(e), outF = w.Dims[0], inF = w.Dims[1];
         var dy = Tensor<T>.Uninitialized((int[])y.Dims.Clone());
-        if (tb is not null)
-            for (int r = 0; r < rows; r++) tb.Data.CopyTo(dy.Data.AsSpan(r * outF, outF));
+        if (tb is not null) CopyToRows(tb, dy.Data, rows);
         else Array.Clear(dy.Data, 0, rows * outF);
         if (tx is not null) Gemm.Run(tx.Data, 0, false, w.Data, 0, true, dy.Data, 0, rows, outF, inF, accumulate: true, constantB: w.IsLeaf);
         if (tw is not null) Gemm.Run(x.Data, 0, false, tw.Data, 0, true, dy.Data, 0, rows, outF, inF, accumulate: true, constantB: tw.IsLeaf);

@@ -219,11 +219,9 @@ public static class Unroll
     private static void GiveBackSlice<T>(Tensor<T> slice, int madeBefore, RecurrentState<T> next, Tensor<T> output)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        if (slice.StorageOwner is not null || GateMonitor.IsListening) return;
-        static bool Shares(Tensor<T> t, Tensor<T> slice) => ReferenceEquals(t, slice) || ReferenceEquals(t.StorageOwner, slice);
-        if (Shares(output, slice)) return;
-        foreach (var s in next.Tensors) if (Shares(s, slice)) return;
-        slice.RecycleTemporary(madeBefore);
+        // A view's storage is the projection's, which later steps still read.
+        if (slice.StorageOwner is not null || GateMonitor.IsListening || slice.SharesStorageWith(output)) return;
+        slice.RecycleTemporary(madeBefore, next.Tensors);
     }
 
     /// <summary>One step: the cell, then at padded steps the previous state carried and a zero output.</summary>

@@ -115,6 +115,20 @@ public abstract class TensorBase
         var storage = StorageOwner ?? this;
         if (storage.OwnerTape is null && storage.Serial > madeAfter) storage.RecycleStorage(evenIfEscaped: true);
     }
+
+    /// <summary>
+    /// <see cref="RecycleTemporary(int)"/>, unless one of <paramref name="kept"/> (what the pass hands on: its outputs,
+    /// the next state) is this storage or a view of it.
+    /// </summary>
+    internal void RecycleTemporary<TKept>(int madeAfter, IReadOnlyList<TKept> kept) where TKept : TensorBase
+    {
+        for (int i = 0; i < kept.Count; i++)
+            if (SharesStorageWith(kept[i])) return;
+        RecycleTemporary(madeAfter);
+    }
+
+    /// <summary>Whether the two are the same storage: the same tensor, views of one another or of one owner.</summary>
+    internal bool SharesStorageWith(TensorBase other) => ReferenceEquals(other.StorageOwner ?? other, StorageOwner ?? this);
     /// <summary>Bytes of the storage.</summary>
     internal abstract long StorageBytes { get; }
 }

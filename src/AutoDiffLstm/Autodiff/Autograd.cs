@@ -20,6 +20,17 @@ public static partial class Autograd
     }
 
     /// <summary>
+    /// Records again inside a <see cref="NoGrad"/> scope until disposed: for a rule that must replay its operations as
+    /// a recording while a pass that is not recorded (a tangent pass) runs.
+    /// </summary>
+    internal static Scope GradEnabled()
+    {
+        int saved = noGradDepth;
+        noGradDepth = 0;
+        return new Scope(() => noGradDepth = saved);
+    }
+
+    /// <summary>
     /// Opt-in anomaly mode: every operation's output, and in backward every gradient it produces, is checked for NaN and
     /// Inf; the first offender throws <see cref="AnomalyException"/> naming the operation. It costs a scan per op.
     /// </summary>

@@ -52,14 +52,15 @@ public sealed partial class Tape
     /// Reverse mode as tensor operations from <paramref name="root"/> with cotangent <paramref name="seed"/>: every
     /// entry's rule adds its inputs' cotangents with the engine's own operations, which are recorded on this tape when
     /// gradients are enabled (so the result is differentiable), and left unrecorded otherwise. Cotangents of tensors in
-    /// <paramref name="keep"/> survive the walk; the others are dropped once consumed.
+    /// <paramref name="keep"/> survive the walk; the others are dropped once consumed. The walk stops at entry
+    /// <paramref name="from"/>: a rule that replayed its own operations walks only those.
     /// </summary>
-    internal Cotangents PullCotangents(TensorBase root, TensorBase seed, IReadOnlySet<TensorBase> keep)
+    internal Cotangents PullCotangents(TensorBase root, TensorBase seed, IReadOnlySet<TensorBase> keep, int from = 0)
     {
         if (root.OwnerTape != this || !Holds(root)) throw FreedTape();
         var sink = new Cotangents();
         sink.AddAny(root, seed);
-        for (int i = root.TapeIndex; i >= 0; i--)
+        for (int i = root.TapeIndex; i >= from; i--)
         {
             var e = entries[i]; // a copy: the rule records onto this tape and may grow it
             var dy = sink.Of(e.Output);

@@ -61,6 +61,25 @@ public sealed class CompiledFunction<T> where T : unmanaged, IFloatingPointIeee7
         return entry.Program is null ? function(inputs) : entry.Program.Run(inputs, Constants(entry));
     }
 
+    /// <summary>
+    /// The step's program planned over a whole sequence, with its constants (this function's parameters), when the
+    /// function runs compiled for these shapes and the plan accepts it (see <see cref="CompiledSequence{T}"/>); else null.
+    /// </summary>
+    internal (CompiledSequence<T> Sequence, TensorBase[] Constants)? SequenceFor(int[][] shapes)
+    {
+        if (Autograd.AnomalyDetectionEnabled || Compiler.Interpreting || Compiler.SteppingOnly) return null;
+        var entry = LookupEntry(shapes, observe: false);
+        if (entry.Program?.Sequence is not { } sequence) return null;
+        return (sequence, Constants(entry) ?? entry.Program.Graph.Constants);
+    }
+
+    /// <summary>Why a recurrent step of these shapes cannot run a whole sequence as one tape entry, or null when it can.</summary>
+    internal string? SequenceReason(int[][] shapes)
+    {
+        var (program, reason, _) = Lookup(shapes, observe: false);
+        return program is null ? $"it runs interpreted ({reason})" : program.SequenceReason;
+    }
+
     /// <summary>Why the function runs interpreted for inputs of these shapes, or null when it runs compiled.</summary>
     public string? FallbackReason(params int[][] shapes) => Lookup(shapes, observe: false).Reason;
 
@@ -194,6 +213,21 @@ public static class Compiler
     }
 
     internal static bool Interpreting => interpretDepth > 0;
+
+    [ThreadStatic] private static int stepByStepDepth;
+
+    /// <summary>
+    /// Until disposed, an unrolled recurrence on this thread records one compiled step at a time instead of one entry
+    /// for the whole sequence: what forward-mode passes (Jvp, the Gauss-Newton product, RTRL's recorded step) open, since
+    /// each step's fused groups have their own tangent rules while a whole sequence's tangent replays the steps.
+    /// </summary>
+    internal static Autograd.Scope StepByStep()
+    {
+        stepByStepDepth++;
+        return new Autograd.Scope(static () => stepByStepDepth--);
+    }
+
+    internal static bool SteppingOnly => stepByStepDepth > 0;
 
     /// <summary>Wraps <paramref name="function"/> so that it runs traced and fused (see <see cref="CompiledFunction{T}"/>).</summary>
     public static CompiledFunction<T> Compile<T>(Func<Tensor<T>[], Tensor<T>[]> function, string name = "function") where T : unmanaged, IFloatingPointIeee754<T> =>

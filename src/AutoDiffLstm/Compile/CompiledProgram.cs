@@ -19,6 +19,23 @@ internal sealed class CompiledProgram<T>(TracedGraph<T> graph, object[] stages, 
 
     public IEnumerable<FusedGroup<T>> Groups => Stages.OfType<FusedGroup<T>>();
 
+    /// <summary>
+    /// The program run over a whole sequence as one tape entry when it is a recurrent step (input row, states...) ->
+    /// (states..., output) that <see cref="CompiledSequence{T}.Plan"/> accepts; null with <see cref="SequenceReason"/> otherwise.
+    /// </summary>
+    public CompiledSequence<T>? Sequence => (sequence ??= PlanSequence()).Plan;
+
+    /// <summary>Why <see cref="Sequence"/> is null.</summary>
+    public string? SequenceReason => (sequence ??= PlanSequence()).Reason;
+
+    private (CompiledSequence<T>? Plan, string? Reason)? sequence;
+
+    private (CompiledSequence<T>?, string?) PlanSequence()
+    {
+        var plan = CompiledSequence<T>.Plan(this, out var reason);
+        return (plan, reason);
+    }
+
     /// <summary>Runs the program on <paramref name="inputs"/>; <paramref name="constants"/> replaces the traced constants (a twin's parameters), position for position.</summary>
     public Tensor<T>[] Run(Tensor<T>[] inputs, TensorBase[]? constants = null)
     {

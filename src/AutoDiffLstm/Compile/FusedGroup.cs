@@ -36,7 +36,7 @@ internal sealed class FusedGroup<T> where T : unmanaged, IFloatingPointIeee754<T
         var externals = new TensorBase[Externals.Length];
         for (int k = 0; k < externals.Length; k++) externals[k] = table[Externals[k]];
         var y = Tensor<T>.Uninitialized([ArenaSize]);
-        var frame = new GroupFrame<T>(y.Data, null, externals, SlotOffsets, SlotLengths);
+        var frame = new GroupFrame<T>(y.Data, default, externals, SlotOffsets, SlotLengths);
         foreach (var instruction in Program) instruction.Forward(frame);
         var outputs = new Tensor<T>[OutputMembers.Length];
         for (int k = 0; k < outputs.Length; k++)
@@ -122,7 +122,7 @@ internal sealed class FusedGroupRule<T>(FusedGroup<T> group) : BackwardRule<T> w
         for (int k = 0; k < externals.Length; k++) any |= (externalTangents[k] = tangents.Of<T>(externals[k])) is not null;
         if (!any) return null;
         var arena = Tensor.Zeros<T>(group.ArenaSize);
-        var values = new GroupFrame<T>(y.Data, null, externals, group.SlotOffsets, group.SlotLengths);
+        var values = new GroupFrame<T>(y.Data, default, externals, group.SlotOffsets, group.SlotLengths);
         var frame = new TangentFrame<T>(arena.Data, new bool[group.SlotOffsets.Length], externalTangents, group.SlotOffsets, group.SlotLengths);
         foreach (var instruction in group.Program) instruction.Tangent(values, frame);
         return arena;

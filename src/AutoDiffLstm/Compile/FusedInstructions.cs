@@ -5,26 +5,54 @@ namespace AutoDiffLstm;
 
 /// <summary>
 /// The memory one execution of a fused group works in: every value of the group is a slot of one arena (the group's
-/// saved values, kept for backward), its inputs are external tensors read in place. An operand is a slot index (>= 0)
+/// saved values, kept for backward), its inputs are external values read in place: whole tensors (one step run on its
+/// own) or spans of a whole sequence's buffers (<see cref="CompiledSequence{T}"/>). An operand is a slot index (>= 0)
 /// or the bitwise complement of an external's index.
 /// </summary>
-internal readonly ref struct GroupFrame<T>(T[] arena, T[]? gradients, TensorBase[] externals, int[] offsets, int[] lengths)
-    where T : unmanaged, IFloatingPointIeee754<T>
+internal readonly ref struct GroupFrame<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
-    private readonly T[] arena = arena;
-    private readonly T[]? gradients = gradients;
+    private readonly Span<T> arena, gradients;
+    private readonly TensorBase[]? tensors;
+    private readonly ExternalSpan<T>[]? spans;
+    private readonly int[] offsets, lengths;
 
-    public ReadOnlySpan<T> Value(int operand) => operand >= 0 ? arena.AsSpan(offsets[operand], lengths[operand]) : ((Tensor<T>)externals[~operand]).Data;
+    public GroupFrame(Span<T> arena, Span<T> gradients, TensorBase[] externals, int[] offsets, int[] lengths)
+    {
+        this.arena = arena;
+        this.gradients = gradients;
+        tensors = externals;
+        (this.offsets, this.lengths) = (offsets, lengths);
+    }
 
-    public Span<T> Slot(int slot) => arena.AsSpan(offsets[slot], lengths[slot]);
+    public GroupFrame(Span<T> arena, Span<T> gradients, ExternalSpan<T>[] externals, int[] offsets, int[] lengths)
+    {
+        this.arena = arena;
+        this.gradients = gradients;
+        spans = externals;
+        (this.offsets, this.lengths) = (offsets, lengths);
+    }
+
+    public ReadOnlySpan<T> Value(int operand) =>
+        operand >= 0 ? arena.Slice(offsets[operand], lengths[operand]) : spans is null ? ((Tensor<T>)tensors![~operand]).Data : spans[~operand].Values;
+
+    public Span<T> Slot(int slot) => arena.Slice(offsets[slot], lengths[slot]);
 
     /// <summary>Where the gradient of an operand accumulates; empty when it needs none (a constant, a mask).</summary>
     public Span<T> Grad(int operand)
     {
-        if (operand >= 0) return gradients.AsSpan(offsets[operand], lengths[operand]);
-        var t = (Tensor<T>)externals[~operand];
+        if (operand >= 0) return gradients.Slice(offsets[operand], lengths[operand]);
+        if (spans is not null) return spans[~operand].Grad;
+        var t = (Tensor<T>)tensors![~operand];
         return t.RequiresGrad ? t.GradBuffer() : Span<T>.Empty;
     }
+}
+
+/// <summary>An external value of a fused group inside a larger buffer: <paramref name="length"/> values at <paramref name="offset"/>, and where its gradient accumulates (null: it needs none).</summary>
+internal readonly struct ExternalSpan<T>(T[] values, int offset, int length, T[]? gradients = null, int gradientOffset = 0) where T : unmanaged
+{
+    public ReadOnlySpan<T> Values => values.AsSpan(offset, length);
+
+    public Span<T> Grad => gradients is null ? Span<T>.Empty : gradients.AsSpan(gradientOffset, length);
 }
 
 /// <summary>

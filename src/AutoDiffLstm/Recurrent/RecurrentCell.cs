@@ -90,7 +90,15 @@ public abstract class RecurrentCell<T> where T : unmanaged, IFloatingPointIeee75
     }
 
     /// <summary>How the step runs compiled for a batch of <paramref name="batch"/>: its traced graph and fused groups, or why it runs interpreted.</summary>
-    public string ExplainCompiledStep(int batch = 8) => CompiledStep.Explain(StepInputShapes(batch));
+    /// <remarks>The last line says whether an unrolled pass runs the step over the whole sequence as one tape entry (see <see cref="UnrollOptions{T}.Compile"/>), or why it records one per step.</remarks>
+    public string ExplainCompiledStep(int batch = 8)
+    {
+        var shapes = StepInputShapes(batch);
+        string whole = CompiledStep.SequenceReason(shapes) is { } why
+            ? $"unrolled: one tape entry per step, since {why}"
+            : "unrolled: the whole sequence as one tape entry (no mask, retained state gradients or gate listener)";
+        return CompiledStep.Explain(shapes) + "\n" + whole;
+    }
 
     /// <summary>The step's output, [B, H]: the state tensor h.</summary>
     public virtual Tensor<T> Output(RecurrentState<T> state) => state[0];

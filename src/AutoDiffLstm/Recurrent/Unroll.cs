@@ -67,8 +67,11 @@ public sealed record UnrollOptions<T> where T : unmanaged, IFloatingPointIeee754
     /// <summary>
     /// Run each step through the cell's <see cref="RecurrentCell{T}.CompiledStep"/> (default): traced once, its
     /// elementwise work fused into one tape entry per group, with the same values and gradients as the interpreted step
-    /// up to rounding. False: the interpreted tape, one entry per primitive (the readable path). A step that cannot be
-    /// traced runs interpreted either way (<see cref="RecurrentCell{T}.ExplainCompiledStep"/> says why).
+    /// up to rounding. Where the step's program allows it (products by fixed weights and fused groups) and the pass has
+    /// no <see cref="Mask"/>, no <see cref="RetainStateGradients"/> and no <see cref="GateMonitor"/> listener, the whole
+    /// pass is ONE tape entry over a buffer planned for every step, so a training iteration allocates almost nothing.
+    /// False: the interpreted tape, one entry per primitive (the readable path). A step that cannot be traced runs
+    /// interpreted either way (<see cref="RecurrentCell{T}.ExplainCompiledStep"/> says why, and how the pass is recorded).
     /// </summary>
     public bool Compile { get; init; } = true;
 }
@@ -121,8 +124,10 @@ public static class Unroll
                 "exist only on a private tape that backward recomputes and discards, so no per-step gradient can be retained. Run without checkpointing " +
                 "(on a shorter sequence, or with DetachEvery) to see dL/dh_t at every step.");
         int steps = x.Shape[0], batch = x.Shape[1];
-        var state = options.InitialState ?? cell.InitialState(batch);
-        cell.ValidateState(op + " initial state", state, batch);
+        if (options.InitialState is { } given) cell.ValidateState(op + " initial state", given, batch);
+        // A stepped pass may hand its initial state on (as the final state of a fully padded sequence), so it gets fresh
+        // zeros; a whole compiled sequence only reads them and shares one set per thread and shape (see RunWhole).
+        RecurrentState<T> Initial() => options.InitialState ?? cell.InitialState(batch);
         var live = options.Mask is null ? null : SequenceMask.PerStep(op, options.Mask, steps, batch);
         Tensor<T>? zeros = live is null ? null : Tensor.Zeros<T>(batch, cell.HiddenSize);
         int segment = options.CheckpointEvery == GradientCheckpoint.SqrtSteps ? GradientCheckpoint.SegmentLength(steps) : options.CheckpointEvery;
@@ -130,15 +135,21 @@ public static class Unroll
         using var packed = PackedOperands.Open();
         if (cell is LinearRecurrentCell<T> linear && options.ParallelForm && options.HoistInputProjection && !options.Reverse && options.DetachEvery == 0
             && !options.RetainStateGradients && (segment == 0 || !Autograd.IsGradEnabled))
-            return RunScan(linear, x, state, options.Mask);
-        if (segment > 0 && Autograd.IsGradEnabled) return RunCheckpointed(op, cell, x, options, state, live, zeros, segment);
+            return RunScan(linear, x, Initial(), options.Mask);
+        if (segment > 0 && Autograd.IsGradEnabled) return RunCheckpointed(op, cell, x, options, Initial(), live, zeros, segment);
 
         // The input term does not depend on the state, so all T*B rows go through one product before the loop.
         Tensor<T>? projected = null;
         int madeBefore = TensorBase.Constructed;
         if (cell.HasInputProjection && options.HoistInputProjection)
             projected = cell.ProjectInput(x.Reshape(steps * batch, cell.InputSize)).Reshape(steps, batch, -1);
+        if (RunWhole(cell, x, projected, options.InitialState ?? ZeroStates<T>.For(cell, batch), options) is { } whole)
+        {
+            projected?.RecycleTemporary(madeBefore);
+            return whole;
+        }
 
+        var state = Initial();
         var outputs = new Tensor<T>[steps];
         var states = new RecurrentState<T>[steps];
         // Under NoGrad each step's slice is dead once the step has run, but only a compiled step is known not to keep
@@ -174,7 +185,10 @@ public static class Unroll
         int steps = x.Shape[0], batch = x.Shape[1];
         bool hoist = cell.HasInputProjection && options.HoistInputProjection;
         int Time(int n) => options.Reverse ? steps - 1 - n : n;
+        // Decided once: a segment's forward and its recomputation in backward must hand the checkpoint the same tensors.
+        bool whole = live is null && (hoist || !cell.HasInputProjection) && WholeApplies(cell, batch, state, options);
         var outputs = new Tensor<T>[steps];
+        var segments = new List<(int First, Tensor<T> Outputs)>();
         for (int n0 = 0; n0 < steps; n0 += segment)
         {
             // Per-iteration copies: the segment runs again in backward, long after this loop has moved on.
@@ -185,6 +199,9 @@ public static class Unroll
                 var (xs, s) = (inputs[0], new RecurrentState<T>(cell.StateNames, inputs[1..]));
                 // Hoisted per segment: a product over all T*B rows would keep T projected rows alive for backward.
                 var projected = hoist ? cell.ProjectInput(xs.Narrow(0, first, length).Reshape(length * batch, cell.InputSize)).Reshape(length, batch, -1) : null;
+                // A whole segment as one compiled sequence returns its outputs stacked [length, B, H], then its last state.
+                if (whole && Whole(cell, projected ?? xs.Narrow(0, first, length), s, options, new(options.DetachEvery, start, first)) is var (stacks, _))
+                    return [stacks[^1], .. stacks[..^1].Select(h => h.Select(0, options.Reverse ? 0 : length - 1))];
                 var result = new Tensor<T>[length + s.Count];
                 for (int i = 0; i < length; i++)
                 {
@@ -193,13 +210,54 @@ public static class Unroll
                     var input = projected?.Select(0, t - first) ?? cell.ProjectInput(xs.Select(0, t));
                     (result[i], s) = Advance(cell, options.Compile, input, s, live?[t], zeros);
                 }
+                if (whole) return [Tensor.Stack(0, options.Reverse ? [.. result[..length].Reverse()] : result[..length]), .. s.Tensors];
                 for (int j = 0; j < s.Count; j++) result[length + j] = s[j];
                 return result;
             }, [x, .. state.Tensors]);
+            if (whole)
+            {
+                segments.Add((first, produced[0]));
+                state = new RecurrentState<T>(cell.StateNames, produced[1..]);
+                continue;
+            }
             for (int i = 0; i < length; i++) outputs[Time(start + i)] = produced[i];
             state = new RecurrentState<T>(cell.StateNames, produced[length..]);
         }
-        return new UnrollResult<T>(Tensor.Stack(0, outputs), state, new StatesNotKept<T>(op, steps));
+        var output = whole ? Tensor.Concat(0, [.. segments.OrderBy(s => s.First).Select(s => s.Outputs)]) : Tensor.Stack(0, outputs);
+        return new UnrollResult<T>(output, state, new StatesNotKept<T>(op, steps));
+    }
+
+    /// <summary>Whether a pass of these options can run the step as one compiled sequence (<see cref="Whole"/>).</summary>
+    private static bool WholeApplies<T>(RecurrentCell<T> cell, int batch, RecurrentState<T> state, UnrollOptions<T> options) where T : unmanaged, IFloatingPointIeee754<T> =>
+        options.Compile && !GateMonitor.IsListening
+        && cell.CompiledStep.SequenceFor([cell.StepInputShapes(batch)[0], .. state.Tensors.Select(s => s.Dims)]) is not null;
+
+    /// <summary>
+    /// The compiled step over the whole sequence as one tape entry (<see cref="CompiledSequence{T}"/>), or null where
+    /// the options or the step need one recorded step at a time: a mask, retained state gradients, a listening
+    /// <see cref="GateMonitor"/>, an input projection left in the loop, a step that is not compiled or not planned.
+    /// Per-step states are rows of the stacked states, made on first access.
+    /// </summary>
+    private static UnrollResult<T>? RunWhole<T>(RecurrentCell<T> cell, Tensor<T> x, Tensor<T>? projected, RecurrentState<T> state, UnrollOptions<T> options)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (options.Mask is not null || options.RetainStateGradients) return null;
+        if (Whole(cell, projected ?? (cell.HasInputProjection ? null : x), state, options, new(options.DetachEvery)) is not var (stacks, recorded)) return null;
+        var states = new ScannedStates<T>(cell.StateNames, stacks[..^1], recorded is null ? null : (t, s) => recorded.Shown.Add((t, s)));
+        return new UnrollResult<T>(stacks[^1], states[options.Reverse ? 0 : x.Shape[0] - 1], states);
+    }
+
+    /// <summary>
+    /// The step over every row of <paramref name="stepInputs"/> ([T, B, P]) as one compiled sequence: each result of the
+    /// step stacked over time (states, then the output), or null when the step must run one recorded step at a time.
+    /// </summary>
+    private static (Tensor<T>[] Stacks, CompiledSequence<T>.Recorded? Recorded)? Whole<T>(RecurrentCell<T> cell, Tensor<T>? stepInputs, RecurrentState<T> state,
+        UnrollOptions<T> options, CompiledSequence<T>.Chunks chunks) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (stepInputs is null || !options.Compile || GateMonitor.IsListening) return null;
+        int[][] shapes = [[stepInputs.Shape[1], stepInputs.Shape[2]], .. state.Tensors.Select(s => s.Dims)];
+        if (cell.CompiledStep.SequenceFor(shapes) is not var (sequence, constants)) return null;
+        return sequence.Run(stepInputs, [.. state.Tensors], constants, options.Reverse, chunks);
     }
 
     /// <summary>The parallel form: every step's state from one scan; per-step states are views of it, made on first access.</summary>
@@ -207,7 +265,7 @@ public static class Unroll
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         var (output, states) = cell.ScanForward(x, state, mask);
-        var scanned = new ScannedStates<T>(cell.StateNames, states);
+        var scanned = new ScannedStates<T>(cell.StateNames, [states]);
         return new UnrollResult<T>(output, scanned[x.Shape[0] - 1], scanned);
     }
 
@@ -246,10 +304,34 @@ public static class Unroll
     }
 
     /// <summary>Truncated BPTT: whether step n (time t) starts a new chunk, where the carried state is detached.</summary>
-    private static bool CrossesChunk<T>(UnrollOptions<T> options, int n, int t) where T : unmanaged, IFloatingPointIeee754<T>
+    private static bool CrossesChunk<T>(UnrollOptions<T> options, int n, int t) where T : unmanaged, IFloatingPointIeee754<T> =>
+        CrossesChunk(options.DetachEvery, options.Reverse, n, t);
+
+    /// <summary>Whether step n (time t) of a pass with <see cref="UnrollOptions{T}.DetachEvery"/> = <paramref name="k"/> starts a new chunk.</summary>
+    internal static bool CrossesChunk(int k, bool reverse, int n, int t) => k > 0 && n > 0 && (reverse ? (t + 1) % k == 0 : t % k == 0);
+}
+
+/// <summary>
+/// Zero initial states shared by the passes of one thread: at W2 a fresh [32, 256] h and c per pass were most of what a
+/// compiled training iteration allocated. Only passes that never hand the initial state on use them (a whole compiled
+/// sequence reads it; a stepped pass may return it as a final state, so a mask or <c>Compile = false</c> makes fresh ones).
+/// </summary>
+internal static class ZeroStates<T> where T : unmanaged, IFloatingPointIeee754<T>
+{
+    [ThreadStatic] private static Dictionary<(int Batch, int Size), Tensor<T>>? shared;
+
+    /// <summary>The cell's <see cref="RecurrentCell{T}.InitialState"/> (zeros), from tensors that nothing may write or hand on.</summary>
+    public static RecurrentState<T> For(RecurrentCell<T> cell, int batch)
     {
-        int k = options.DetachEvery;
-        return k > 0 && n > 0 && (options.Reverse ? (t + 1) % k == 0 : t % k == 0);
+        shared ??= [];
+        var tensors = new Tensor<T>[cell.StateNames.Count];
+        for (int i = 0; i < tensors.Length; i++)
+        {
+            var key = (batch, cell.StateSize(i));
+            if (!shared.TryGetValue(key, out var zeros)) shared[key] = zeros = Tensor.Zeros<T>(batch, key.Item2);
+            tensors[i] = zeros;
+        }
+        return new RecurrentState<T>(cell.StateNames, tensors);
     }
 }
 
@@ -269,14 +351,31 @@ internal sealed class StatesNotKept<T>(string op, int steps) : IReadOnlyList<Rec
         "checkpointing saves. Use the final state and the outputs, or run without CheckpointEvery to inspect every step.");
 }
 
-/// <summary><see cref="UnrollResult{T}.States"/> of a scanned pass: state t is row t of the scan's [T, B, H] result, selected once on first access.</summary>
-internal sealed class ScannedStates<T>(IReadOnlyList<string> names, Tensor<T> states) : IReadOnlyList<RecurrentState<T>> where T : unmanaged, IFloatingPointIeee754<T>
+/// <summary>
+/// <see cref="UnrollResult{T}.States"/> of a pass that stacked its states over time (a scan, a whole compiled sequence):
+/// state t is row t of each [T, ...] stack, selected once on first access.
+/// </summary>
+/// <remarks><paramref name="shown"/> hears of each state made, with its time position (a compiled sequence gives it its gradient if retained).</remarks>
+internal sealed class ScannedStates<T>(IReadOnlyList<string> names, Tensor<T>[] stacks, Action<int, Tensor<T>[]>? shown = null) : IReadOnlyList<RecurrentState<T>>
+    where T : unmanaged, IFloatingPointIeee754<T>
 {
-    private readonly RecurrentState<T>?[] made = new RecurrentState<T>?[states.Shape[0]];
+    // Keyed by time: most passes show one state (the final one), and an array of T slots would be most of what a long
+    // compiled pass allocates (8 KB at T = 1000).
+    private readonly Dictionary<int, RecurrentState<T>> made = [];
 
-    public int Count => made.Length;
+    public int Count => stacks[0].Shape[0];
 
-    public RecurrentState<T> this[int index] => made[index] ??= new RecurrentState<T>(names, states.Select(0, index));
+    public RecurrentState<T> this[int index]
+    {
+        get
+        {
+            if ((uint)index >= (uint)Count) throw new ArgumentOutOfRangeException(nameof(index), $"States: time {index} is outside [0, {Count}).");
+            if (made.TryGetValue(index, out var state)) return state;
+            var tensors = stacks.Select(s => s.Select(0, index)).ToArray();
+            shown?.Invoke(index, tensors);
+            return made[index] = new RecurrentState<T>(names, tensors);
+        }
+    }
 
     public IEnumerator<RecurrentState<T>> GetEnumerator()
     {

@@ -22,6 +22,7 @@ public class TangentReleaseTests
         {
             using var scope = Tape.UsePrivateTape();
             using var reuse = Tape.ReuseBuffers();
+            using var stepwise = Compiler.StepByStep(); // as Autograd.Jvp records: each step's entries, whose tangents are released one by one
             var leaves = theta.Select(p => p.Detach().RequireGrad()).ToArray();
             var y = layer.WithParameters(names.Select((n, k) => KeyValuePair.Create(n, leaves[k]))).Forward(x).Output.Tanh().Sum();
             var pushed = new Tangents();

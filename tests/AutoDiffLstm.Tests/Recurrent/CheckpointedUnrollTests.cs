@@ -86,10 +86,11 @@ public class CheckpointedUnrollTests
         layer.Forward(x.Clone().RequireGrad(), new SequenceOptions<double> { CheckpointEvery = 4 });
         var counts = Tape.Current.OperationNames().GroupBy(n => n).ToDictionary(g => g.Key, g => g.Count());
         Tape.Current.Reset();
-        // 2 layers x 2 directions x ceil(10 / 4) segments; per segment its outputs h_t and the leaving c (h is an output).
+        // 2 layers x 2 directions x ceil(10 / 4) segments; per segment (one compiled sequence) its stacked outputs and the
+        // leaving h and c.
         Assert.Equal(2 * 2 * 3, counts["Checkpoint"]);
-        Assert.Equal(2 * 2 * (10 + 3), counts["CheckpointOutput"]);
-        // Stacking the outputs and the bidirectional concat (both Concat), the residual Add: no step operation at all.
+        Assert.Equal(2 * 2 * 3 * 3, counts["CheckpointOutput"]);
+        // Joining the segments and the bidirectional concat (both Concat), the residual Add: no step operation at all.
         Assert.Equal(["Add", "Checkpoint", "CheckpointOutput", "Concat"], counts.Keys.Order());
     }
 

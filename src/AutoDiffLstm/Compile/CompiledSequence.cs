@@ -1,0 +1,456 @@
+using System.Numerics;
+using AutoDiffLstm.Recurrent;
+using TP = System.Numerics.Tensors.TensorPrimitives;
+
+namespace AutoDiffLstm;
+
+/// <summary>
+/// A compiled step run over a whole sequence as ONE tape entry: the step's program (its products and fused groups) runs
+/// T times over one buffer planned for the whole unroll, so a steady-state pass makes no tensor, no tape entry and no
+/// array per step. Backward walks the steps in reverse through the same instructions (each through its primitive's
+/// declared derivative) and the same products, with the gradients of two steps at a time, and computes each recurrent
+/// weight's gradient in deep products over many steps' rows. Nothing is defined twice: the step is the traced program of
+/// <see cref="CompiledProgram{T}"/>, and the derivative modes that need tensor operations (forward mode, a
+/// differentiable backward) run that same program one step at a time (<see cref="Rebuild"/>).
+/// </summary>
+/// <remarks>
+/// The tape entry's output is a token in the manner of a checkpoint's: its shape is that of the step's results stacked
+/// over time and concatenated (what its gradient holds), its storage the pass's saved values, step after step, each
+/// step's stage values (a product's output, a fused group's arena) side by side. A recorded pass keeps all T steps; an
+/// unrecorded one (inference, or nothing needing a gradient) only two, the step being computed and the one before.
+/// <para>
+/// A program qualifies when its non-fused stages are products of a step value by a captured weight (<c>Linear</c>) and
+/// every result it returns is computed by the step (see <see cref="Plan"/>); the unroll records one step at a time
+/// otherwise, and for masks, retained state gradients and a listening <see cref="GateMonitor"/>.
+/// </para>
+/// </remarks>
+internal sealed class CompiledSequence<T> where T : unmanaged, IFloatingPointIeee754<T>
+{
+    private enum Place { StepInput, State, Stage, Constant }
+
+    /// <summary>Where a value of the step lives: the step's input row, state k entering the step, <see cref="Offset"/> inside a stage's values, or a captured constant.</summary>
+    private readonly record struct Location(Place Kind, int Index, int Offset, int Length);
+
+    /// <summary>One stage of the step program and the values it adds to each step.</summary>
+    private abstract class Stage(int size, int prefix)
+    {
+        public int Size { get; } = size;
+        public int Prefix { get; } = prefix;   // where its values start in a step's
+    }
+
+    /// <summary>y = a W^T (+ b) for a step value a ([Rows, In]) and captured constants W ([Out, In]) and b.</summary>
+    private sealed class Product(Location input, int weight, int bias, int rows, int outF, int inF, int prefix) : Stage(rows * outF, prefix)
+    {
+        public Location Input { get; } = input;
+        public int Weight { get; } = weight;
+        public int Bias { get; } = bias;   // -1: none
+        public int Rows { get; } = rows;
+        public int Out { get; } = outF;
+        public int In { get; } = inF;
+    }
+
+    private sealed class Group(FusedGroup<T> fused, Location[] externals, int prefix) : Stage(fused.ArenaSize, prefix)
+    {
+        public FusedGroup<T> Fused { get; } = fused;
+        public Location[] Externals { get; } = externals;
+    }
+
+    /// <summary>
+    /// Truncated BPTT inside a pass that may be one segment of a longer one: the carried state is detached where the
+    /// whole pass would detach it (<see cref="Unroll.CrossesChunk"/> at step <see cref="FirstStep"/> + n, time
+    /// <see cref="FirstTime"/> + t).
+    /// </summary>
+    internal readonly record struct Chunks(int DetachEvery, int FirstStep = 0, int FirstTime = 0)
+    {
+        public bool Crosses(bool reverse, int n, int t) => Unroll.CrossesChunk(DetachEvery, reverse, FirstStep + n, FirstTime + t);
+    }
+
+    /// <summary>
+    /// What a recorded pass keeps besides its token and inputs, and the per-step states shown to the caller so far: one
+    /// that retains its gradient gets dL/ds_t, its total gradient, when backward has run.
+    /// </summary>
+    internal sealed record Recorded(CompiledSequence<T> Sequence, int Steps, bool Reverse, Chunks Chunks)
+    {
+        public List<(int Time, Tensor<T>[] States)> Shown { get; } = [];
+    }
+
+    private readonly CompiledProgram<T> program;
+    private readonly Stage[] stages;
+    private readonly Location[] results;   // the step's results: its states, then the cell's output
+    private readonly int[] stackOf;        // for each result, the result whose stack holds it (an LSTM's output is its state h)
+    private readonly int stepSize;         // values per step
+
+    private CompiledSequence(CompiledProgram<T> program, Stage[] stages, Location[] results, int stepSize)
+    {
+        (this.program, this.stages, this.results, this.stepSize) = (program, stages, results, stepSize);
+        stackOf = results.Select((r, k) => Array.IndexOf(results, r)).ToArray();
+    }
+
+    /// <summary>Number of states the step carries.</summary>
+    public int StateCount => results.Length - 1;
+
+    /// <summary>
+    /// The plan of a step program taking (input row, states...) and returning (states..., output), or null with the
+    /// reason it must run one recorded step at a time.
+    /// </summary>
+    public static CompiledSequence<T>? Plan(CompiledProgram<T> program, out string? reason)
+    {
+        var graph = program.Graph;
+        var stageOf = new Dictionary<int, (int Stage, int Offset)>();
+        var planned = new Stage[program.Stages.Length];
+        int size = 0;
+        reason = null;
+
+        Location? Locate(Source s)
+        {
+            int length = ShapeMath.Size(graph.DimsOf(s));
+            return s.Kind switch
+            {
+                SourceKind.Input => new Location(s.Index == 0 ? Place.StepInput : Place.State, Math.Max(0, s.Index - 1), 0, length),
+                SourceKind.Constant => new Location(Place.Constant, s.Index, 0, length),
+                SourceKind.Node when stageOf.TryGetValue(s.Index, out var at) => new Location(Place.Stage, at.Stage, at.Offset, length),
+                _ => null,
+            };
+        }
+
+        for (int i = 0; i < planned.Length; i++)
+        {
+            if (program.Stages[i] is FusedGroup<T> g)
+            {
+                var externals = new Location[g.Externals.Length];
+                for (int k = 0; k < externals.Length; k++)
+                    externals[k] = Locate(g.Externals[k]) ?? throw new InvalidOperationException($"fused group {g.Id} reads {g.Externals[k]} before it is computed");
+                planned[i] = new Group(g, externals, size);
+                foreach (int m in g.Members) stageOf[m] = (i, g.SlotOffsets[g.SlotOfMember[m]]);
+            }
+            else
+            {
+                int n = (int)program.Stages[i];
+                var node = graph.Nodes[n];
+                var (a, w, b) = (node.Slots[0], node.Slots[1], node.Slots[2]);
+                if (node.Rule is not LinearRule<T>)
+                    return Refuse(out reason, $"its step runs {node.Rule.Name} (%{n}) outside a fused group; only products (Linear) and fused groups run over a whole sequence");
+                if (w.Kind != SourceKind.Constant || b.Kind is not (SourceKind.None or SourceKind.Constant) || a.Kind == SourceKind.Constant)
+                    return Refuse(out reason, $"its product %{n} is not a step value times a fixed weight");
+                var input = Locate(a)!.Value;
+                var wDims = graph.DimsOf(w);
+                planned[i] = new Product(input, w.Index, b.Kind == SourceKind.None ? -1 : b.Index, input.Length / wDims[1], wDims[0], wDims[1], size);
+                stageOf[n] = (i, 0);
+            }
+            size += planned[i].Size;
+        }
+        if (graph.Outputs.Length != graph.InputShapes.Length)
+            return Refuse(out reason, $"its step takes {graph.InputShapes.Length - 1} states and returns {graph.Outputs.Length - 1} (besides the output)");
+        var results = new Location[graph.Outputs.Length];
+        for (int k = 0; k < results.Length; k++)
+        {
+            if (Locate(graph.Outputs[k]) is not { Kind: Place.Stage } at)
+                return Refuse(out reason, $"its step returns {graph.Outputs[k]} as it is (an input or a constant), not a value it computes");
+            results[k] = at;
+        }
+        return new CompiledSequence<T>(program, planned, results, size);
+    }
+
+    private static CompiledSequence<T>? Refuse(out string? reason, string why)
+    {
+        reason = why;
+        return null;
+    }
+
+    /// <summary>
+    /// Runs the step over every time position of <paramref name="stepInputs"/> ([T, B, P], the projected inputs),
+    /// from <paramref name="initial"/>, in time order or <paramref name="reverse"/>d, with the carried state detached at
+    /// the boundaries of <paramref name="chunks"/> (as <see cref="UnrollOptions{T}.DetachEvery"/>). Returns each result
+    /// of the step stacked over time ([T, ...]: the states, then the output), recorded when gradients are enabled and
+    /// anything needs one (then with what the pass recorded).
+    /// </summary>
+    public (Tensor<T>[] Stacks, Recorded? Recorded) Run(Tensor<T> stepInputs, Tensor<T>[] initial, TensorBase[] constants, bool reverse, Chunks chunks)
+    {
+        int steps = stepInputs.Shape[0];
+        bool record = Autograd.IsGradEnabled && (stepInputs.RequiresGrad || initial.Any(s => s.RequiresGrad) || constants.Any(c => c.RequiresGrad));
+        int kept = record ? steps : Math.Min(steps, 2);
+        var token = new Tensor<T>([record ? TokenSize(steps) : 0], BufferPool<T>.Rent(kept * stepSize)) { EngineOwnsStorage = true };
+        var pass = new Pass(this, token, stepInputs, initial, constants, steps, record, reverse, chunks);
+        var stacks = new Tensor<T>[results.Length];
+        for (int k = 0; k < stacks.Length; k++)
+            stacks[k] = stackOf[k] < k ? stacks[stackOf[k]] : Tensor<T>.Uninitialized([steps, .. program.Graph.DimsOf(program.Graph.Outputs[k])]);
+        var spans = Spans();
+        for (int n = 0; n < steps; n++)
+        {
+            pass.Enter(n);
+            for (int i = 0; i < stages.Length; i++)
+            {
+                if (stages[i] is Product p) pass.Forward(p);
+                else pass.Forward((Group)stages[i], spans[i]!);
+            }
+            for (int k = 0; k < stacks.Length; k++)
+            {
+                if (stackOf[k] < k) continue;
+                var (array, offset) = pass.ValueAt(results[k]);
+                array.AsSpan(offset, results[k].Length).CopyTo(stacks[k].Data.AsSpan(pass.Time * results[k].Length));
+            }
+        }
+        if (!record)
+        {
+            BufferPool<T>.Return(token.Data);
+            return (stacks, null);
+        }
+        var recorded = new Recorded(this, steps, reverse, chunks);
+        Tape.Record(SequenceRule<T>.Instance, token, stepInputs, aux: (TensorBase[])[.. initial, .. constants], extra: recorded);
+        for (int k = 0, at = 0; k < stacks.Length; k++)
+        {
+            if (stackOf[k] < k) continue;
+            Tape.Record(SequenceStackRule<T>.Instance, stacks[k], token, i0: at);
+            at += stacks[k].Size;
+        }
+        return (stacks, recorded);
+    }
+
+    /// <summary>Elements of the token's gradient: every distinct result of the step at every time position.</summary>
+    private int TokenSize(int steps)
+    {
+        int size = 0;
+        for (int k = 0; k < results.Length; k++)
+            if (stackOf[k] == k) size += steps * results[k].Length;
+        return size;
+    }
+
+    private ExternalSpan<T>[]?[] Spans() => [.. stages.Select(s => s is Group g ? new ExternalSpan<T>[g.Externals.Length] : null)];
+
+    /// <summary>The backward of a recorded pass: the steps in reverse, two steps' gradients at a time.</summary>
+    internal void Backward(Tensor<T> token, Tensor<T> stepInputs, TensorBase[] aux, Recorded run)
+    {
+        var initial = aux[..StateCount].Cast<Tensor<T>>().ToArray();
+        var pass = new Pass(this, token, stepInputs, initial, aux[StateCount..], run.Steps, record: true, run.Reverse, run.Chunks);
+        var spans = Spans();
+        var shownAt = run.Shown.ToLookup(s => s.Time, s => s.States);
+        pass.OpenGradients();
+        try
+        {
+            for (int n = run.Steps - 1; n >= 0; n--)
+            {
+                pass.Enter(n);
+                pass.SeedStep(results, stackOf);
+                for (int i = stages.Length - 1; i >= 0; i--)
+                {
+                    if (stages[i] is Product p) pass.Backward(p);
+                    else pass.Backward((Group)stages[i], spans[i]!);
+                }
+                // The step's own gradients are complete now (every reader of its values, within the step or after it, has added its share).
+                foreach (var states in shownAt[pass.Time]) pass.Retain(states, results);
+            }
+            pass.FlushWeightGradients();
+        }
+        finally
+        {
+            pass.CloseGradients();
+        }
+    }
+
+    /// <summary>
+    /// The token as tensor operations: every step run by the compiled program on real tensors (recorded when gradients
+    /// are enabled), its distinct results stacked over time and concatenated. Forward mode and the differentiable
+    /// backward of <see cref="SequenceRule{T}"/> go through it.
+    /// </summary>
+    internal Tensor<T> Rebuild(Tensor<T> stepInputs, Tensor<T>[] initial, TensorBase[] constants, Recorded run)
+    {
+        int steps = run.Steps;
+        var produced = new Tensor<T>[results.Length][];
+        for (int k = 0; k < produced.Length; k++) produced[k] = new Tensor<T>[steps];
+        var state = initial;
+        for (int n = 0; n < steps; n++)
+        {
+            int t = run.Reverse ? steps - 1 - n : n;
+            if (run.Chunks.Crosses(run.Reverse, n, t)) state = [.. state.Select(s => s.Detach())];
+            var step = program.Run([stepInputs.Select(0, t), .. state], constants);
+            for (int k = 0; k < step.Length; k++) produced[k][t] = step[k];
+            state = step[..StateCount];
+        }
+        var parts = new List<Tensor<T>>();
+        for (int k = 0; k < results.Length; k++)
+            if (stackOf[k] == k) parts.Add(Tensor.Stack(0, produced[k]).Reshape(-1));
+        return parts.Count == 1 ? parts[0] : Tensor.Concat(0, [.. parts]);
+    }
+
+    /// <summary>One pass over the saved values (forward or backward): where each value of the current step lives.</summary>
+    private sealed class Pass(CompiledSequence<T> plan, Tensor<T> token, Tensor<T> stepInputs, Tensor<T>[] initial, TensorBase[] constants, int steps,
+        bool record, bool reverse, Chunks chunks)
+    {
+        private readonly T[] values = token.Data;
+        private int region, previous;   // the current step's place in the saved values and the previous step's (-1: the initial state)
+        private bool detached;          // the state entering this step is detached (DetachEvery)
+
+        // Backward: the token's gradient (the results' stacks), two steps' gradients (this step's and the one before,
+        // which this step's state inputs reach), the inputs' gradients, and per product the rows of a batch of steps for
+        // its weight gradient.
+        private T[] resultGradients = [], gradients = [];
+        private T[]? stepInputGradients;
+        private T[]?[] initialGradients = [], constantGradients = [];
+        private int n;
+        private (T[] Dy, T[] A, int Steps)[] batches = [];
+
+        /// <summary>The current step's time position.</summary>
+        public int Time { get; private set; }
+
+        public void Enter(int step)
+        {
+            n = step;
+            Time = reverse ? steps - 1 - n : n;
+            // A recorded pass keeps every step (at its time position); an unrecorded one alternates between two places.
+            region = record ? Time : n % 2;
+            previous = n == 0 ? -1 : record ? (reverse ? Time + 1 : Time - 1) : (n - 1) % 2;
+            detached = chunks.Crosses(reverse, n, Time);
+        }
+
+        public (T[] Array, int Offset) ValueAt(Location at) => at.Kind switch
+        {
+            Place.StepInput => (stepInputs.Data, Time * at.Length),
+            Place.State => previous < 0 ? (initial[at.Index].Data, 0) : (values, previous * plan.stepSize + OffsetOf(plan.results[at.Index])),
+            Place.Stage => (values, region * plan.stepSize + OffsetOf(at)),
+            _ => (((Tensor<T>)constants[at.Index]).Data, 0),
+        };
+
+        private int OffsetOf(Location at) => plan.stages[at.Index].Prefix + at.Offset;
+
+        // This step's gradients are at (n % 2), the previous step's at ((n - 1) % 2).
+        private (T[]? Array, int Offset) GradientAt(Location at) => at.Kind switch
+        {
+            Place.StepInput => (InputGradient(stepInputs, ref stepInputGradients), Time * at.Length),
+            Place.State => detached ? (null, 0) : n == 0 ? (InputGradient(initial[at.Index], ref initialGradients[at.Index]), 0) : (gradients, (n - 1) % 2 * plan.stepSize + OffsetOf(plan.results[at.Index])),
+            Place.Stage => (gradients, n % 2 * plan.stepSize + OffsetOf(at)),
+            _ => (InputGradient((Tensor<T>)constants[at.Index], ref constantGradients[at.Index]), 0),
+        };
+
+        // Opened when first reached, as a rule of the stepped pass would: an input nothing reads gets no gradient.
+        private static T[]? InputGradient(Tensor<T> input, ref T[]? gradient) =>
+            gradient ??= input.RequiresGrad ? input.GradSink().ZeroedArray() : null;
+
+        public void Forward(Product p)
+        {
+            var (a, aOffset) = ValueAt(p.Input);
+            var w = (Tensor<T>)constants[p.Weight];
+            int z = region * plan.stepSize + p.Prefix;
+            // As Linear: each row starts as the bias and the product accumulates onto it (the same operations, so the same bits).
+            if (p.Bias >= 0)
+            {
+                var bias = ((Tensor<T>)constants[p.Bias]).Data;
+                for (int r = 0; r < p.Rows; r++) bias.CopyTo(values.AsSpan(z + r * p.Out, p.Out));
+            }
+            Gemm.Run(a, aOffset, false, w.Data, 0, true, values, z, p.Rows, p.Out, p.In, accumulate: p.Bias >= 0, constantB: w.IsLeaf);
+        }
+
+        public void Forward(Group g, ExternalSpan<T>[] spans)
+        {
+            for (int k = 0; k < spans.Length; k++)
+            {
+                var (array, offset) = ValueAt(g.Externals[k]);
+                spans[k] = new ExternalSpan<T>(array, offset, g.Externals[k].Length);
+            }
+            var frame = new GroupFrame<T>(values.AsSpan(region * plan.stepSize + g.Prefix, g.Size), default, spans, g.Fused.SlotOffsets, g.Fused.SlotLengths);
+            foreach (var instruction in g.Fused.Program) instruction.Forward(frame);
+        }
+
+        /// <summary>Backward's gradient arrays: the token's, two steps' (from the pool) and those of the inputs that need one.</summary>
+        public void OpenGradients()
+        {
+            resultGradients = token.GradData!;
+            gradients = BufferPool<T>.RentZeroed(2 * plan.stepSize);
+            initialGradients = new T[]?[initial.Length];
+            constantGradients = new T[]?[constants.Length];
+            batches = [.. plan.stages.Select(s => s is Product p && constants[p.Weight].RequiresGrad
+                ? (BufferPool<T>.Rent(BatchSteps(p) * p.Rows * p.Out), BufferPool<T>.Rent(BatchSteps(p) * p.Rows * p.In), 0) : ([], [], 0))];
+        }
+
+        public void CloseGradients()
+        {
+            if (gradients.Length > 0) BufferPool<T>.Return(gradients);
+            foreach (var (dy, a, _) in batches)
+                if (dy.Length > 0)
+                {
+                    BufferPool<T>.Return(dy);
+                    BufferPool<T>.Return(a);
+                }
+            gradients = [];
+        }
+
+        // Steps per deep weight-gradient product: about 256 rows, so its depth keeps a register tile busy (one step of
+        // W4 has a single row), while the batch stays a small fraction of the pass.
+        private int BatchSteps(Product p) => Math.Clamp(256 / p.Rows, 1, steps);
+
+        /// <summary>
+        /// Enters this step's gradients: the previous step's place cleared (this step's state inputs add into it), and
+        /// the gradients that reached the stacked results at this time added to the results' slots.
+        /// </summary>
+        public void SeedStep(Location[] results, int[] stackOf)
+        {
+            if (n == steps - 1) gradients.AsSpan(n % 2 * plan.stepSize, plan.stepSize).Clear();
+            if (n > 0) gradients.AsSpan((n - 1) % 2 * plan.stepSize, plan.stepSize).Clear();
+            for (int k = 0, at = 0; k < results.Length; k++)
+            {
+                if (stackOf[k] != k) continue;
+                int length = results[k].Length;
+                var slot = gradients.AsSpan(n % 2 * plan.stepSize + OffsetOf(results[k]), length);
+                TP.Add(slot, resultGradients.AsSpan(at + Time * length, length), slot);
+                at += steps * length;
+            }
+        }
+
+        /// <summary>Hands each retaining state shown at this time its total gradient.</summary>
+        public void Retain(Tensor<T>[] states, Location[] results)
+        {
+            for (int k = 0; k < states.Length; k++)
+                if (states[k].RetainsGradient)
+                    states[k].Grad = new Tensor<T>((int[])states[k].Dims.Clone(), gradients.AsSpan(n % 2 * plan.stepSize + OffsetOf(results[k]), results[k].Length).ToArray());
+        }
+
+        public void Backward(Group g, ExternalSpan<T>[] spans)
+        {
+            for (int k = 0; k < spans.Length; k++)
+            {
+                var (array, offset) = ValueAt(g.Externals[k]);
+                var (gradient, gradientOffset) = GradientAt(g.Externals[k]);
+                spans[k] = new ExternalSpan<T>(array, offset, g.Externals[k].Length, gradient, gradientOffset);
+            }
+            var frame = new GroupFrame<T>(values.AsSpan(region * plan.stepSize + g.Prefix, g.Size), gradients.AsSpan(n % 2 * plan.stepSize + g.Prefix, g.Size),
+                spans, g.Fused.SlotOffsets, g.Fused.SlotLengths);
+            var instructions = g.Fused.Program;
+            for (int i = instructions.Length - 1; i >= 0; i--) instructions[i].Backward(frame);
+        }
+
+        // y = a W^T + b: da += dy W now (the step before needs it); db += the rows of dy; dW += dy^T a over a batch of
+        // steps (their rows stacked), one deep product instead of one per step.
+        public void Backward(Product p)
+        {
+            var w = (Tensor<T>)constants[p.Weight];
+            int dyOffset = n % 2 * plan.stepSize + p.Prefix;
+            var (da, offset) = GradientAt(p.Input);
+            if (da is not null)
+                Gemm.Run(gradients, dyOffset, false, w.Data, 0, false, da, offset, p.Rows, p.In, p.Out, accumulate: true, constantB: w.IsLeaf);
+            if (p.Bias >= 0 && InputGradient((Tensor<T>)constants[p.Bias], ref constantGradients[p.Bias]) is { } db)
+            {
+                var sum = db.AsSpan(0, p.Out);
+                for (int r = 0; r < p.Rows; r++) TP.Add(sum, gradients.AsSpan(dyOffset + r * p.Out, p.Out), sum);
+            }
+            int stage = Array.IndexOf(plan.stages, p);
+            if (batches[stage] is not { Dy.Length: > 0 } batch) return;
+            var (a, aOffset) = ValueAt(p.Input);
+            gradients.AsSpan(dyOffset, p.Rows * p.Out).CopyTo(batch.Dy.AsSpan(batch.Steps * p.Rows * p.Out));
+            a.AsSpan(aOffset, p.Rows * p.In).CopyTo(batch.A.AsSpan(batch.Steps * p.Rows * p.In));
+            batches[stage].Steps++;
+            if (batches[stage].Steps == BatchSteps(p)) Flush(p, stage);
+        }
+
+        public void FlushWeightGradients()
+        {
+            for (int i = 0; i < plan.stages.Length; i++)
+                if (plan.stages[i] is Product p && batches[i].Steps > 0) Flush(p, i);
+        }
+
+        private void Flush(Product p, int stage)
+        {
+            var (dy, a, count) = batches[stage];
+            Gemm.Run(dy, 0, true, a, 0, false, InputGradient((Tensor<T>)constants[p.Weight], ref constantGradients[p.Weight])!, 0, p.Out, p.In, count * p.Rows, accumulate: true);
+            batches[stage].Steps = 0;
+        }
+    }
+}

@@ -1,0 +1,191 @@
+using AutoDiffLstm.Recurrent;
+
+namespace AutoDiffLstm.Tests.Compile;
+
+/// <summary>
+/// A whole unrolled pass as one tape entry (CompiledSequence) against the same compiled step recorded one step at a
+/// time (Compiler.StepByStep): the same forward bits, the same gradients up to the order of the weight-gradient sums,
+/// for every registered cell, both directions and truncation; inference, retained state gradients shown after the
+/// forward, forward mode through the entry, float, and what a training iteration allocates.
+/// </summary>
+public class CompiledSequenceTests
+{
+    public static TheoryData<string, bool> CellsAndDirections()
+    {
+        var data = new TheoryData<string, bool>();
+        foreach (var name in CellRegistry.Names)
+            foreach (bool reverse in new[] { false, true })
+                data.Add(name, reverse);
+        return data;
+    }
+
+    private sealed record Pass(double[] Output, double[][] Finals, double[] Middle, double[][] Grads, string[] Operations);
+
+    /// <summary>One pass with a loss over the output, the final state and a state in the middle; every gradient read back.</summary>
+    private static Pass Run(RecurrentCell<double> cell, Tensor<double> x, Tensor<double>[] initial, UnrollOptions<double> options, bool stepByStep)
+    {
+        Tape.Current.Reset();
+        var leaves = cell.NamedParameters().Select(p => p.Value).Append(x).Concat(initial).ToArray();
+        foreach (var leaf in leaves) leaf.ZeroGrad();
+        UnrollResult<double> result;
+        using (stepByStep ? Compiler.StepByStep() : default)
+            result = Unroll.Run(cell, x, options with { InitialState = new RecurrentState<double>(cell.StateNames, initial) });
+        var middle = result.States[x.Shape[0] / 2];
+        var weights = Tensor.RandomNormal<double>(new Rng(9), [.. result.Output.Shape]);
+        var loss = (result.Output * weights).Sum() + result.FinalState.Tensors.Select(s => s.Square().Sum()).Aggregate((a, b) => a + b) + middle[0].Tanh().Sum();
+        var operations = Tape.Current.OperationNames().ToArray();
+        loss.Backward();
+        return new Pass(result.Output.ToArray(), [.. result.FinalState.Tensors.Select(s => s.ToArray())], middle[0].ToArray(),
+            [.. leaves.Select(l => l.Grad?.ToArray() ?? [])], operations);
+    }
+
+    private static (RecurrentCell<double> Cell, Tensor<double> X, Tensor<double>[] Initial) Problem(string name)
+    {
+        var cell = CellRegistry.Create<double>(name, 4, 5, new Rng(1));
+        var x = Tensor.RandomNormal<double>(new Rng(2), [9, 3, 4]).RequireGrad();
+        var rng = new Rng(3);
+        var initial = cell.InitialState(3).Tensors.Select(t => Tensor.RandomNormal<double>(rng, [.. t.Shape], std: 0.5).RequireGrad()).ToArray();
+        return (cell, x, initial);
+    }
+
+    [Theory]
+    [MemberData(nameof(CellsAndDirections))]
+    public void AWholeSequenceGivesTheSteppedPassesValuesAndGradients(string name, bool reverse)
+    {
+        var (cell, x, initial) = Problem(name);
+        // ParallelForm off: the linear recurrences (LRU, minGRU, minLSTM) step too, here as one compiled sequence.
+        var options = new UnrollOptions<double> { Reverse = reverse, DetachEvery = reverse ? 4 : 0, ParallelForm = false };
+        var stepped = Run(cell, x, initial, options, stepByStep: true);
+        var whole = Run(cell, x, initial, options, stepByStep: false);
+
+        bool planned = !cell.ExplainCompiledStep(3).Contains("one tape entry per step", StringComparison.Ordinal);
+        Assert.Equal(planned, whole.Operations.Contains("CompiledSequence"));
+        Assert.DoesNotContain("CompiledSequence", stepped.Operations);
+        Assert.True(name != "lstm" || planned, "the LSTM's step must run as one sequence");
+
+        // The forward is the same operations in the same order: the same bits.
+        Assert.Equal(stepped.Output, whole.Output);
+        for (int k = 0; k < stepped.Finals.Length; k++) Assert.Equal(stepped.Finals[k], whole.Finals[k]);
+        Assert.Equal(stepped.Middle, whole.Middle);
+        // Backward sums a recurrent weight's gradient over many steps' rows in one product: rounding only.
+        for (int k = 0; k < stepped.Grads.Length; k++) CompiledStepTests.AssertClose(stepped.Grads[k], whole.Grads[k], 1e-12, $"{name} gradient {k}");
+    }
+
+    [Fact]
+    public void InferenceGivesTheSameBitsAndKeepsEveryState()
+    {
+        var (cell, x, initial) = Problem("gru");
+        using var noGrad = Autograd.NoGrad();
+        var options = new UnrollOptions<double> { InitialState = new RecurrentState<double>(cell.StateNames, initial) };
+        var whole = Unroll.Run(cell, x, options);
+        UnrollResult<double> stepped;
+        using (Compiler.StepByStep()) stepped = Unroll.Run(cell, x, options);
+        Assert.Equal(stepped.Output.ToArray(), whole.Output.ToArray());
+        Assert.Equal(stepped.States.Count, whole.States.Count);
+        for (int t = 0; t < stepped.States.Count; t++) Assert.Equal(stepped.States[t][0].ToArray(), whole.States[t][0].ToArray());
+        Assert.Throws<ArgumentOutOfRangeException>(() => whole.States[x.Shape[0]]);
+    }
+
+    [Theory]
+    [InlineData("lstm", false)]
+    [InlineData("gru", true)]
+    public void AStateRetainedAfterTheForwardGetsItsTotalGradient(string name, bool reverse)
+    {
+        // RetainStateGradients records step by step; RetainGrad on States[t] after a whole-sequence forward must give the same dL/ds_t.
+        var (cell, x, initial) = Problem(name);
+        double[][] Grads(bool retainOption)
+        {
+            Tape.Current.Reset();
+            var options = new UnrollOptions<double> { Reverse = reverse, RetainStateGradients = retainOption, InitialState = new RecurrentState<double>(cell.StateNames, initial) };
+            var result = Unroll.Run(cell, x, options);
+            var states = result.States.SelectMany(s => s.Tensors).ToArray();
+            if (!retainOption) foreach (var s in states) s.RetainGrad();
+            Assert.Equal(!retainOption, Tape.Current.OperationNames().Contains("CompiledSequence"));
+            (result.Output.Sin().Sum() + result.FinalState[0].Sum()).Backward();
+            return [.. states.Select(s => s.Grad?.ToArray() ?? throw new Xunit.Sdk.XunitException("no gradient reached a state"))];
+        }
+        var expected = Grads(retainOption: true);
+        var actual = Grads(retainOption: false);
+        for (int k = 0; k < expected.Length; k++) CompiledStepTests.AssertClose(expected[k], actual[k], 1e-12, $"dL/ds {k}");
+    }
+
+    [Fact]
+    public void ForwardModeThroughTheWholeSequenceEqualsTheSteppedJvp()
+    {
+        // Autograd.Jvp records step by step; tangents pushed over a tape recorded as one sequence go through the entry's
+        // own forward-mode rule (its steps replayed) and must agree.
+        var (cell, x, initial) = Problem("lstm");
+        var layerParameters = cell.NamedParameters().Select(p => p.Value).ToArray();
+        var v = layerParameters.Select((p, i) => Tensor.RandomNormal<double>(new Rng(40 + (ulong)i), [.. p.Shape])).ToArray();
+        Tensor<double> F(Tensor<double>[] p)
+        {
+            var twin = cell.WithParameters(cell.NamedParameters().Select((kv, i) => KeyValuePair.Create(kv.Key, p[i])));
+            return Unroll.Run(twin, x.Detach(), new UnrollOptions<double> { InitialState = new RecurrentState<double>(cell.StateNames, [.. initial.Select(s => s.Detach())]) }).Output.Tanh();
+        }
+        var expected = Autograd.Jvp(F, layerParameters, v).Tangent;
+
+        using var scope = Tape.UsePrivateTape();
+        var leaves = layerParameters.Select(p => p.Detach().RequireGrad()).ToArray();
+        var y = F(leaves);
+        Assert.Contains("CompiledSequence", Tape.Current.OperationNames());
+        var pushed = new Tangents();
+        for (int i = 0; i < leaves.Length; i++) pushed.Seed(leaves[i], v[i], "test");
+        using (Autograd.NoGrad()) Tape.Current.PushTangents(0, Tape.Current.Count, pushed);
+        CompiledStepTests.AssertClose(expected.ToArray(), pushed.Of<double>(y)!.ToArray(), 1e-12, "J v");
+        Tape.Current.Reset();
+    }
+
+    [Fact]
+    public void AFloatWholeSequenceStaysWithinRoundingOfTheSteppedOne()
+    {
+        (float[] Out, float[] Grad) Go(bool stepByStep)
+        {
+            Tape.Current.Reset();
+            var layer = RecurrentLayer.Lstm<float>(3, 16, new Rng(1));
+            var x = Tensor.RandomNormal<float>(new Rng(2), [50, 4, 3]);
+            using var steps = stepByStep ? Compiler.StepByStep() : default;
+            var y = layer.Forward(x).Output;
+            y.Square().Sum().Backward();
+            return (y.ToArray(), layer.NamedParameters().Single(p => p.Key == "weight_hh_l0").Value.Grad!.ToArray());
+        }
+        var (a, b) = (Go(true), Go(false));
+        Assert.Equal(a.Out, b.Out);
+        // The recurrent weight's gradient is summed over 200 rows in another grouping: a few ulps of its scale (1e-5 relative).
+        double scale = a.Grad.Max(Math.Abs), worst = 0;
+        for (int i = 0; i < a.Grad.Length; i++) worst = Math.Max(worst, Math.Abs(a.Grad[i] - b.Grad[i]));
+        Assert.True(worst <= 1e-5 * scale, $"worst difference {worst} at scale {scale}");
+    }
+
+    /// <summary>Managed bytes of a steady-state training iteration of a built-in LSTM: the benchmark's step (initial states given, gradients zeroed in place).</summary>
+    private static long BytesPerIteration<T>(int steps, int batch, int width, bool stepByStep) where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
+    {
+        var rng = new Rng(3);
+        var layer = RecurrentLayer.Lstm<T>(width, width, rng);
+        var x = Tensor.RandomNormal<T>(rng, [steps, batch, width]).RequireGrad();
+        var initial = new[] { Tensor.RandomNormal<T>(rng, [batch, width]).RequireGrad(), Tensor.RandomNormal<T>(rng, [batch, width]).RequireGrad() };
+        var leaves = layer.NamedParameters().Select(p => p.Value).Append(x).Concat(initial).ToArray();
+        void Iteration()
+        {
+            using var reuse = Tape.ReuseBuffers();
+            using var stepwise = stepByStep ? Compiler.StepByStep() : default;
+            foreach (var leaf in leaves) leaf.Grad?.AsWritableSpan().Clear();
+            layer.Forward(x, new SequenceOptions<T> { InitialStates = [new RecurrentState<T>(["h", "c"], initial)] }).Output.Sum().Backward();
+        }
+        for (int i = 0; i < 3; i++) Iteration();
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < 3; i++) Iteration();
+        return (GC.GetAllocatedBytesForCurrentThread() - before) / 3;
+    }
+
+    [Theory]
+    [InlineData(100, 8, 32, false)]   // W3
+    [InlineData(1000, 1, 64, true)]   // W4
+    public void ASteadyStateTrainingIterationAllocatesUnder8KB(int steps, int batch, int width, bool isDouble)
+    {
+        // #15's target. Stepped, each step makes its tensors and tape entries: 115 KB at W3 and 1.1 MB at W4 measured.
+        long whole = isDouble ? BytesPerIteration<double>(steps, batch, width, false) : BytesPerIteration<float>(steps, batch, width, false);
+        long stepped = isDouble ? BytesPerIteration<double>(steps, batch, width, true) : BytesPerIteration<float>(steps, batch, width, true);
+        Assert.True(whole < 8 * 1024, $"{whole:N0} bytes per iteration as one sequence (stepped: {stepped:N0})");
+        Assert.True(whole * 10 < stepped, $"{whole:N0} bytes as one sequence against {stepped:N0} stepped: expected 10x less");
+    }
+}

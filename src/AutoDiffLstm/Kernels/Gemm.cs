@@ -249,23 +249,38 @@ internal static class Gemm
     private static void RunParallel<T>(Problem<T> p, int threads) where T : unmanaged, IFloatingPointIeee754<T>
     {
         int m = p.M, n = p.N, nr = RegisterTileWidth<T>(), mr = RegisterTileHeight<T>();
-        if (m >= threads * MC || n < 2 * nr)
+        bool byRows = m >= threads * MC || n < 2 * nr;
+        var split = Split<T>.OfThisThread;
+        (split.Problem, split.ByRows) = (p, byRows);
+        split.Share = byRows ? RoundUp((m + threads - 1) / threads, mr) : RoundUp((n + threads - 1) / threads, nr);
+        WorkerTeam.Run(threads, split.Part);
+        split.Problem = default; // drop the arrays
+    }
+
+    /// <summary>
+    /// One thread's parallel product, reused by its calls: its part delegate is made once, where a lambda would capture
+    /// the problem afresh (a closure and a delegate per product: at W2 most of what a training iteration allocated).
+    /// </summary>
+    private sealed class Split<T> where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        [ThreadStatic] private static Split<T>? mine;
+
+        public static Split<T> OfThisThread => mine ??= new Split<T>();
+
+        public Problem<T> Problem;
+        public bool ByRows;
+        public int Share;   // rows or columns per part
+        public readonly Action<int> Part;
+
+        private Split() => Part = Run;
+
+        private void Run(int t)
         {
-            int rowsPer = RoundUp((m + threads - 1) / threads, mr);
-            WorkerTeam.Run(threads, t =>
-            {
-                int r0 = t * rowsPer, r1 = Math.Min(m, r0 + rowsPer);
-                if (r0 < r1) Dispatch(p, r0, r1, 0, n);
-            });
-        }
-        else
-        {
-            int colsPer = RoundUp((n + threads - 1) / threads, nr);
-            WorkerTeam.Run(threads, t =>
-            {
-                int c0 = t * colsPer, c1 = Math.Min(n, c0 + colsPer);
-                if (c0 < c1) Dispatch(p, 0, m, c0, c1);
-            });
+            var p = Problem;
+            int from = t * Share, to = Math.Min(ByRows ? p.M : p.N, from + Share);
+            if (from >= to) return;
+            if (ByRows) Dispatch(p, from, to, 0, p.N);
+            else Dispatch(p, 0, p.M, from, to);
         }
     }
 

@@ -31,7 +31,7 @@ internal static class WorkerTeam
 
     private static readonly object Gate = new();
     private static readonly List<Worker> Workers = [];
-    private static Job? current;
+    private static readonly Job Current = new();
 
     /// <summary>
     /// Runs <paramref name="body"/>(0..parts-1), each part exactly once, on the calling thread and on workers: whoever
@@ -50,14 +50,12 @@ internal static class WorkerTeam
         try
         {
             while (Workers.Count < parts - 1) Workers.Add(new Worker(Workers.Count + 1));
-            var job = new Job(body, parts);
-            Volatile.Write(ref current, job);
+            Current.Begin(body, parts);
             for (int i = 0; i < parts - 1; i++) Workers[i].Start();
-            job.Work();
+            Current.Work();
             var spin = new SpinWait();
-            while (!job.Finished) spin.SpinOnce(sleep1Threshold: -1); // parts that workers claimed are still running
-            Volatile.Write(ref current, null);
-            if (job.Failure is { } e) throw new AggregateException("A parallel kernel part failed.", e);
+            while (!Current.Finished) spin.SpinOnce(sleep1Threshold: -1); // parts that workers claimed are still running
+            if (Current.Failure is { } e) throw new AggregateException("A parallel kernel part failed.", e);
         }
         finally { Monitor.Exit(Gate); }
     }
@@ -75,24 +73,45 @@ internal static class WorkerTeam
     }
 
     /// <summary>
-    /// One call's parts, claimed one at a time. A fresh object per call: a worker that picks up a job only after it
-    /// finished finds every part claimed, and cannot mistake it for the next call's.
+    /// The parts of the current call, claimed one at a time. One object serves every call (a fresh one per call was
+    /// most of what a parallel product allocated): the claim counter shares a word with the call's ticket, so a worker
+    /// that looked at an earlier call, or woke after it finished, fails its compare-and-swap instead of claiming a part
+    /// of the next call under the old call's count.
     /// </summary>
-    private sealed class Job(Action<int> body, int parts)
+    private sealed class Job
     {
-        private int claimed, completed;
+        private const long Closed = int.MaxValue;   // the claim count while a call is being set up: nothing to claim
+
+        private long state;                // (ticket << 32) | parts claimed
+        private int parts, completed;
+        private Action<int>? body;
         private Exception? failure;
 
         public bool Finished => Volatile.Read(ref completed) == parts;
         public Exception? Failure => Volatile.Read(ref failure);
 
+        /// <summary>Sets up the next call (the caller holds the gate, and the previous call has finished).</summary>
+        public void Begin(Action<int> work, int count)
+        {
+            long ticket = (Volatile.Read(ref state) >> 32) + 1;
+            // Closed first, with a full fence: a claim under the old ticket fails before body and parts change.
+            Interlocked.Exchange(ref state, ticket << 32 | Closed);
+            (body, parts, failure) = (work, count, null);
+            Volatile.Write(ref completed, 0);
+            Interlocked.Exchange(ref state, ticket << 32); // open: publishes body and parts with it
+        }
+
         /// <summary>Runs unclaimed parts until none is left.</summary>
         public void Work()
         {
-            int part;
-            while ((part = Interlocked.Increment(ref claimed) - 1) < parts)
+            while (true)
             {
-                try { body(part); }
+                long seen = Volatile.Read(ref state);
+                var (work, count) = (body, parts);   // read after the state: this call's, or the CAS below fails
+                int part = (int)(seen & uint.MaxValue);
+                if (part >= count) return;
+                if (Interlocked.CompareExchange(ref state, seen + 1, seen) != seen) continue; // claimed by another, or a new call
+                try { work!(part); }
                 catch (Exception e) { Interlocked.CompareExchange(ref failure, e, null); }
                 finally { Interlocked.Increment(ref completed); }
             }
@@ -136,7 +155,7 @@ internal static class WorkerTeam
                     continue;
                 }
                 seen = Volatile.Read(ref generation);
-                Volatile.Read(ref current)?.Work(); // null or fully claimed when the job finished before this worker woke
+                Current.Work(); // fully claimed when the job finished before this worker woke
             }
         }
     }

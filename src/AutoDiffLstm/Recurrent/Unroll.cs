@@ -49,8 +49,11 @@ public sealed record UnrollOptions<T> where T : unmanaged, IFloatingPointIeee754
     /// projection (<see cref="HoistInputProjection"/>) is hoisted per segment (one product over its k*B rows), since one
     /// product over all T*B rows would keep O(T) projected rows alive for backward. The parameters that only the
     /// projection reads (weight_ih, bias_ih of the built-in cells) then sum their gradient over the T*B rows in T/k
-    /// partial sums: equal to the uncheckpointed gradient up to rounding (5e-15 relative in double at T = 10,000); all other
-    /// gradients, of x included, stay bit-identical. With HoistInputProjection false every gradient is bit-identical.
+    /// partial sums: equal to the uncheckpointed gradient up to rounding (5e-15 relative in double at T = 10,000). Where
+    /// the step runs as one compiled sequence (see <see cref="Compile"/>) each segment is one, and the weights its per-step
+    /// products read (weight_hh, bias_hh) likewise sum their gradient per segment: rounding only (3e-15 at T = 10,000).
+    /// All other gradients, of x and the initial state included, stay bit-identical; with HoistInputProjection false and a
+    /// step recorded per step (a mask, <c>Compile = false</c>), every gradient is.
     /// <see cref="UnrollResult{T}.States"/> is not kept (accessing it throws) and <see cref="RetainStateGradients"/>
     /// cannot be combined with checkpointing. Works with every cell, masks, reverse passes and <see cref="DetachEvery"/>.
     /// </remarks>
@@ -175,8 +178,10 @@ public static class Unroll
 
     /// <summary>
     /// The pass in segments of <paramref name="segment"/> steps, each one <see cref="GradientCheckpoint"/> call taking
-    /// (x, entering state) and returning (its per-step outputs, leaving state). Each step records the same operations
-    /// as in the ordinary pass (<see cref="Advance"/>), which is what makes the gradients bit-identical.
+    /// (x, entering state) and returning (its per-step outputs, leaving state), or, where the step runs as one compiled
+    /// sequence, (its stacked outputs, leaving state). Each step records the same operations as in the ordinary pass
+    /// (<see cref="Advance"/>, or the same sequence), which is what makes the gradients bit-identical up to the weight
+    /// gradients' per-segment sums.
     /// </summary>
     private static UnrollResult<T> RunCheckpointed<T>(string op, RecurrentCell<T> cell, Tensor<T> x, UnrollOptions<T> options,
         RecurrentState<T> state, Tensor<T>?[]? live, Tensor<T>? zeros, int segment)

@@ -23,6 +23,33 @@ public class WorkerTeamTests
     }
 
     [Fact]
+    public void JobsOfChangingSizeBackToBackRunEachPartOnce()
+    {
+        // One job object serves every call: a worker still looking at a call of 7 parts must not claim part 3 of the
+        // next call of 2 (nor of the following 7 under the old count). Parts record which call ran them.
+        int[] sizes = [7, 2, 5, 1, 7, 3];
+        for (int job = 0; job < 600; job++)
+        {
+            int parts = sizes[job % sizes.Length];
+            var counts = new int[8];
+            WorkerTeam.Run(parts, p => Interlocked.Increment(ref counts[p]));
+            for (int p = 0; p < counts.Length; p++) Assert.Equal(p < parts ? 1 : 0, counts[p]);
+        }
+    }
+
+    [Fact]
+    public void AJobAllocatesNothing()
+    {
+        int sum = 0;
+        Action<int> body = p => Interlocked.Add(ref sum, p);
+        for (int i = 0; i < 10; i++) WorkerTeam.Run(2, body);
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < 100; i++) WorkerTeam.Run(2, body);
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+        Assert.Equal(110, sum);
+    }
+
+    [Fact]
     public void JobsSeparatedByPausesLongerThanTheSpinStillRun()
     {
         // Workers block after SpinMicroseconds; the next job must wake them.

@@ -90,7 +90,6 @@ public static partial class Autograd
         CheckDirections("Autograd.Jvp", "tangent", primals, tangents);
         using var scope = Tape.UsePrivateTape();
         using var reuse = Tape.ReuseBuffers(); // f's values are private: they go back to the pool when the pass ends
-        using var stepwise = Compiler.StepByStep(); // tangents then pass each step's own rules
         var leaves = StandIns(primals);
         var ys = f(leaves);
         var pushed = new Tangents();
@@ -168,7 +167,7 @@ public static partial class Autograd
     public static Tensor<T> Jacobian<T>(Func<Tensor<T>, Tensor<T>> f, Tensor<T> x) where T : unmanaged, IFloatingPointIeee754<T>
     {
         using var scope = Tape.UsePrivateTape();
-        using var stepwise = Compiler.StepByStep(); // one tangent or cotangent pass per element: through each step's own rules
+        using var stepwise = Compiler.StepByStep(); // a cotangent pass per element would replay a whole sequence each time
         var leaf = StandIns([x])[0];
         var y = f(leaf);
         int m = y.Size, n = x.Size;
@@ -240,7 +239,6 @@ public static partial class Autograd
         CheckDirections("Autograd.GaussNewtonVectorProduct", "direction", parameters, v);
         using var scope = Tape.UsePrivateTape();
         using var reuse = Tape.ReuseBuffers(); // the model's values are private: backward's reset gives them back to the pool
-        using var stepwise = Compiler.StepByStep(); // J v is a tangent pass: through each step's own rules
         var leaves = StandIns(parameters);
         var z = model(leaves);
         if (!z.RequiresGrad || z.IsLeaf) return leaves.Select(l => Tensor.Zeros<T>([.. l.Shape])).ToArray();

@@ -218,8 +218,9 @@ public static class Compiler
 
     /// <summary>
     /// Until disposed, an unrolled recurrence on this thread records one compiled step at a time instead of one entry
-    /// for the whole sequence: what forward-mode passes (Jvp, the Gauss-Newton product, RTRL's recorded step) open, since
-    /// each step's fused groups have their own tangent rules while a whole sequence's tangent replays the steps.
+    /// for the whole sequence: what <see cref="Autograd.Jacobian{T}"/> opens, whose one cotangent pass per output element
+    /// would replay a whole sequence's steps each time (a sequence's differentiable backward replays them; its tangent
+    /// pass does not).
     /// </summary>
     internal static Autograd.Scope StepByStep()
     {

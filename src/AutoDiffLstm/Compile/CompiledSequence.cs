@@ -248,6 +248,53 @@ internal sealed class CompiledSequence<T> where T : unmanaged, IFloatingPointIee
     }
 
     /// <summary>
+    /// Forward mode through a recorded pass, unrecorded: the token's tangent (its results' stacks) from the tangents of
+    /// the projected inputs, the initial state and the constants, one step at a time with two steps' tangents, each
+    /// product by the product rule and each fused group's instructions through their primitives' declared derivatives.
+    /// Null when no input carries a tangent.
+    /// </summary>
+    internal Tensor<T>? Tangent(Tensor<T> token, Tensor<T> stepInputs, TensorBase[] aux, Recorded run, Tangents tangents)
+    {
+        var initial = aux[..StateCount].Cast<Tensor<T>>().ToArray();
+        var constants = aux[StateCount..];
+        var tangentOf = new TangentInputs(tangents.Of<T>(stepInputs), [.. initial.Select(tangents.Of<T>)], [.. constants.Select(tangents.Of<T>)]);
+        if (tangentOf.Step is null && tangentOf.Initial.All(t => t is null) && tangentOf.Constants.All(t => t is null)) return null;
+        var pass = new Pass(this, token, stepInputs, initial, constants, run.Steps, record: true, run.Reverse, run.Chunks);
+        var result = Tensor.Zeros<T>(TokenSize(run.Steps));
+        var spans = Spans();
+        var values = Spans();
+        var reached = stages.Select(s => s is Group g ? new bool[g.Fused.SlotOffsets.Length] : null).ToArray();
+        pass.OpenTangents(tangentOf);
+        try
+        {
+            for (int n = 0; n < run.Steps; n++)
+            {
+                pass.Enter(n);
+                pass.ClearTangents();
+                for (int i = 0; i < stages.Length; i++)
+                {
+                    if (stages[i] is Product p) pass.Tangent(p);
+                    else pass.Tangent((Group)stages[i], values[i]!, spans[i]!, reached[i]!);
+                }
+                for (int k = 0, at = 0; k < results.Length; k++)
+                {
+                    if (stackOf[k] != k) continue;
+                    pass.TangentOfResult(results[k]).CopyTo(result.Data.AsSpan(at + pass.Time * results[k].Length));
+                    at += run.Steps * results[k].Length;
+                }
+            }
+        }
+        finally
+        {
+            pass.CloseTangents();
+        }
+        return result;
+    }
+
+    /// <summary>The tangents of a pass's inputs (null: zero).</summary>
+    private sealed record TangentInputs(Tensor<T>? Step, Tensor<T>?[] Initial, Tensor<T>?[] Constants);
+
+    /// <summary>
     /// The token as tensor operations: every step run by the compiled program on real tensors (recorded when gradients
     /// are enabled), its distinct results stacked over time and concatenated. Forward mode and the differentiable
     /// backward of <see cref="SequenceRule{T}"/> go through it.
@@ -349,6 +396,86 @@ internal sealed class CompiledSequence<T> where T : unmanaged, IFloatingPointIee
             var frame = new GroupFrame<T>(values.AsSpan(region * plan.stepSize + g.Prefix, g.Size), default, spans, g.Fused.SlotOffsets, g.Fused.SlotLengths);
             foreach (var instruction in g.Fused.Program) instruction.Forward(frame);
         }
+
+        // Forward mode: two steps' tangents (this step's at n % 2) and the inputs' tangents.
+        private T[] tangentValues = [];
+        private TangentInputs? tangentInputs;
+
+        public void OpenTangents(TangentInputs inputs)
+        {
+            tangentInputs = inputs;
+            tangentValues = BufferPool<T>.RentZeroed(2 * plan.stepSize);
+        }
+
+        public void CloseTangents()
+        {
+            if (tangentValues.Length > 0) BufferPool<T>.Return(tangentValues);
+            tangentValues = [];
+        }
+
+        public void ClearTangents() => tangentValues.AsSpan(n % 2 * plan.stepSize, plan.stepSize).Clear();
+
+        // A zero tangent is an empty span: a detached state, an input or constant that carries none.
+        private ReadOnlySpan<T> TangentAt(Location at) => at.Kind switch
+        {
+            Place.StepInput => tangentInputs!.Step is { } t ? t.Data.AsSpan(Time * at.Length, at.Length) : default,
+            Place.State => detached ? default : n == 0 ? (tangentInputs!.Initial[at.Index] is { } s ? s.Data : default)
+                : tangentValues.AsSpan((n - 1) % 2 * plan.stepSize + OffsetOf(plan.results[at.Index]), at.Length),
+            Place.Stage => tangentValues.AsSpan(n % 2 * plan.stepSize + OffsetOf(at), at.Length),
+            _ => tangentInputs!.Constants[at.Index] is { } c ? c.Data : default,
+        };
+
+        public ReadOnlySpan<T> TangentOfResult(Location at) => TangentAt(at);
+
+        // dy = da W^T + a dW^T + db: each term where its tangent is not zero, accumulated into the cleared slot.
+        public void Tangent(Product p)
+        {
+            var w = (Tensor<T>)constants[p.Weight];
+            int z = n % 2 * plan.stepSize + p.Prefix;
+            var ta = TangentAt(p.Input);
+            if (!ta.IsEmpty)
+            {
+                var copy = Scratch<T>.Rent(ta.Length);
+                ta.CopyTo(copy);
+                Gemm.Run(copy, 0, false, w.Data, 0, true, tangentValues, z, p.Rows, p.Out, p.In, accumulate: true, constantB: w.IsLeaf);
+                Scratch<T>.Return(copy);
+            }
+            if (tangentInputs!.Constants[p.Weight] is { } tw)
+            {
+                var (a, aOffset) = ValueAt(p.Input);
+                Gemm.Run(a, aOffset, false, tw.Data, 0, true, tangentValues, z, p.Rows, p.Out, p.In, accumulate: true);
+            }
+            if (p.Bias >= 0 && tangentInputs.Constants[p.Bias] is { } tb)
+                for (int r = 0; r < p.Rows; r++)
+                {
+                    var row = tangentValues.AsSpan(z + r * p.Out, p.Out);
+                    TP.Add(row, tb.Data, row);
+                }
+        }
+
+        public void Tangent(Group g, ExternalSpan<T>[] values, ExternalSpan<T>[] spans, bool[] reached)
+        {
+            for (int k = 0; k < spans.Length; k++)
+            {
+                var (array, offset) = ValueAt(g.Externals[k]);
+                values[k] = new ExternalSpan<T>(array, offset, g.Externals[k].Length);
+                spans[k] = TangentSpan(g.Externals[k]);
+            }
+            Array.Clear(reached);
+            int at = region * plan.stepSize + g.Prefix;
+            var frame = new GroupFrame<T>(this.values.AsSpan(at, g.Size), default, values, g.Fused.SlotOffsets, g.Fused.SlotLengths);
+            var tangent = new TangentFrame<T>(tangentValues.AsSpan(n % 2 * plan.stepSize + g.Prefix, g.Size), reached, spans, g.Fused.SlotOffsets, g.Fused.SlotLengths);
+            foreach (var instruction in g.Fused.Program) instruction.Tangent(frame, tangent);
+        }
+
+        private ExternalSpan<T> TangentSpan(Location at) => at.Kind switch
+        {
+            Place.StepInput => tangentInputs!.Step is { } t ? new(t.Data, Time * at.Length, at.Length) : default,
+            Place.State => detached ? default : n == 0 ? (tangentInputs!.Initial[at.Index] is { } s ? new(s.Data, 0, at.Length) : default)
+                : new(tangentValues, (n - 1) % 2 * plan.stepSize + OffsetOf(plan.results[at.Index]), at.Length),
+            Place.Stage => new(tangentValues, n % 2 * plan.stepSize + OffsetOf(at), at.Length),
+            _ => tangentInputs!.Constants[at.Index] is { } c ? new(c.Data, 0, at.Length) : default,
+        };
 
         /// <summary>Backward's gradient arrays: the token's, two steps' (from the pool) and those of the inputs that need one.</summary>
         public void OpenGradients()

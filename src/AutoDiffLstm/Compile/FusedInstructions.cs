@@ -58,23 +58,39 @@ internal readonly struct ExternalSpan<T>(T[] values, int offset, int length, T[]
 /// <summary>
 /// The forward-mode tangents of one execution of a fused group: the same slot layout as its values, in an arena that
 /// starts at zero. A zero tangent (an external that carries none, a slot no tangent reached) reads as an empty span,
-/// so an instruction whose operands all have zero tangents costs nothing.
+/// so an instruction whose operands all have zero tangents costs nothing. External tangents are whole tensors (one
+/// step run on its own) or spans of a whole sequence's buffers (<see cref="CompiledSequence{T}"/>; an empty span is zero).
 /// </summary>
-internal readonly ref struct TangentFrame<T>(T[] arena, bool[] reached, Tensor<T>?[] externals, int[] offsets, int[] lengths)
-    where T : unmanaged, IFloatingPointIeee754<T>
+internal readonly ref struct TangentFrame<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
-    private readonly T[] arena = arena;
-    private readonly bool[] reached = reached;
+    private readonly Span<T> arena;
+    private readonly bool[] reached;
+    private readonly Tensor<T>?[]? tensors;
+    private readonly ExternalSpan<T>[]? spans;
+    private readonly int[] offsets, lengths;
+
+    public TangentFrame(Span<T> arena, bool[] reached, Tensor<T>?[] externals, int[] offsets, int[] lengths)
+    {
+        this.arena = arena;
+        (this.reached, tensors, this.offsets, this.lengths) = (reached, externals, offsets, lengths);
+    }
+
+    public TangentFrame(Span<T> arena, bool[] reached, ExternalSpan<T>[] externals, int[] offsets, int[] lengths)
+    {
+        this.arena = arena;
+        (this.reached, spans, this.offsets, this.lengths) = (reached, externals, offsets, lengths);
+    }
 
     /// <summary>The tangent of an operand, or an empty span when it is zero.</summary>
     public ReadOnlySpan<T> Of(int operand) =>
-        operand >= 0 ? (reached[operand] ? arena.AsSpan(offsets[operand], lengths[operand]) : default) : externals[~operand] is { } t ? t.Data : default;
+        operand >= 0 ? (reached[operand] ? arena.Slice(offsets[operand], lengths[operand]) : default)
+        : spans is not null ? spans[~operand].Values : tensors![~operand] is { } t ? t.Data : default;
 
     /// <summary>The slot's tangent, still zero, marked as reached.</summary>
     public Span<T> Reach(int slot)
     {
         reached[slot] = true;
-        return arena.AsSpan(offsets[slot], lengths[slot]);
+        return arena.Slice(offsets[slot], lengths[slot]);
     }
 }
 

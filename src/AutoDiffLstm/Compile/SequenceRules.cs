@@ -20,13 +20,14 @@ internal sealed class SequenceRule<T> : BackwardRule<T> where T : unmanaged, IFl
         run.Sequence.Backward(y, e.InA<T>(), (TensorBase[])e.Aux!, run);
     }
 
-    // Forward mode and the differentiable backward run the steps again as recorded tensor operations (the compiled
-    // program one step at a time, each fused group with its own rules) and go through those. Autograd.Jvp, Hvp and the
-    // Gauss-Newton product record their function step by step in the first place (Compiler.StepByStep), so these serve
-    // a tape recorded elsewhere, e.g. Autograd.Grad on a model's loss.
+    // Forward mode unrecorded (Autograd.Jvp's tangent pass) runs the steps' tangents directly. A tangent that must itself
+    // be differentiable, and the differentiable backward, run the steps again as recorded tensor operations (the compiled
+    // program one step at a time, each fused group with its own rules) and go through those.
     protected override Tensor<T>? Jvp(in TapeEntry e, Tensor<T> y, Tangents tangents)
     {
         if (!tangents.AnyInput(e)) return null;
+        var run = (CompiledSequence<T>.Recorded)e.Extra!;
+        if (!Autograd.IsGradEnabled) return run.Sequence.Tangent(y, e.InA<T>(), (TensorBase[])e.Aux!, run, tangents);
         var tape = Tape.Current;
         int start = tape.Count;
         var rebuilt = Rebuild(e);

@@ -109,30 +109,43 @@ public class CompiledSequenceTests
         for (int k = 0; k < expected.Length; k++) CompiledStepTests.AssertClose(expected[k], actual[k], 1e-12, $"dL/ds {k}");
     }
 
-    [Fact]
-    public void ForwardModeThroughTheWholeSequenceEqualsTheSteppedJvp()
+    [Theory]
+    [MemberData(nameof(CellsAndDirections))]
+    public void ForwardModeThroughTheWholeSequenceEqualsTheSteppedOne(string name, bool reverse)
     {
-        // Autograd.Jvp records step by step; tangents pushed over a tape recorded as one sequence go through the entry's
-        // own forward-mode rule (its steps replayed) and must agree.
-        var (cell, x, initial) = Problem("lstm");
-        var layerParameters = cell.NamedParameters().Select(p => p.Value).ToArray();
-        var v = layerParameters.Select((p, i) => Tensor.RandomNormal<double>(new Rng(40 + (ulong)i), [.. p.Shape])).ToArray();
+        // Tangents of every parameter, the input sequence and the initial state, pushed over a tape recorded step by step
+        // (each fused group's own tangent rule) and over one recorded as a whole sequence (the entry's tangent pass, and
+        // with recording on, its replay of the steps), through the final state and a state in the middle too.
+        var (cell, x, initial) = Problem(name);
+        var primals = cell.NamedParameters().Select(p => p.Value).Append(x).Concat(initial).ToArray();
+        var v = primals.Select((p, i) => Tensor.RandomNormal<double>(new Rng(40 + (ulong)i), [.. p.Shape])).ToArray();
+        var options = new UnrollOptions<double> { Reverse = reverse, DetachEvery = reverse ? 4 : 0, ParallelForm = false };
+        int parameters = cell.NamedParameters().Count;
         Tensor<double> F(Tensor<double>[] p)
         {
             var twin = cell.WithParameters(cell.NamedParameters().Select((kv, i) => KeyValuePair.Create(kv.Key, p[i])));
-            return Unroll.Run(twin, x.Detach(), new UnrollOptions<double> { InitialState = new RecurrentState<double>(cell.StateNames, [.. initial.Select(s => s.Detach())]) }).Output.Tanh();
+            var result = Unroll.Run(twin, p[parameters], options with { InitialState = new RecurrentState<double>(cell.StateNames, p[(parameters + 1)..]) });
+            return result.Output.Tanh().Sum() + result.FinalState[0].Square().Sum() + result.States[4][^1].Sum();
         }
-        var expected = Autograd.Jvp(F, layerParameters, v).Tangent;
-
-        using var scope = Tape.UsePrivateTape();
-        var leaves = layerParameters.Select(p => p.Detach().RequireGrad()).ToArray();
-        var y = F(leaves);
-        Assert.Contains("CompiledSequence", Tape.Current.OperationNames());
-        var pushed = new Tangents();
-        for (int i = 0; i < leaves.Length; i++) pushed.Seed(leaves[i], v[i], "test");
-        using (Autograd.NoGrad()) Tape.Current.PushTangents(0, Tape.Current.Count, pushed);
-        CompiledStepTests.AssertClose(expected.ToArray(), pushed.Of<double>(y)!.ToArray(), 1e-12, "J v");
-        Tape.Current.Reset();
+        double[] Push(bool stepByStep, bool recorded)
+        {
+            using var scope = Tape.UsePrivateTape();
+            var leaves = primals.Select(p => p.Detach().RequireGrad()).ToArray();
+            Tensor<double> y;
+            using (stepByStep ? Compiler.StepByStep() : default) y = F(leaves);
+            bool planned = !cell.ExplainCompiledStep(3).Contains("one tape entry per step", StringComparison.Ordinal);
+            Assert.Equal(planned && !stepByStep, Tape.Current.OperationNames().Contains("CompiledSequence"));
+            var pushed = new Tangents();
+            for (int i = 0; i < leaves.Length; i++) pushed.Seed(leaves[i], v[i], "test");
+            using (recorded ? default : Autograd.NoGrad()) Tape.Current.PushTangents(0, Tape.Current.Count, pushed);
+            var tangent = pushed.Of<double>(y)!.ToArray();
+            Tape.Current.Reset();
+            return tangent;
+        }
+        var expected = Push(stepByStep: true, recorded: false);
+        CompiledStepTests.AssertClose(expected, Push(stepByStep: false, recorded: false), 1e-12, $"{name}: J v through the whole sequence");
+        if (name is "lstm" or "gru")
+            CompiledStepTests.AssertClose(expected, Push(stepByStep: false, recorded: true), 1e-12, $"{name}: J v, recorded, through the replayed steps");
     }
 
     [Fact]

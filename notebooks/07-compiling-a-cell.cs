@@ -55,11 +55,15 @@ using static AutoDiffLstm.Experiments.Notebooks.Notebook.Display;
 //    **fused group**.
 // 3. **Run.** A group runs as a short program over one arena of scratch values and is ONE tape entry. Its backward runs
 //    the program in reverse, each instruction through the derivative its primitive declares in its own file
-//    (`IUnaryFormula`, `IBinaryFormula`); forward mode and gradients of gradients replay the member primitives' own rules.
+//    (`IUnaryFormula`, `IBinaryFormula`); forward mode runs it once more over tangents, and gradients of gradients
+//    replay the member primitives' own rules.
+// 4. **Unroll.** Where the step is products by fixed weights and fused groups, an unrolled pass runs the step's program
+//    over all T steps as ONE tape entry, over one buffer planned for every step (cell 6 below shows the tape).
 //
 // `ExplainCompiledStep(batch)` prints all of it: the traced graph (`in0` the projected input, `in1`, `in2` the state,
 // `%k` the primitives in recording order, `observe` the gate values `GateMonitor` reports, which a compiled run replays),
-// then the compiled stages, each fused group with its instructions. The command line prints the same for any registered
+// then the compiled stages, each fused group with its instructions, and in its last line how an unrolled pass is
+// recorded. The command line prints the same for any registered
 // cell: `dotnet run -c Release --project src/AutoDiffLstm.Cli -- compile --cell lstm,gru --hidden 32 --batch 8`.
 // ---- [cell 4] code ----
 // The size of the benchmark workload W3 (below): batch 8, input and hidden width 32, float.
@@ -68,27 +72,38 @@ Console.WriteLine(lstm.ExplainCompiledStep(batch: 8));
 // ---- [cell 5] markdown ----
 // The product $W_{hh} h_{t-1} + b_{hh}$ is replayed; everything after it (adding $P_t$, slicing the four gate blocks,
 // three sigmoids and two tanh, the cell update $c_t = f \odot c_{t-1} + i \odot g$ and $h_t = o \odot \tanh(c_t)$) is one
-// group. The tape shows the difference: a forward pass over a few steps, interpreted and compiled, and the operations each
-// recorded (`Tape.Current.OperationNames()`). Compiled, each step records the product, the group (`Fused0`) and one small
-// `FusedOutput` entry per value the rest of the graph reads from the group ($h_t$ and $c_t$); the `Narrow` left over takes
-// step $t$'s rows of the input projection hoisted before the loop, and `Reshape`, `Concat` and the hoisted `Linear` run
-// once per sequence.
+// group. The tape shows the difference: a forward pass over a few steps, interpreted, compiled step by step, and compiled
+// (the default), and the operations each recorded (`Tape.Current.OperationNames()`).
+//
+// - Step by step (what a pass with a mask or `RetainStateGradients` records), each step records the product, the group
+//   (`Fused0`) and one small `FusedOutput` entry per value the rest of the graph reads from the group ($h_t$ and $c_t$);
+//   the `Narrow` takes step $t$'s rows of the input projection hoisted before the loop.
+// - By default the whole pass is ONE entry, `CompiledSequence`: the step's program runs once per step over a buffer
+//   planned for every step, so no step makes a tensor or a tape entry. Two `SequenceStack` entries hand out $h_t$ and
+//   $c_t$ stacked over time (the LSTM's output is its state $h$, so they share one), and two `Narrow`s take the final
+//   state from them. Its backward walks the steps in reverse through the same instructions.
+//
+// In both, `Reshape` and the hoisted `Linear` run once per sequence (the stepped pass also stacks its outputs, `Concat`). The last line of `ExplainCompiledStep`
+// above says which way a pass of the cell is recorded.
 // ---- [cell 6] code ----
 int countSteps = 3;
 var countLayer = new RecurrentLayer<float>([[lstm]]);
 var countInput = Tensor.RandomNormal<float>(new Rng(2), [countSteps, 8, 32]);
-Dictionary<string, int> Recorded(bool compile)
+Dictionary<string, int> Recorded(SequenceOptions<float> options)
 {
     Tape.Current.Reset();
-    countLayer.Forward(countInput, new SequenceOptions<float> { Compile = compile });
+    countLayer.Forward(countInput, options);
     var counts = Tape.Current.OperationNames().CountBy(name => name).ToDictionary(p => p.Key, p => p.Value);
     Tape.Current.Reset();
     return counts;
 }
-var (interpretedOps, compiledOps) = (Recorded(compile: false), Recorded(compile: true));
-display($"forward over {countSteps} steps: {interpretedOps.Values.Sum()} tape entries interpreted, {compiledOps.Values.Sum()} compiled");
-display(TextTable.From(interpretedOps.Keys.Union(compiledOps.Keys),
-    ("recorded operation", name => name), ("interpreted", name => interpretedOps.GetValueOrDefault(name)), ("compiled", name => compiledOps.GetValueOrDefault(name))));
+var interpretedOps = Recorded(new SequenceOptions<float> { Compile = false });
+var steppedOps = Recorded(new SequenceOptions<float> { RetainStateGradients = true });   // records each step
+var compiledOps = Recorded(new SequenceOptions<float>());
+display($"forward over {countSteps} steps: {interpretedOps.Values.Sum()} tape entries interpreted, {steppedOps.Values.Sum()} compiled step by step, {compiledOps.Values.Sum()} compiled");
+display(TextTable.From(interpretedOps.Keys.Union(steppedOps.Keys).Union(compiledOps.Keys),
+    ("recorded operation", name => name), ("interpreted", name => interpretedOps.GetValueOrDefault(name)),
+    ("compiled, step by step", name => steppedOps.GetValueOrDefault(name)), ("compiled", name => compiledOps.GetValueOrDefault(name))));
 // ---- [cell 7] markdown ----
 // ## 2. A `CustomCell` compiles the same way
 //
@@ -217,11 +232,11 @@ display(TextTable.From(agreement, ("cell", a => a.Cell), ("type", a => a.Type), 
 // (`tests/AutoDiffLstm.Benchmarks`, its README) is where times are measured.
 //
 // What compiling can save is the per-operation work around each elementwise primitive: its tape entry, the dispatch of its
-// backward rule, its buffer handling. It does not save arithmetic (a group still makes one pass per instruction over its
-// arena, forward and backward), and it adds a little of its own: the group's entry and one `FusedOutput` per value read
-// outside it. So the gain depends on how many primitives a group absorbs (the LSTM's single group takes every elementwise
-// primitive of its step; the MGU's two groups are smaller, split by the product between them), and on how much of the
-// iteration the products and the hoisted projection take. Both times grow linearly in T, so their ratio should hardly
+// backward rule, its buffer handling; and, with the whole pass one entry, every step's tensors and entries. It does not
+// save arithmetic (a group still makes one pass per instruction over its arena, forward and backward). So the gain depends
+// on how many primitives a group absorbs (the LSTM's single group takes every elementwise primitive of its step; the
+// MGU's two groups are smaller, split by the product between them), and on how much of the iteration the products and
+// the hoisted projection take. Both times grow linearly in T, so their ratio should hardly
 // depend on T.
 // ---- [cell 16] code ----
 int threadsBefore = Parallelism.MaxThreads;
@@ -282,11 +297,11 @@ display(TextTable.From(timings, ("cell", t => t.Cell), ("T", t => t.Steps),
     ("interpreted ms", t => t.Interpreted.ToString("F3")), ("compiled ms", t => t.Compiled.ToString("F3")),
     ("compiled / interpreted", t => (t.Compiled / t.Interpreted).ToString("F2"))));
 // ---- [cell 17] markdown ----
-// Read the ratio column for this run. In the runs made while writing this notebook (the twin and the kernel, on the shared
-// two-core machine), the compiled LSTM iteration took about as long as the interpreted one or a little less, and the MGU's
-// compiled iteration took longer than its interpreted one at every T: for groups this small the saving on bookkeeping does
-// not cover the group's own overhead. A step compiles to the same result either way (section 4), so the choice is about
-// speed only: `SequenceOptions { Compile = false }` runs a layer interpreted.
+// Read the ratio column for this run. A step compiles to the same result either way (section 4), so the choice is about
+// speed only: `SequenceOptions { Compile = false }` runs a layer interpreted. Before a whole pass became one entry, the
+// runs made while writing this notebook (on a shared two-core machine) measured the compiled LSTM iteration about as long
+// as the interpreted one, and the MGU's longer: recorded step by step, groups this small saved less bookkeeping than they
+// added. The benchmark project's rows (next section) are the measurements to compare.
 // ---- [cell 18] markdown ----
 // ## 6. libtorch's fused `nn.LSTM`, as the benchmark project recorded it
 //
@@ -295,7 +310,8 @@ display(TextTable.From(timings, ("cell", t => t.Cell), ("T", t => t.Steps),
 // (`OurLstm`), the interpreted one (`OurLstmInterpreted`), libtorch's `nn.LSTM` (`TorchLstmFused`: one `aten::lstm` call
 // for the whole sequence, forward and backward) and the iteration's matrix products alone (`LstmProductsOnly`, the floor
 // any LSTM composed of our primitives stands on) in the same run. Its means are kept as data in
-// `tests/AutoDiffLstm.Benchmarks/results/training-w3.csv`, which the cell below reads. Times from another day, process or
+// `tests/AutoDiffLstm.Benchmarks/results/training-w3.csv`, which the cell below reads (the run after a whole pass became
+// one entry). Times from another day, process or
 // machine are not comparable with the notebook's (the README's measurements of one machine drift from day to day); ratios
 // within one run are what to compare.
 // ---- [cell 19] code ----
@@ -315,12 +331,11 @@ display($"compiled / interpreted LSTM: recorded at T = 100 {RecordedMicroseconds
     + $"this notebook at T = {ours.Steps} {ours.Compiled / ours.Interpreted:F2} ({ours.Compiled * 1000:F0} us against {ours.Interpreted * 1000:F0} us)");
 // ---- [cell 20] markdown ----
 // What the recorded run says, and what it does not: on that machine and day our compiled LSTM iteration took a fraction of
-// libtorch's fused one, and compiling cut a larger share of the interpreted iteration's time than in this notebook's runs;
-// the gap between the compiled iteration and the products alone is what the elementwise work, recording and backward
-// bookkeeping still cost. That run was made on two cores shared with other jobs, and the README's "Performance against
-// libtorch" lists an earlier run of the same workload on another processor (Intel) where the fused `nn.LSTM` was the
-// faster: treat both ratios as indications for this size, not for every size.
+// libtorch's fused one; the gap between the compiled iteration and the products alone is what the elementwise work and the
+// backward bookkeeping still cost. The README's "Performance against libtorch" lists earlier runs, one on another
+// processor (Intel) where the fused `nn.LSTM` was the faster: treat the ratios as indications for this size, not for every
+// size.
 //
-// The compiled step is the default for first-order training. For forward-mode and second-order work (`Autograd.Jvp`,
-// `Autograd.Hvp`) the fused groups replay their member primitives and were measured slower than the interpreted tape
-// (benchmark README, "Forward mode and Hessian-vector products"): pass `Compile = false` there.
+// The compiled step is the default for training and for forward mode: `Autograd.Jvp` pushes tangents through a whole
+// sequence's entry directly. Second-order work (`Autograd.Hvp`, `Autograd.Hessian`) evaluates the function interpreted by
+// itself, which measured faster there (benchmark README, "Forward mode and Hessian-vector products").

@@ -148,6 +148,18 @@ public sealed partial class Tape
         }
     }
 
+    /// <summary>
+    /// Marks a just-recorded output whose storage nothing outside the engine can reach (a compiled sequence's saved
+    /// values) to go back to the pool at the next reset, under <see cref="ReuseBuffers"/> or not: a pass recorded
+    /// outside that scope would otherwise leave a T-step buffer to the collector.
+    /// </summary>
+    internal static void ReleasePrivateStorageAtReset(TensorBase output)
+    {
+        if (output.ReleaseAtReset || !output.EngineOwnsStorage || output.OwnerTape is not { } tape) return;
+        output.ReleaseAtReset = true;
+        tape.releasable++;
+    }
+
     private static bool AnyRecycled(TensorBase[] tensors)
     {
         foreach (var t in tensors)

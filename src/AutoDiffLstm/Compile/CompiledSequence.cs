@@ -197,6 +197,7 @@ internal sealed class CompiledSequence<T> where T : unmanaged, IFloatingPointIee
         }
         var recorded = new Recorded(this, steps, reverse, chunks);
         Tape.Record(SequenceRule<T>.Instance, token, stepInputs, aux: (TensorBase[])[.. initial, .. constants], extra: recorded);
+        Tape.ReleasePrivateStorageAtReset(token); // only the entry's rules read it
         for (int k = 0, at = 0; k < stacks.Length; k++)
         {
             if (stackOf[k] < k) continue;
@@ -267,13 +268,14 @@ internal sealed class CompiledSequence<T> where T : unmanaged, IFloatingPointIee
         pass.OpenTangents(tangentOf);
         try
         {
+            pass.PrepareWeightTerms();
             for (int n = 0; n < run.Steps; n++)
             {
                 pass.Enter(n);
                 pass.ClearTangents();
                 for (int i = 0; i < stages.Length; i++)
                 {
-                    if (stages[i] is Product p) pass.Tangent(p);
+                    if (stages[i] is Product p) pass.Tangent(p, i);
                     else pass.Tangent((Group)stages[i], values[i]!, spans[i]!, reached[i]!);
                 }
                 for (int k = 0, at = 0; k < results.Length; k++)
@@ -411,41 +413,59 @@ internal sealed class CompiledSequence<T> where T : unmanaged, IFloatingPointIee
         {
             if (tangentValues.Length > 0) BufferPool<T>.Return(tangentValues);
             tangentValues = [];
+            foreach (var terms in weightTerms)
+                if (terms is not null) BufferPool<T>.Return(terms);
+            weightTerms = [];
         }
 
         public void ClearTangents() => tangentValues.AsSpan(n % 2 * plan.stepSize, plan.stepSize).Clear();
 
-        // A zero tangent is an empty span: a detached state, an input or constant that carries none.
-        private ReadOnlySpan<T> TangentAt(Location at) => at.Kind switch
+        // Where an operand's tangent is (null: zero, as for a detached state or an input or constant that carries none).
+        private (T[]? Array, int Offset) TangentOf(Location at) => at.Kind switch
         {
-            Place.StepInput => tangentInputs!.Step is { } t ? t.Data.AsSpan(Time * at.Length, at.Length) : default,
-            Place.State => detached ? default : n == 0 ? (tangentInputs!.Initial[at.Index] is { } s ? s.Data : default)
-                : tangentValues.AsSpan((n - 1) % 2 * plan.stepSize + OffsetOf(plan.results[at.Index]), at.Length),
-            Place.Stage => tangentValues.AsSpan(n % 2 * plan.stepSize + OffsetOf(at), at.Length),
-            _ => tangentInputs!.Constants[at.Index] is { } c ? c.Data : default,
+            Place.StepInput => (tangentInputs!.Step?.Data, Time * at.Length),
+            Place.State => detached ? (null, 0) : n == 0 ? (tangentInputs!.Initial[at.Index]?.Data, 0)
+                : (tangentValues, (n - 1) % 2 * plan.stepSize + OffsetOf(plan.results[at.Index])),
+            Place.Stage => (tangentValues, n % 2 * plan.stepSize + OffsetOf(at)),
+            _ => (tangentInputs!.Constants[at.Index]?.Data, 0),
         };
 
-        public ReadOnlySpan<T> TangentOfResult(Location at) => TangentAt(at);
+        public ReadOnlySpan<T> TangentOfResult(Location at) => TangentOf(at) is (T[] array, int offset) ? array.AsSpan(offset, at.Length) : default;
 
-        // dy = da W^T + a dW^T + db: each term where its tangent is not zero, accumulated into the cleared slot.
-        public void Tangent(Product p)
+        private ExternalSpan<T> TangentSpan(Location at) => TangentOf(at) is (T[] array, int offset) ? new(array, offset, at.Length) : default;
+
+        // The a dW^T term of every step at once (it needs no tangent of an earlier step): the steps' rows of a stacked
+        // into one deep product per weight, where one shallow product per step cost as much as the rest of the pass.
+        private T[]?[] weightTerms = [];
+
+        public void PrepareWeightTerms()
+        {
+            weightTerms = new T[]?[plan.stages.Length];
+            for (int i = 0; i < plan.stages.Length; i++)
+            {
+                if (plan.stages[i] is not Product p || tangentInputs!.Constants[p.Weight] is not { } tw) continue;
+                var rows = Scratch<T>.Rent(steps * p.Rows * p.In);
+                for (int step = 0; step < steps; step++)
+                {
+                    Enter(step);
+                    var (a, offset) = ValueAt(p.Input);
+                    a.AsSpan(offset, p.Rows * p.In).CopyTo(rows.AsSpan(step * p.Rows * p.In));
+                }
+                var terms = weightTerms[i] = BufferPool<T>.Rent(steps * p.Rows * p.Out);
+                Gemm.Run(rows, 0, false, tw.Data, 0, true, terms, 0, steps * p.Rows, p.Out, p.In, accumulate: false);
+                Scratch<T>.Return(rows);
+            }
+        }
+
+        // dy = da W^T + a dW^T + db: each term where its tangent is not zero, into the cleared slot.
+        public void Tangent(Product p, int stage)
         {
             var w = (Tensor<T>)constants[p.Weight];
-            int z = n % 2 * plan.stepSize + p.Prefix;
-            var ta = TangentAt(p.Input);
-            if (!ta.IsEmpty)
-            {
-                var copy = Scratch<T>.Rent(ta.Length);
-                ta.CopyTo(copy);
-                Gemm.Run(copy, 0, false, w.Data, 0, true, tangentValues, z, p.Rows, p.Out, p.In, accumulate: true, constantB: w.IsLeaf);
-                Scratch<T>.Return(copy);
-            }
-            if (tangentInputs!.Constants[p.Weight] is { } tw)
-            {
-                var (a, aOffset) = ValueAt(p.Input);
-                Gemm.Run(a, aOffset, false, tw.Data, 0, true, tangentValues, z, p.Rows, p.Out, p.In, accumulate: true);
-            }
-            if (p.Bias >= 0 && tangentInputs.Constants[p.Bias] is { } tb)
+            int z = n % 2 * plan.stepSize + p.Prefix, size = p.Rows * p.Out;
+            if (weightTerms[stage] is { } terms) terms.AsSpan(n * size, size).CopyTo(tangentValues.AsSpan(z, size));
+            if (TangentOf(p.Input) is (T[] ta, int offset))
+                Gemm.Run(ta, offset, false, w.Data, 0, true, tangentValues, z, p.Rows, p.Out, p.In, accumulate: true, constantB: w.IsLeaf);
+            if (p.Bias >= 0 && tangentInputs!.Constants[p.Bias] is { } tb)
                 for (int r = 0; r < p.Rows; r++)
                 {
                     var row = tangentValues.AsSpan(z + r * p.Out, p.Out);
@@ -467,15 +487,6 @@ internal sealed class CompiledSequence<T> where T : unmanaged, IFloatingPointIee
             var tangent = new TangentFrame<T>(tangentValues.AsSpan(n % 2 * plan.stepSize + g.Prefix, g.Size), reached, spans, g.Fused.SlotOffsets, g.Fused.SlotLengths);
             foreach (var instruction in g.Fused.Program) instruction.Tangent(frame, tangent);
         }
-
-        private ExternalSpan<T> TangentSpan(Location at) => at.Kind switch
-        {
-            Place.StepInput => tangentInputs!.Step is { } t ? new(t.Data, Time * at.Length, at.Length) : default,
-            Place.State => detached ? default : n == 0 ? (tangentInputs!.Initial[at.Index] is { } s ? new(s.Data, 0, at.Length) : default)
-                : new(tangentValues, (n - 1) % 2 * plan.stepSize + OffsetOf(plan.results[at.Index]), at.Length),
-            Place.Stage => new(tangentValues, n % 2 * plan.stepSize + OffsetOf(at), at.Length),
-            _ => tangentInputs!.Constants[at.Index] is { } c ? new(c.Data, 0, at.Length) : default,
-        };
 
         /// <summary>Backward's gradient arrays: the token's, two steps' (from the pool) and those of the inputs that need one.</summary>
         public void OpenGradients()

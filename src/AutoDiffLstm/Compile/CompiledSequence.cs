@@ -9,9 +9,10 @@ namespace AutoDiffLstm;
 /// T times over one buffer planned for the whole unroll, so a steady-state pass makes no tensor, no tape entry and no
 /// array per step. Backward walks the steps in reverse through the same instructions (each through its primitive's
 /// declared derivative) and the same products, with the gradients of two steps at a time, and computes each recurrent
-/// weight's gradient in deep products over many steps' rows. Nothing is defined twice: the step is the traced program of
-/// <see cref="CompiledProgram{T}"/>, and the derivative modes that need tensor operations (forward mode, a
-/// differentiable backward) run that same program one step at a time (<see cref="Rebuild"/>).
+/// weight's gradient in deep products over many steps' rows; forward mode runs the steps' tangents the same way
+/// (<see cref="Tangent"/>). Nothing is defined twice: the step is the traced program of <see cref="CompiledProgram{T}"/>,
+/// and the derivative modes that need tensor operations (a recorded tangent, a differentiable backward) run that same
+/// program one step at a time (<see cref="Rebuild"/>).
 /// </summary>
 /// <remarks>
 /// The tape entry's output is a token in the manner of a checkpoint's: its shape is that of the step's results stacked
@@ -298,7 +299,7 @@ internal sealed class CompiledSequence<T> where T : unmanaged, IFloatingPointIee
 
     /// <summary>
     /// The token as tensor operations: every step run by the compiled program on real tensors (recorded when gradients
-    /// are enabled), its distinct results stacked over time and concatenated. Forward mode and the differentiable
+    /// are enabled), its distinct results stacked over time and concatenated. A recorded tangent and the differentiable
     /// backward of <see cref="SequenceRule{T}"/> go through it.
     /// </summary>
     internal Tensor<T> Rebuild(Tensor<T> stepInputs, Tensor<T>[] initial, TensorBase[] constants, Recorded run)

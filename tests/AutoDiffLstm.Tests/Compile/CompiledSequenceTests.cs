@@ -39,13 +39,35 @@ public class CompiledSequenceTests
             [.. leaves.Select(l => l.Grad?.ToArray() ?? [])], operations);
     }
 
-    private static (RecurrentCell<double> Cell, Tensor<double> X, Tensor<double>[] Initial) Problem(string name)
+    private static (RecurrentCell<double> Cell, Tensor<double> X, Tensor<double>[] Initial) Problem(string name, int steps = 9, int batch = 3)
     {
         var cell = CellRegistry.Create<double>(name, 4, 5, new Rng(1));
-        var x = Tensor.RandomNormal<double>(new Rng(2), [9, 3, 4]).RequireGrad();
+        var x = Tensor.RandomNormal<double>(new Rng(2), [steps, batch, 4]).RequireGrad();
         var rng = new Rng(3);
-        var initial = cell.InitialState(3).Tensors.Select(t => Tensor.RandomNormal<double>(rng, [.. t.Shape], std: 0.5).RequireGrad()).ToArray();
+        var initial = cell.InitialState(batch).Tensors.Select(t => Tensor.RandomNormal<double>(rng, [.. t.Shape], std: 0.5).RequireGrad()).ToArray();
         return (cell, x, initial);
+    }
+
+    [Theory]
+    [InlineData("lstm", 1, 1)]
+    [InlineData("gru", 1, 4)]
+    [InlineData("lstm", 2, 1)]
+    [InlineData("rnn", 30, 1)]
+    public void OneOrTwoStepsAndBatchOneAreTheSteppedPass(string name, int steps, int batch)
+    {
+        // The edge shapes of the buffer: one step (a recorded pass of one region, an inference pass of one), two steps
+        // (the two regions of inference), a batch of one row (the products' single-row kernel, a weight-gradient batch of
+        // 256 steps).
+        var (cell, x, initial) = Problem(name, steps, batch);
+        var options = new UnrollOptions<double>();
+        var stepped = Run(cell, x, initial, options, stepByStep: true);
+        var whole = Run(cell, x, initial, options, stepByStep: false);
+        Assert.Contains("CompiledSequence", whole.Operations);
+        Assert.Equal(stepped.Output, whole.Output);
+        for (int k = 0; k < stepped.Grads.Length; k++) CompiledStepTests.AssertClose(stepped.Grads[k], whole.Grads[k], 1e-12, $"{name} T={steps} B={batch} gradient {k}");
+        using var noGrad = Autograd.NoGrad();
+        var inference = Unroll.Run(cell, x, options with { InitialState = new RecurrentState<double>(cell.StateNames, initial) });
+        Assert.Equal(stepped.Output, inference.Output.ToArray());
     }
 
     [Theory]

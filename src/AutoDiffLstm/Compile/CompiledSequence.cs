@@ -79,12 +79,17 @@ internal sealed class CompiledSequence<T> where T : unmanaged, IFloatingPointIee
     private readonly Stage[] stages;
     private readonly Location[] results;   // the step's results: its states, then the cell's output
     private readonly int[] stackOf;        // for each result, the result whose stack holds it (an LSTM's output is its state h)
+    private readonly int[] stackStart;     // for each result that has its own stack, where it starts in the token, per time step
+    private readonly int stackWidth;       // the token's elements per time step
     private readonly int stepSize;         // values per step
 
     private CompiledSequence(CompiledProgram<T> program, Stage[] stages, Location[] results, int stepSize)
     {
         (this.program, this.stages, this.results, this.stepSize) = (program, stages, results, stepSize);
         stackOf = results.Select((r, k) => Array.IndexOf(results, r)).ToArray();
+        stackStart = new int[results.Length];
+        for (int k = 0; k < results.Length; k++)
+            if (stackOf[k] == k) (stackStart[k], stackWidth) = (stackWidth, stackWidth + results[k].Length);
     }
 
     /// <summary>Number of states the step carries.</summary>
@@ -170,7 +175,7 @@ internal sealed class CompiledSequence<T> where T : unmanaged, IFloatingPointIee
         int steps = stepInputs.Shape[0];
         bool record = Autograd.IsGradEnabled && (stepInputs.RequiresGrad || initial.Any(s => s.RequiresGrad) || constants.Any(c => c.RequiresGrad));
         int kept = record ? steps : Math.Min(steps, 2);
-        var token = new Tensor<T>([record ? TokenSize(steps) : 0], BufferPool<T>.Rent(kept * stepSize)) { EngineOwnsStorage = true };
+        var token = new Tensor<T>([record ? steps * stackWidth : 0], BufferPool<T>.Rent(kept * stepSize)) { EngineOwnsStorage = true };
         var pass = new Pass(this, token, stepInputs, initial, constants, steps, record, reverse, chunks);
         var stacks = new Tensor<T>[results.Length];
         for (int k = 0; k < stacks.Length; k++)
@@ -199,31 +204,24 @@ internal sealed class CompiledSequence<T> where T : unmanaged, IFloatingPointIee
         var recorded = new Recorded(this, steps, reverse, chunks);
         Tape.Record(SequenceRule<T>.Instance, token, stepInputs, aux: (TensorBase[])[.. initial, .. constants], extra: recorded);
         Tape.ReleasePrivateStorageAtReset(token); // only the entry's rules read it
-        for (int k = 0, at = 0; k < stacks.Length; k++)
-        {
-            if (stackOf[k] < k) continue;
-            Tape.Record(SequenceStackRule<T>.Instance, stacks[k], token, i0: at);
-            at += stacks[k].Size;
-        }
+        for (int k = 0; k < stacks.Length; k++)
+            if (stackOf[k] == k) Tape.Record(SequenceStackRule<T>.Instance, stacks[k], token, i0: steps * stackStart[k]);
         return (stacks, recorded);
     }
 
-    /// <summary>Elements of the token's gradient: every distinct result of the step at every time position.</summary>
-    private int TokenSize(int steps)
-    {
-        int size = 0;
-        for (int k = 0; k < results.Length; k++)
-            if (stackOf[k] == k) size += steps * results[k].Length;
-        return size;
-    }
+    /// <summary>Where result k at time t sits in the token's stacks (its gradient, its tangent), for a pass of <paramref name="steps"/>.</summary>
+    private int StackOffset(int k, int steps, int t) => steps * stackStart[k] + t * results[k].Length;
+
+    /// <summary>A recorded pass's inputs after the projected inputs (its entry's Aux): the initial states, then the step's constants.</summary>
+    private (Tensor<T>[] Initial, TensorBase[] Constants) Split(TensorBase[] aux) => ([.. aux[..StateCount].Cast<Tensor<T>>()], aux[StateCount..]);
 
     private ExternalSpan<T>[]?[] Spans() => [.. stages.Select(s => s is Group g ? new ExternalSpan<T>[g.Externals.Length] : null)];
 
     /// <summary>The backward of a recorded pass: the steps in reverse, two steps' gradients at a time.</summary>
     internal void Backward(Tensor<T> token, Tensor<T> stepInputs, TensorBase[] aux, Recorded run)
     {
-        var initial = aux[..StateCount].Cast<Tensor<T>>().ToArray();
-        var pass = new Pass(this, token, stepInputs, initial, aux[StateCount..], run.Steps, record: true, run.Reverse, run.Chunks);
+        var (initial, constants) = Split(aux);
+        var pass = new Pass(this, token, stepInputs, initial, constants, run.Steps, record: true, run.Reverse, run.Chunks);
         var spans = Spans();
         var shownAt = run.Shown.ToLookup(s => s.Time, s => s.States);
         pass.OpenGradients();
@@ -232,14 +230,14 @@ internal sealed class CompiledSequence<T> where T : unmanaged, IFloatingPointIee
             for (int n = run.Steps - 1; n >= 0; n--)
             {
                 pass.Enter(n);
-                pass.SeedStep(results, stackOf);
+                pass.SeedStep();
                 for (int i = stages.Length - 1; i >= 0; i--)
                 {
-                    if (stages[i] is Product p) pass.Backward(p);
+                    if (stages[i] is Product p) pass.Backward(p, i);
                     else pass.Backward((Group)stages[i], spans[i]!);
                 }
                 // The step's own gradients are complete now (every reader of its values, within the step or after it, has added its share).
-                foreach (var states in shownAt[pass.Time]) pass.Retain(states, results);
+                foreach (var states in shownAt[pass.Time]) pass.Retain(states);
             }
             pass.FlushWeightGradients();
         }
@@ -257,12 +255,11 @@ internal sealed class CompiledSequence<T> where T : unmanaged, IFloatingPointIee
     /// </summary>
     internal Tensor<T>? Tangent(Tensor<T> token, Tensor<T> stepInputs, TensorBase[] aux, Recorded run, Tangents tangents)
     {
-        var initial = aux[..StateCount].Cast<Tensor<T>>().ToArray();
-        var constants = aux[StateCount..];
+        var (initial, constants) = Split(aux);
         var tangentOf = new TangentInputs(tangents.Of<T>(stepInputs), [.. initial.Select(tangents.Of<T>)], [.. constants.Select(tangents.Of<T>)]);
         if (tangentOf.Step is null && tangentOf.Initial.All(t => t is null) && tangentOf.Constants.All(t => t is null)) return null;
         var pass = new Pass(this, token, stepInputs, initial, constants, run.Steps, record: true, run.Reverse, run.Chunks);
-        var result = Tensor.Zeros<T>(TokenSize(run.Steps));
+        var result = Tensor.Zeros<T>(run.Steps * stackWidth);
         var spans = Spans();
         var values = Spans();
         var reached = stages.Select(s => s is Group g ? new bool[g.Fused.SlotOffsets.Length] : null).ToArray();
@@ -279,12 +276,8 @@ internal sealed class CompiledSequence<T> where T : unmanaged, IFloatingPointIee
                     if (stages[i] is Product p) pass.Tangent(p, i);
                     else pass.Tangent((Group)stages[i], values[i]!, spans[i]!, reached[i]!);
                 }
-                for (int k = 0, at = 0; k < results.Length; k++)
-                {
-                    if (stackOf[k] != k) continue;
-                    pass.TangentOfResult(results[k]).CopyTo(result.Data.AsSpan(at + pass.Time * results[k].Length));
-                    at += run.Steps * results[k].Length;
-                }
+                for (int k = 0; k < results.Length; k++)
+                    if (stackOf[k] == k) pass.TangentOfResult(results[k]).CopyTo(result.Data.AsSpan(StackOffset(k, run.Steps, pass.Time)));
             }
         }
         finally
@@ -302,8 +295,9 @@ internal sealed class CompiledSequence<T> where T : unmanaged, IFloatingPointIee
     /// are enabled), its distinct results stacked over time and concatenated. A recorded tangent and the differentiable
     /// backward of <see cref="SequenceRule{T}"/> go through it.
     /// </summary>
-    internal Tensor<T> Rebuild(Tensor<T> stepInputs, Tensor<T>[] initial, TensorBase[] constants, Recorded run)
+    internal Tensor<T> Rebuild(Tensor<T> stepInputs, TensorBase[] aux, Recorded run)
     {
+        var (initial, constants) = Split(aux);
         int steps = run.Steps;
         var produced = new Tensor<T>[results.Length][];
         for (int k = 0; k < produced.Length; k++) produced[k] = new Tensor<T>[steps];
@@ -520,26 +514,25 @@ internal sealed class CompiledSequence<T> where T : unmanaged, IFloatingPointIee
         /// Enters this step's gradients: the previous step's place cleared (this step's state inputs add into it), and
         /// the gradients that reached the stacked results at this time added to the results' slots.
         /// </summary>
-        public void SeedStep(Location[] results, int[] stackOf)
+        public void SeedStep()
         {
             if (n == steps - 1) gradients.AsSpan(n % 2 * plan.stepSize, plan.stepSize).Clear();
             if (n > 0) gradients.AsSpan((n - 1) % 2 * plan.stepSize, plan.stepSize).Clear();
-            for (int k = 0, at = 0; k < results.Length; k++)
+            for (int k = 0; k < plan.results.Length; k++)
             {
-                if (stackOf[k] != k) continue;
-                int length = results[k].Length;
-                var slot = gradients.AsSpan(n % 2 * plan.stepSize + OffsetOf(results[k]), length);
-                TP.Add(slot, resultGradients.AsSpan(at + Time * length, length), slot);
-                at += steps * length;
+                if (plan.stackOf[k] != k) continue;
+                var slot = ResultGradient(k);
+                TP.Add(slot, resultGradients.AsSpan(plan.StackOffset(k, steps, Time), slot.Length), slot);
             }
         }
 
+        private Span<T> ResultGradient(int k) => gradients.AsSpan(n % 2 * plan.stepSize + OffsetOf(plan.results[k]), plan.results[k].Length);
+
         /// <summary>Hands each retaining state shown at this time its total gradient.</summary>
-        public void Retain(Tensor<T>[] states, Location[] results)
+        public void Retain(Tensor<T>[] states)
         {
             for (int k = 0; k < states.Length; k++)
-                if (states[k].RetainsGradient)
-                    states[k].Grad = new Tensor<T>((int[])states[k].Dims.Clone(), gradients.AsSpan(n % 2 * plan.stepSize + OffsetOf(results[k]), results[k].Length).ToArray());
+                if (states[k].RetainsGradient) states[k].Grad = new Tensor<T>((int[])states[k].Dims.Clone(), ResultGradient(k).ToArray());
         }
 
         public void Backward(Group g, ExternalSpan<T>[] spans)
@@ -558,7 +551,7 @@ internal sealed class CompiledSequence<T> where T : unmanaged, IFloatingPointIee
 
         // y = a W^T + b: da += dy W now (the step before needs it); db += the rows of dy; dW += dy^T a over a batch of
         // steps (their rows stacked), one deep product instead of one per step.
-        public void Backward(Product p)
+        public void Backward(Product p, int stage)
         {
             var w = (Tensor<T>)constants[p.Weight];
             int dyOffset = n % 2 * plan.stepSize + p.Prefix;
@@ -570,7 +563,6 @@ internal sealed class CompiledSequence<T> where T : unmanaged, IFloatingPointIee
                 var sum = db.AsSpan(0, p.Out);
                 for (int r = 0; r < p.Rows; r++) TP.Add(sum, gradients.AsSpan(dyOffset + r * p.Out, p.Out), sum);
             }
-            int stage = Array.IndexOf(plan.stages, p);
             if (batches[stage] is not { Dy.Length: > 0 } batch) return;
             var (a, aOffset) = ValueAt(p.Input);
             gradients.AsSpan(dyOffset, p.Rows * p.Out).CopyTo(batch.Dy.AsSpan(batch.Steps * p.Rows * p.Out));

@@ -50,10 +50,7 @@ internal sealed class SequenceRule<T> : BackwardRule<T> where T : unmanaged, IFl
     private static Tensor<T> Rebuild(in TapeEntry e)
     {
         var run = (CompiledSequence<T>.Recorded)e.Extra!;
-        var aux = (TensorBase[])e.Aux!;
-        int states = run.Sequence.StateCount;
-        using (Autograd.GradEnabled())
-            return run.Sequence.Rebuild(e.InA<T>(), aux[..states].Cast<Tensor<T>>().ToArray(), aux[states..], run);
+        using (Autograd.GradEnabled()) return run.Sequence.Rebuild(e.InA<T>(), (TensorBase[])e.Aux!, run);
     }
 }
 

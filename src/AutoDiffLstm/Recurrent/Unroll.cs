@@ -234,8 +234,12 @@ public static class Unroll
 
     /// <summary>Whether a pass of these options can run the step as one compiled sequence (<see cref="Whole"/>).</summary>
     private static bool WholeApplies<T>(RecurrentCell<T> cell, int batch, RecurrentState<T> state, UnrollOptions<T> options) where T : unmanaged, IFloatingPointIeee754<T> =>
-        options.Compile && !GateMonitor.IsListening
-        && cell.CompiledStep.SequenceFor([cell.StepInputShapes(batch)[0], .. state.Tensors.Select(s => s.Dims)]) is not null;
+        Planned(cell, cell.StepInputShapes(batch)[0], state, options) is not null;
+
+    /// <summary>The step planned over a whole sequence for step inputs of <paramref name="inputShape"/> and this state, when the options allow it.</summary>
+    private static (CompiledSequence<T> Sequence, TensorBase[] Constants)? Planned<T>(RecurrentCell<T> cell, int[] inputShape, RecurrentState<T> state,
+        UnrollOptions<T> options) where T : unmanaged, IFloatingPointIeee754<T> =>
+        options.Compile && !GateMonitor.IsListening ? cell.CompiledStep.SequenceFor([inputShape, .. state.Tensors.Select(s => s.Dims)]) : null;
 
     /// <summary>
     /// The compiled step over the whole sequence as one tape entry (<see cref="CompiledSequence{T}"/>), or null where
@@ -259,9 +263,7 @@ public static class Unroll
     private static (Tensor<T>[] Stacks, CompiledSequence<T>.Recorded? Recorded)? Whole<T>(RecurrentCell<T> cell, Tensor<T>? stepInputs, RecurrentState<T> state,
         UnrollOptions<T> options, CompiledSequence<T>.Chunks chunks) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        if (stepInputs is null || !options.Compile || GateMonitor.IsListening) return null;
-        int[][] shapes = [[stepInputs.Shape[1], stepInputs.Shape[2]], .. state.Tensors.Select(s => s.Dims)];
-        if (cell.CompiledStep.SequenceFor(shapes) is not var (sequence, constants)) return null;
+        if (stepInputs is null || Planned(cell, [stepInputs.Shape[1], stepInputs.Shape[2]], state, options) is not var (sequence, constants)) return null;
         return sequence.Run(stepInputs, [.. state.Tensors], constants, options.Reverse, chunks);
     }
 

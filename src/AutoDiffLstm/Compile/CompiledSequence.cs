@@ -16,9 +16,11 @@ namespace AutoDiffLstm;
 /// </summary>
 /// <remarks>
 /// The tape entry's output is a token in the manner of a checkpoint's: its shape is that of the step's results stacked
-/// over time and concatenated (what its gradient holds), its storage the pass's saved values, step after step, each
-/// step's stage values (a product's output, a fused group's arena) side by side. A recorded pass keeps all T steps; an
-/// unrecorded one (inference, or nothing needing a gradient) only two, the step being computed and the one before.
+/// over time and concatenated (what its gradient holds), its storage the pass's saved values, step after step: of each
+/// step's stage values (a product's output, a fused group's arena) only those backward reads and those the rest of the
+/// step or the next one reads (<see cref="Stage.SavedSize"/>); the others live in a scratch buffer that every step
+/// overwrites. A recorded pass keeps all T steps; an unrecorded one (inference, or nothing needing a gradient) only
+/// two, the step being computed and the one before. Fused groups run in blocks of rows (<see cref="GroupBlocks{T}"/>).
 /// <para>
 /// A program qualifies when its non-fused stages are products of a step value by a captured weight (<c>Linear</c>) and
 /// every result it returns is computed by the step (see <see cref="Plan"/>); the unroll records one step at a time
@@ -32,11 +34,18 @@ internal sealed class CompiledSequence<T> where T : unmanaged, IFloatingPointIee
     /// <summary>Where a value of the step lives: the step's input row, state k entering the step, <see cref="Offset"/> inside a stage's values, or a captured constant.</summary>
     private readonly record struct Location(Place Kind, int Index, int Offset, int Length);
 
-    /// <summary>One stage of the step program and the values it adds to each step.</summary>
+    /// <summary>
+    /// One stage of the step program and the values it adds to each step. Its first <see cref="SavedSize"/> values are
+    /// kept for every step (what backward reads); the rest live in scratch memory that the next step overwrites.
+    /// Gradients and tangents use the full layout (<see cref="Prefix"/>).
+    /// </summary>
     private abstract class Stage(int size, int prefix)
     {
         public int Size { get; } = size;
-        public int Prefix { get; } = prefix;   // where its values start in a step's
+        public int Prefix { get; } = prefix;   // where its values start in a step's full layout
+        public int SavedSize { get; set; }
+        public int SavedPrefix { get; set; }   // where its kept values start in a saved step
+        public int ScratchPrefix { get; set; } // where the rest starts in the scratch
     }
 
     /// <summary>y = a W^T (+ b) for a step value a ([Rows, In]) and captured constants W ([Out, In]) and b.</summary>
@@ -81,11 +90,21 @@ internal sealed class CompiledSequence<T> where T : unmanaged, IFloatingPointIee
     private readonly int[] stackOf;        // for each result, the result whose stack holds it (an LSTM's output is its state h)
     private readonly int[] stackStart;     // for each result that has its own stack, where it starts in the token, per time step
     private readonly int stackWidth;       // the token's elements per time step
-    private readonly int stepSize;         // values per step
+    private readonly int stepSize;         // values per step (the layout of gradients and tangents)
+    private readonly int savedStepSize;    // values kept per step
+    private readonly int scratchSize;      // values of a step that live in scratch
+    private readonly (int Offset, int Length)[] fedGradients; // the parts of a step's gradients that readers outside their stage add to
 
     private CompiledSequence(CompiledProgram<T> program, Stage[] stages, Location[] results, int stepSize)
     {
         (this.program, this.stages, this.results, this.stepSize) = (program, stages, results, stepSize);
+        fedGradients = FedGradients(stages);
+        foreach (var stage in stages)
+        {
+            (stage.SavedPrefix, stage.ScratchPrefix) = (savedStepSize, scratchSize);
+            savedStepSize += stage.SavedSize;
+            scratchSize += stage.Size - stage.SavedSize;
+        }
         stackOf = results.Select((r, k) => Array.IndexOf(results, r)).ToArray();
         stackStart = new int[results.Length];
         for (int k = 0; k < results.Length; k++)
@@ -154,6 +173,23 @@ internal sealed class CompiledSequence<T> where T : unmanaged, IFloatingPointIee
                 return Refuse(out reason, $"its step returns {graph.Outputs[k]} as it is (an input or a constant), not a value it computes");
             results[k] = at;
         }
+        // Kept for backward: a group's values its backward reads or others read (FusedGroup.SavedSize); a product's
+        // output when a product's backward reads it as input, a group's backward reads it, or the step returns it.
+        var keep = new bool[planned.Length];
+        void Keep(Location at) { if (at.Kind == Place.Stage) keep[at.Index] = true; }
+        foreach (var at in results) Keep(at);
+        foreach (var stage in planned)
+        {
+            if (stage is Product p) Keep(p.Input);
+            else
+            {
+                var g = (Group)stage;
+                for (int k = 0; k < g.Externals.Length; k++)
+                    if (g.Fused.ExternalReadInBackward[k]) Keep(g.Externals[k]);
+            }
+        }
+        for (int i = 0; i < planned.Length; i++)
+            planned[i].SavedSize = planned[i] is Group g ? g.Fused.SavedSize : keep[i] ? planned[i].Size : 0;
         return new CompiledSequence<T>(program, planned, results, size);
     }
 
@@ -175,8 +211,8 @@ internal sealed class CompiledSequence<T> where T : unmanaged, IFloatingPointIee
         int steps = stepInputs.Shape[0];
         bool record = Autograd.IsGradEnabled && (stepInputs.RequiresGrad || initial.Any(s => s.RequiresGrad) || constants.Any(c => c.RequiresGrad));
         int kept = record ? steps : Math.Min(steps, 2);
-        var token = new Tensor<T>([record ? steps * stackWidth : 0], BufferPool<T>.Rent(kept * stepSize)) { EngineOwnsStorage = true };
-        var pass = new Pass(this, token, stepInputs, initial, constants, steps, record, reverse, chunks);
+        var token = new Tensor<T>([record ? steps * stackWidth : 0], BufferPool<T>.Rent(kept * savedStepSize)) { EngineOwnsStorage = true };
+        using var pass = new Pass(this, token, stepInputs, initial, constants, steps, record, reverse, chunks);
         var stacks = new Tensor<T>[results.Length];
         for (int k = 0; k < stacks.Length; k++)
             stacks[k] = stackOf[k] < k ? stacks[stackOf[k]] : Tensor<T>.Uninitialized([steps, .. program.Graph.DimsOf(program.Graph.Outputs[k])]);
@@ -187,7 +223,7 @@ internal sealed class CompiledSequence<T> where T : unmanaged, IFloatingPointIee
             for (int i = 0; i < stages.Length; i++)
             {
                 if (stages[i] is Product p) pass.Forward(p);
-                else pass.Forward((Group)stages[i], spans[i]!);
+                else pass.Forward((Group)stages[i], i, spans[i]!);
             }
             for (int k = 0; k < stacks.Length; k++)
             {
@@ -209,6 +245,25 @@ internal sealed class CompiledSequence<T> where T : unmanaged, IFloatingPointIee
         return (stacks, recorded);
     }
 
+    // A product's output, and a group's values read outside it; a group's inner values get their gradients cleared by
+    // its blocks (GroupBlocks), where they are in cache. Adjacent parts are merged into one range.
+    private static (int, int)[] FedGradients(Stage[] stages)
+    {
+        var ranges = new List<(int Offset, int Length)>();
+        void Add(int offset, int length)
+        {
+            if (ranges.Count > 0 && ranges[^1].Offset + ranges[^1].Length == offset) ranges[^1] = (ranges[^1].Offset, ranges[^1].Length + length);
+            else ranges.Add((offset, length));
+        }
+        foreach (var stage in stages)
+        {
+            if (stage is not Group g) Add(stage.Prefix, stage.Size);
+            else for (int slot = 0; slot < g.Fused.SlotOffsets.Length; slot++)
+                    if (g.Fused.OutputIndexOfSlot[slot] >= 0) Add(g.Prefix + g.Fused.SlotOffsets[slot], g.Fused.SlotLengths[slot]);
+        }
+        return [.. ranges];
+    }
+
     /// <summary>Where result k at time t sits in the token's stacks (its gradient, its tangent), for a pass of <paramref name="steps"/>.</summary>
     private int StackOffset(int k, int steps, int t) => steps * stackStart[k] + t * results[k].Length;
 
@@ -221,7 +276,7 @@ internal sealed class CompiledSequence<T> where T : unmanaged, IFloatingPointIee
     internal void Backward(Tensor<T> token, Tensor<T> stepInputs, TensorBase[] aux, Recorded run)
     {
         var (initial, constants) = Split(aux);
-        var pass = new Pass(this, token, stepInputs, initial, constants, run.Steps, record: true, run.Reverse, run.Chunks);
+        using var pass = new Pass(this, token, stepInputs, initial, constants, run.Steps, record: true, run.Reverse, run.Chunks);
         var spans = Spans();
         var shownAt = run.Shown.ToLookup(s => s.Time, s => s.States);
         pass.OpenGradients();
@@ -234,7 +289,7 @@ internal sealed class CompiledSequence<T> where T : unmanaged, IFloatingPointIee
                 for (int i = stages.Length - 1; i >= 0; i--)
                 {
                     if (stages[i] is Product p) pass.Backward(p, i);
-                    else pass.Backward((Group)stages[i], spans[i]!);
+                    else pass.Backward((Group)stages[i], i, spans[i]!);
                 }
                 // The step's own gradients are complete now (every reader of its values, within the step or after it, has added its share).
                 foreach (var states in shownAt[pass.Time]) pass.Retain(states);
@@ -258,7 +313,7 @@ internal sealed class CompiledSequence<T> where T : unmanaged, IFloatingPointIee
         var (initial, constants) = Split(aux);
         var tangentOf = new TangentInputs(tangents.Of<T>(stepInputs), [.. initial.Select(tangents.Of<T>)], [.. constants.Select(tangents.Of<T>)]);
         if (tangentOf.Step is null && tangentOf.Initial.All(t => t is null) && tangentOf.Constants.All(t => t is null)) return null;
-        var pass = new Pass(this, token, stepInputs, initial, constants, run.Steps, record: true, run.Reverse, run.Chunks);
+        using var pass = new Pass(this, token, stepInputs, initial, constants, run.Steps, record: true, run.Reverse, run.Chunks);
         var result = Tensor.Zeros<T>(run.Steps * stackWidth);
         var spans = Spans();
         var values = Spans();
@@ -318,9 +373,13 @@ internal sealed class CompiledSequence<T> where T : unmanaged, IFloatingPointIee
 
     /// <summary>One pass over the saved values (forward or backward): where each value of the current step lives.</summary>
     private sealed class Pass(CompiledSequence<T> plan, Tensor<T> token, Tensor<T> stepInputs, Tensor<T>[] initial, TensorBase[] constants, int steps,
-        bool record, bool reverse, Chunks chunks)
+        bool record, bool reverse, Chunks chunks) : IDisposable
     {
         private readonly T[] values = token.Data;
+        private readonly T[] scratch = Scratch<T>.Rent(plan.scratchSize);   // the values of a step that are not kept (contents: anything)
+
+        public void Dispose() => Scratch<T>.Return(scratch);
+        private readonly GroupBlocks<T>?[] blocks = [.. plan.stages.Select(s => s is Group g ? new GroupBlocks<T>(g.Fused) : null)];
         private int region, previous;   // the current step's place in the saved values and the previous step's (-1: the initial state)
         private bool detached;          // the state entering this step is detached (DetachEvery)
 
@@ -349,10 +408,18 @@ internal sealed class CompiledSequence<T> where T : unmanaged, IFloatingPointIee
         public (T[] Array, int Offset) ValueAt(Location at) => at.Kind switch
         {
             Place.StepInput => (stepInputs.Data, Time * at.Length),
-            Place.State => previous < 0 ? (initial[at.Index].Data, 0) : (values, previous * plan.stepSize + OffsetOf(plan.results[at.Index])),
-            Place.Stage => (values, region * plan.stepSize + OffsetOf(at)),
+            Place.State => previous < 0 ? (initial[at.Index].Data, 0) : ValueOf(plan.results[at.Index], previous),
+            Place.Stage => ValueOf(at, region),
             _ => (((Tensor<T>)constants[at.Index]).Data, 0),
         };
+
+        // A stage value of the step kept at a place of the saved values, or in scratch.
+        private (T[] Array, int Offset) ValueOf(Location at, int place)
+        {
+            var stage = plan.stages[at.Index];
+            return at.Offset < stage.SavedSize ? (values, place * plan.savedStepSize + stage.SavedPrefix + at.Offset)
+                : (scratch, stage.ScratchPrefix + at.Offset - stage.SavedSize);
+        }
 
         private int OffsetOf(Location at) => plan.stages[at.Index].Prefix + at.Offset;
 
@@ -373,25 +440,24 @@ internal sealed class CompiledSequence<T> where T : unmanaged, IFloatingPointIee
         {
             var (a, aOffset) = ValueAt(p.Input);
             var w = (Tensor<T>)constants[p.Weight];
-            int z = region * plan.stepSize + p.Prefix;
+            var (y, z) = p.SavedSize > 0 ? (values, region * plan.savedStepSize + p.SavedPrefix) : (scratch, p.ScratchPrefix);
             // As Linear: each row starts as the bias and the product accumulates onto it (the same operations, so the same bits).
             if (p.Bias >= 0)
             {
                 var bias = ((Tensor<T>)constants[p.Bias]).Data;
-                for (int r = 0; r < p.Rows; r++) bias.CopyTo(values.AsSpan(z + r * p.Out, p.Out));
+                for (int r = 0; r < p.Rows; r++) bias.CopyTo(y.AsSpan(z + r * p.Out, p.Out));
             }
-            Gemm.Run(a, aOffset, false, w.Data, 0, true, values, z, p.Rows, p.Out, p.In, accumulate: p.Bias >= 0, constantB: w.IsLeaf);
+            Gemm.Run(a, aOffset, false, w.Data, 0, true, y, z, p.Rows, p.Out, p.In, accumulate: p.Bias >= 0, constantB: w.IsLeaf);
         }
 
-        public void Forward(Group g, ExternalSpan<T>[] spans)
+        public void Forward(Group g, int stage, ExternalSpan<T>[] spans)
         {
             for (int k = 0; k < spans.Length; k++)
             {
                 var (array, offset) = ValueAt(g.Externals[k]);
                 spans[k] = new ExternalSpan<T>(array, offset, g.Externals[k].Length);
             }
-            var frame = new GroupFrame<T>(values.AsSpan(region * plan.stepSize + g.Prefix, g.Size), default, spans, g.Fused.SlotOffsets, g.Fused.SlotLengths);
-            foreach (var instruction in g.Fused.Program) instruction.Forward(frame);
+            blocks[stage]!.Forward(values, region * plan.savedStepSize + g.SavedPrefix, scratch, g.ScratchPrefix, spans);
         }
 
         // Forward mode: two steps' tangents (this step's at n % 2) and the inputs' tangents.
@@ -477,9 +543,9 @@ internal sealed class CompiledSequence<T> where T : unmanaged, IFloatingPointIee
                 spans[k] = TangentSpan(g.Externals[k]);
             }
             Array.Clear(reached);
-            int at = region * plan.stepSize + g.Prefix;
-            var frame = new GroupFrame<T>(this.values.AsSpan(at, g.Size), default, values, g.Fused.SlotOffsets, g.Fused.SlotLengths);
-            var tangent = new TangentFrame<T>(tangentValues.AsSpan(n % 2 * plan.stepSize + g.Prefix, g.Size), reached, spans, g.Fused.SlotOffsets, g.Fused.SlotLengths);
+            var frame = new GroupFrame<T>(this.values.AsSpan(region * plan.savedStepSize + g.SavedPrefix, g.SavedSize), scratch.AsSpan(g.ScratchPrefix, g.Size - g.SavedSize),
+                default, values, g.Fused, 0, g.Fused.Rows);
+            var tangent = new TangentFrame<T>(tangentValues.AsSpan(n % 2 * plan.stepSize + g.Prefix, g.Size), reached, spans, g.Fused);
             foreach (var instruction in g.Fused.Program) instruction.Tangent(frame, tangent);
         }
 
@@ -512,18 +578,24 @@ internal sealed class CompiledSequence<T> where T : unmanaged, IFloatingPointIee
 
         /// <summary>
         /// Enters this step's gradients: the previous step's place cleared (this step's state inputs add into it), and
-        /// the gradients that reached the stacked results at this time added to the results' slots.
+        /// the gradients that reached the stacked results at this time added to the results' slots. Only the parts that
+        /// readers outside their stage add to are cleared; a group's blocks clear its inner gradients.
         /// </summary>
         public void SeedStep()
         {
-            if (n == steps - 1) gradients.AsSpan(n % 2 * plan.stepSize, plan.stepSize).Clear();
-            if (n > 0) gradients.AsSpan((n - 1) % 2 * plan.stepSize, plan.stepSize).Clear();
+            if (n == steps - 1) ClearFed(n % 2);
+            if (n > 0) ClearFed((n - 1) % 2);
             for (int k = 0; k < plan.results.Length; k++)
             {
                 if (plan.stackOf[k] != k) continue;
                 var slot = ResultGradient(k);
                 TP.Add(slot, resultGradients.AsSpan(plan.StackOffset(k, steps, Time), slot.Length), slot);
             }
+        }
+
+        private void ClearFed(int place)
+        {
+            foreach (var (offset, length) in plan.fedGradients) gradients.AsSpan(place * plan.stepSize + offset, length).Clear();
         }
 
         private Span<T> ResultGradient(int k) => gradients.AsSpan(n % 2 * plan.stepSize + OffsetOf(plan.results[k]), plan.results[k].Length);
@@ -535,7 +607,7 @@ internal sealed class CompiledSequence<T> where T : unmanaged, IFloatingPointIee
                 if (states[k].RetainsGradient) states[k].Grad = new Tensor<T>((int[])states[k].Dims.Clone(), ResultGradient(k).ToArray());
         }
 
-        public void Backward(Group g, ExternalSpan<T>[] spans)
+        public void Backward(Group g, int stage, ExternalSpan<T>[] spans)
         {
             for (int k = 0; k < spans.Length; k++)
             {
@@ -543,10 +615,7 @@ internal sealed class CompiledSequence<T> where T : unmanaged, IFloatingPointIee
                 var (gradient, gradientOffset) = GradientAt(g.Externals[k]);
                 spans[k] = new ExternalSpan<T>(array, offset, g.Externals[k].Length, gradient, gradientOffset);
             }
-            var frame = new GroupFrame<T>(values.AsSpan(region * plan.stepSize + g.Prefix, g.Size), gradients.AsSpan(n % 2 * plan.stepSize + g.Prefix, g.Size),
-                spans, g.Fused.SlotOffsets, g.Fused.SlotLengths);
-            var instructions = g.Fused.Program;
-            for (int i = instructions.Length - 1; i >= 0; i--) instructions[i].Backward(frame);
+            blocks[stage]!.Backward(values, region * plan.savedStepSize + g.SavedPrefix, scratch, g.ScratchPrefix, gradients, n % 2 * plan.stepSize + g.Prefix, spans);
         }
 
         // y = a W^T + b: da += dy W now (the step before needs it); db += the rows of dy; dW += dy^T a over a batch of

@@ -22,10 +22,33 @@ internal sealed class FusedGroup<T> where T : unmanaged, IFloatingPointIeee754<T
     public required int[] OutputMembers { get; init; }           // members read outside the group
     public required int ArenaSize { get; init; }
 
+    /// <summary>
+    /// The arena's first values, which a whole sequence keeps for every step: the slots backward reads
+    /// (<see cref="FusedInstruction{T}.ReadInBackward"/>) and those read outside the group. The rest is scratch.
+    /// </summary>
+    public required int SavedSize { get; init; }
+
+    /// <summary>Per external, whether backward reads its value.</summary>
+    public required bool[] ExternalReadInBackward { get; init; }
+
+    /// <summary>The row count every value of the group shares (its size over its last axis).</summary>
+    public required int Rows { get; init; }
+
+    /// <summary>Per external, its values per row; 0 for a broadcast source (a bias row, a scalar), which every window of rows reads whole.</summary>
+    public required int[] ExternalCols { get; init; }
+
+    /// <summary>Per slot, its values per row.</summary>
+    public int[] SlotCols => slotCols ??= [.. SlotLengths.Select(length => length / Rows)];
+    private int[]? slotCols;
+
     /// <summary>For each slot, the index in <see cref="OutputMembers"/> of the member it holds, or -1.</summary>
     public int[] OutputIndexOfSlot => outputIndexOfSlot ??= Enumerable.Range(0, SlotOffsets.Length)
         .Select(s => Array.FindIndex(OutputMembers, m => SlotOfMember[m] == s)).ToArray();
     private int[]? outputIndexOfSlot;
+
+    /// <summary>The slots whose gradients only the group's own instructions add to (nothing outside the group reads their values).</summary>
+    public int[] InnerSlots => innerSlots ??= [.. Enumerable.Range(0, SlotOffsets.Length).Where(s => OutputIndexOfSlot[s] < 0)];
+    private int[]? innerSlots;
 
     public FusedGroupRule<T> Rule => rule ??= new FusedGroupRule<T>(this);
     private FusedGroupRule<T>? rule;
@@ -36,7 +59,7 @@ internal sealed class FusedGroup<T> where T : unmanaged, IFloatingPointIeee754<T
         var externals = new TensorBase[Externals.Length];
         for (int k = 0; k < externals.Length; k++) externals[k] = table[Externals[k]];
         var y = Tensor<T>.Uninitialized([ArenaSize]);
-        var frame = new GroupFrame<T>(y.Data, default, externals, SlotOffsets, SlotLengths);
+        var frame = new GroupFrame<T>(y.Data, default, externals, this);
         foreach (var instruction in Program) instruction.Forward(frame);
         var outputs = new Tensor<T>[OutputMembers.Length];
         for (int k = 0; k < outputs.Length; k++)
@@ -85,7 +108,7 @@ internal sealed class FusedGroup<T> where T : unmanaged, IFloatingPointIeee754<T
     {
         string Operand(int o) => o >= 0 ? $"s{o}" : name(Externals[~o]);
         var text = new StringBuilder();
-        text.AppendLine($"fused group {Id}: {Members.Length} primitives ({string.Join(", ", Members.Select(m => $"%{m}"))}) in one kernel, arena {ArenaSize} values, reads {string.Join(", ", Externals.Select(name))}, gives {string.Join(", ", OutputMembers.Select(m => $"%{m}"))}");
+        text.AppendLine($"fused group {Id}: {Members.Length} primitives ({string.Join(", ", Members.Select(m => $"%{m}"))}) in one kernel, arena {ArenaSize} values ({SavedSize} kept for backward), reads {string.Join(", ", Externals.Select(name))}, gives {string.Join(", ", OutputMembers.Select(m => $"%{m}"))}");
         foreach (var i in Program) text.AppendLine("    " + i.Describe(Operand));
         return text.ToString().TrimEnd();
     }
@@ -99,7 +122,7 @@ internal sealed class FusedGroupRule<T>(FusedGroup<T> group) : BackwardRule<T> w
     // The program in reverse, each instruction through its primitive's declared derivative.
     protected override void Backward(in TapeEntry e, Tensor<T> y, ReadOnlySpan<T> dy)
     {
-        var frame = new GroupFrame<T>(y.Data, y.GradData, (TensorBase[])e.Aux!, group.SlotOffsets, group.SlotLengths);
+        var frame = new GroupFrame<T>(y.Data, y.GradData, (TensorBase[])e.Aux!, group);
         var outputs = (Tensor<T>[])e.Extra!;
         for (int i = group.Program.Length - 1; i >= 0; i--)
         {
@@ -122,8 +145,8 @@ internal sealed class FusedGroupRule<T>(FusedGroup<T> group) : BackwardRule<T> w
         for (int k = 0; k < externals.Length; k++) any |= (externalTangents[k] = tangents.Of<T>(externals[k])) is not null;
         if (!any) return null;
         var arena = Tensor.Zeros<T>(group.ArenaSize);
-        var values = new GroupFrame<T>(y.Data, default, externals, group.SlotOffsets, group.SlotLengths);
-        var frame = new TangentFrame<T>(arena.Data, new bool[group.SlotOffsets.Length], externalTangents, group.SlotOffsets, group.SlotLengths);
+        var values = new GroupFrame<T>(y.Data, default, externals, group);
+        var frame = new TangentFrame<T>(arena.Data, new bool[group.SlotOffsets.Length], externalTangents, group);
         foreach (var instruction in group.Program) instruction.Tangent(values, frame);
         return arena;
     }
@@ -143,7 +166,7 @@ internal sealed class FusedGroupRule<T>(FusedGroup<T> group) : BackwardRule<T> w
         var pieces = new List<Tensor<T>>();
         var outputs = new HashSet<int>(group.OutputMembers);
         var bySlot = group.SlotOfMember.Where(p => outputs.Contains(p.Key)).ToDictionary(p => p.Value, p => p.Key);
-        for (int s = 0; s < group.SlotOffsets.Length; s++)
+        foreach (int s in Enumerable.Range(0, group.SlotOffsets.Length).OrderBy(s => group.SlotOffsets[s]))
         {
             var t = bySlot.TryGetValue(s, out int m) ? tangents.Of<T>(byMember[m]) : null;
             pieces.Add(t is null ? Tensor.Zeros<T>(group.SlotLengths[s]) : t.Reshape(-1));

@@ -9,41 +9,78 @@ namespace AutoDiffLstm;
 /// own) or spans of a whole sequence's buffers (<see cref="CompiledSequence{T}"/>). An operand is a slot index (>= 0)
 /// or the bitwise complement of an external's index.
 /// </summary>
+/// <remarks>
+/// Every value of a group has the group's row count (<see cref="FusedGroup{T}.Rows"/>), so a frame can also be a
+/// window of rows [rowStart, rowStart + Rows): each operand is then its rows in that window, which is contiguous in
+/// row-major storage. Broadcast sources (a bias row, a scalar) are read whole (<see cref="FusedGroup{T}.ExternalCols"/>
+/// is 0 for them). <see cref="GroupBlocks{T}"/> runs a group window by window, while a window's values sit in cache.
+/// </remarks>
 internal readonly ref struct GroupFrame<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
-    private readonly Span<T> arena, gradients;
+    private readonly Span<T> saved, scratch, gradients;
     private readonly TensorBase[]? tensors;
     private readonly ExternalSpan<T>[]? spans;
-    private readonly int[] offsets, lengths;
+    private readonly FusedGroup<T> group;
+    private readonly int rowStart;
 
-    public GroupFrame(Span<T> arena, Span<T> gradients, TensorBase[] externals, int[] offsets, int[] lengths)
+    /// <summary>The rows this frame covers.</summary>
+    public int Rows { get; }
+
+    /// <summary>The whole group in one arena (its <see cref="FusedGroup{T}.ArenaSize"/> values) over its externals' tensors (one step run on its own).</summary>
+    public GroupFrame(Span<T> arena, Span<T> gradients, TensorBase[] externals, FusedGroup<T> group)
     {
-        this.arena = arena;
+        saved = arena[..group.SavedSize];
+        scratch = arena[group.SavedSize..];
         this.gradients = gradients;
-        tensors = externals;
-        (this.offsets, this.lengths) = (offsets, lengths);
+        (tensors, this.group, Rows) = (externals, group, group.Rows);
     }
 
-    public GroupFrame(Span<T> arena, Span<T> gradients, ExternalSpan<T>[] externals, int[] offsets, int[] lengths)
+    /// <summary>
+    /// Rows [rowStart, rowStart + rows) of the group over spans of larger buffers: the arena's kept part
+    /// (<see cref="FusedGroup{T}.SavedSize"/> values) in a sequence's saved step, the rest in scratch; gradients in the full layout.
+    /// </summary>
+    public GroupFrame(Span<T> saved, Span<T> scratch, Span<T> gradients, ExternalSpan<T>[] externals, FusedGroup<T> group, int rowStart, int rows)
     {
-        this.arena = arena;
+        this.saved = saved;
+        this.scratch = scratch;
         this.gradients = gradients;
-        spans = externals;
-        (this.offsets, this.lengths) = (offsets, lengths);
+        (spans, this.group, this.rowStart, Rows) = (externals, group, rowStart, rows);
     }
 
     public ReadOnlySpan<T> Value(int operand) =>
-        operand >= 0 ? arena.Slice(offsets[operand], lengths[operand]) : spans is null ? ((Tensor<T>)tensors![~operand]).Data : spans[~operand].Values;
+        operand >= 0 ? Slot(operand) : External(spans is null ? ((Tensor<T>)tensors![~operand]).Data : spans[~operand].Values, ~operand);
 
-    public Span<T> Slot(int slot) => arena.Slice(offsets[slot], lengths[slot]);
+    public Span<T> Slot(int slot)
+    {
+        int offset = group.SlotOffsets[slot];
+        return offset < group.SavedSize ? Window(saved, offset, slot) : Window(scratch, offset - group.SavedSize, slot);
+    }
 
     /// <summary>Where the gradient of an operand accumulates; empty when it needs none (a constant, a mask).</summary>
     public Span<T> Grad(int operand)
     {
-        if (operand >= 0) return gradients.Slice(offsets[operand], lengths[operand]);
-        if (spans is not null) return spans[~operand].Grad;
+        if (operand >= 0) return Window(gradients, group.SlotOffsets[operand], operand);
+        if (spans is not null) return External(spans[~operand].Grad, ~operand);
         var t = (Tensor<T>)tensors![~operand];
-        return t.RequiresGrad ? t.GradBuffer() : Span<T>.Empty;
+        return t.RequiresGrad ? External(t.GradBuffer(), ~operand) : Span<T>.Empty;
+    }
+
+    private Span<T> Window(Span<T> memory, int offset, int slot)
+    {
+        int cols = group.SlotCols[slot];
+        return memory.Slice(offset + rowStart * cols, Rows * cols);
+    }
+
+    private Span<T> External(Span<T> whole, int k)
+    {
+        int cols = group.ExternalCols[k];
+        return cols == 0 || whole.IsEmpty ? whole : whole.Slice(rowStart * cols, Rows * cols);
+    }
+
+    private ReadOnlySpan<T> External(ReadOnlySpan<T> whole, int k)
+    {
+        int cols = group.ExternalCols[k];
+        return cols == 0 ? whole : whole.Slice(rowStart * cols, Rows * cols);
     }
 }
 
@@ -69,16 +106,16 @@ internal readonly ref struct TangentFrame<T> where T : unmanaged, IFloatingPoint
     private readonly ExternalSpan<T>[]? spans;
     private readonly int[] offsets, lengths;
 
-    public TangentFrame(Span<T> arena, bool[] reached, Tensor<T>?[] externals, int[] offsets, int[] lengths)
+    public TangentFrame(Span<T> arena, bool[] reached, Tensor<T>?[] externals, FusedGroup<T> group)
     {
         this.arena = arena;
-        (this.reached, tensors, this.offsets, this.lengths) = (reached, externals, offsets, lengths);
+        (this.reached, tensors, offsets, lengths) = (reached, externals, group.SlotOffsets, group.SlotLengths);
     }
 
-    public TangentFrame(Span<T> arena, bool[] reached, ExternalSpan<T>[] externals, int[] offsets, int[] lengths)
+    public TangentFrame(Span<T> arena, bool[] reached, ExternalSpan<T>[] externals, FusedGroup<T> group)
     {
         this.arena = arena;
-        (this.reached, spans, this.offsets, this.lengths) = (reached, externals, offsets, lengths);
+        (this.reached, spans, offsets, lengths) = (reached, externals, group.SlotOffsets, group.SlotLengths);
     }
 
     /// <summary>The tangent of an operand, or an empty span when it is zero.</summary>
@@ -94,10 +131,22 @@ internal readonly ref struct TangentFrame<T> where T : unmanaged, IFloatingPoint
     }
 }
 
-/// <summary>One step of a fused group's program, over rows x cols values; backward adds into its operands' gradients.</summary>
+/// <summary>One step of a fused group's program, over the frame's rows; backward adds into its operands' gradients.</summary>
 internal abstract class FusedInstruction<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
     public int Destination { get; init; }
+
+    /// <summary>
+    /// Whether backward adds values of different rows into one (a broadcast row or scalar summed back): then it must see
+    /// every row, in order, so <see cref="GroupBlocks{T}"/> runs it after the blocks of rows, over all of them.
+    /// </summary>
+    public virtual bool SumsOverRows => false;
+
+    /// <summary>
+    /// The operands whose values backward (and forward mode) reads. A group keeps only these and the values read outside
+    /// it; the rest of a whole sequence's step lives in scratch memory that the next step overwrites.
+    /// </summary>
+    public virtual IEnumerable<int> ReadInBackward => [];
 
     public abstract void Forward(GroupFrame<T> f);
 
@@ -116,6 +165,10 @@ internal sealed class ElementwiseInstruction<T>(IElementwiseKernel<T> kernel, st
 {
     public override void Forward(GroupFrame<T> f) =>
         kernel.Forward(f.Value(a), kernel.Arity == 2 ? f.Value(b) : default, f.Slot(Destination), p, q);
+
+    // As the primitive declares: Sigmoid's derivative reads its output, Multiply's its operands, Add's nothing.
+    public override IEnumerable<int> ReadInBackward =>
+        (kernel.BackwardReadsOperands ? (kernel.Arity == 2 ? [a, b] : [a]) : Array.Empty<int>()).Concat(kernel.BackwardReadsOutput ? [Destination] : []);
 
     public override void Backward(GroupFrame<T> f)
     {
@@ -147,11 +200,13 @@ internal sealed class ElementwiseInstruction<T>(IElementwiseKernel<T> kernel, st
 internal enum Broadcast { Row, Scalar, Column }
 
 /// <summary>Broadcasting made explicit: a bias row, a scalar or a per-row column filled out to [rows, cols]; backward sums it back.</summary>
-internal sealed class ExpandInstruction<T>(int source, Broadcast kind, int rows, int cols) : FusedInstruction<T> where T : unmanaged, IFloatingPointIeee754<T>
+internal sealed class ExpandInstruction<T>(int source, Broadcast kind, int cols) : FusedInstruction<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
-    public override void Forward(GroupFrame<T> f) => Fill(f.Value(source), f.Slot(Destination));
+    public override bool SumsOverRows => kind != Broadcast.Column;
 
-    private void Fill(ReadOnlySpan<T> src, Span<T> dst)
+    public override void Forward(GroupFrame<T> f) => Fill(f.Value(source), f.Slot(Destination), f.Rows);
+
+    private void Fill(ReadOnlySpan<T> src, Span<T> dst, int rows)
     {
         for (int r = 0; r < rows; r++)
         {
@@ -170,7 +225,7 @@ internal sealed class ExpandInstruction<T>(int source, Broadcast kind, int rows,
         var gs = f.Grad(source);
         if (gs.IsEmpty) return;
         var g = f.Grad(Destination);
-        for (int r = 0; r < rows; r++)
+        for (int r = 0; r < f.Rows; r++)
         {
             var row = g.Slice(r * cols, cols);
             switch (kind)
@@ -186,18 +241,18 @@ internal sealed class ExpandInstruction<T>(int source, Broadcast kind, int rows,
     public override void Tangent(GroupFrame<T> f, TangentFrame<T> t)
     {
         var src = t.Of(source);
-        if (!src.IsEmpty) Fill(src, t.Reach(Destination));
+        if (!src.IsEmpty) Fill(src, t.Reach(Destination), f.Rows);
     }
 
     public override string Describe(Func<int, string> operand) => $"{operand(Destination)} = Expand{kind}({operand(source)})";
 }
 
 /// <summary>Columns [start, start + width) of every row (Narrow or Chunk on the last axis).</summary>
-internal sealed class NarrowInstruction<T>(int source, int sourceCols, int start, int width, int rows) : FusedInstruction<T> where T : unmanaged, IFloatingPointIeee754<T>
+internal sealed class NarrowInstruction<T>(int source, int sourceCols, int start, int width) : FusedInstruction<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
-    public override void Forward(GroupFrame<T> f) => Columns(f.Value(source), f.Slot(Destination));
+    public override void Forward(GroupFrame<T> f) => Columns(f.Value(source), f.Slot(Destination), f.Rows);
 
-    private void Columns(ReadOnlySpan<T> src, Span<T> dst)
+    private void Columns(ReadOnlySpan<T> src, Span<T> dst, int rows)
     {
         for (int r = 0; r < rows; r++) src.Slice(r * sourceCols + start, width).CopyTo(dst.Slice(r * width, width));
     }
@@ -207,7 +262,7 @@ internal sealed class NarrowInstruction<T>(int source, int sourceCols, int start
         var gs = f.Grad(source);
         if (gs.IsEmpty) return;
         var g = f.Grad(Destination);
-        for (int r = 0; r < rows; r++)
+        for (int r = 0; r < f.Rows; r++)
         {
             var to = gs.Slice(r * sourceCols + start, width);
             TP.Add(to, g.Slice(r * width, width), to);
@@ -218,24 +273,24 @@ internal sealed class NarrowInstruction<T>(int source, int sourceCols, int start
     public override void Tangent(GroupFrame<T> f, TangentFrame<T> t)
     {
         var src = t.Of(source);
-        if (!src.IsEmpty) Columns(src, t.Reach(Destination));
+        if (!src.IsEmpty) Columns(src, t.Reach(Destination), f.Rows);
     }
 
     public override string Describe(Func<int, string> operand) => $"{operand(Destination)} = {operand(source)}[:, {start}:{start + width}]";
 }
 
 /// <summary>Parts side by side along the last axis.</summary>
-internal sealed class ConcatInstruction<T>(int[] parts, int[] widths, int rows) : FusedInstruction<T> where T : unmanaged, IFloatingPointIeee754<T>
+internal sealed class ConcatInstruction<T>(int[] parts, int[] widths) : FusedInstruction<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
     private readonly int cols = widths.Sum();
 
     public override void Forward(GroupFrame<T> f)
     {
         var dst = f.Slot(Destination);
-        for (int p = 0, offset = 0; p < parts.Length; offset += widths[p], p++) Place(f.Value(parts[p]), dst, p, offset);
+        for (int p = 0, offset = 0; p < parts.Length; offset += widths[p], p++) Place(f.Value(parts[p]), dst, p, offset, f.Rows);
     }
 
-    private void Place(ReadOnlySpan<T> part, Span<T> dst, int p, int offset)
+    private void Place(ReadOnlySpan<T> part, Span<T> dst, int p, int offset, int rows)
     {
         for (int r = 0; r < rows; r++) part.Slice(r * widths[p], widths[p]).CopyTo(dst.Slice(r * cols + offset, widths[p]));
     }
@@ -247,7 +302,7 @@ internal sealed class ConcatInstruction<T>(int[] parts, int[] widths, int rows) 
         {
             var gp = f.Grad(parts[p]);
             if (gp.IsEmpty) continue;
-            for (int r = 0; r < rows; r++)
+            for (int r = 0; r < f.Rows; r++)
             {
                 var to = gp.Slice(r * widths[p], widths[p]);
                 TP.Add(to, g.Slice(r * cols + offset, widths[p]), to);
@@ -263,7 +318,7 @@ internal sealed class ConcatInstruction<T>(int[] parts, int[] widths, int rows) 
         if (!any) return;
         var dst = t.Reach(Destination);
         for (int p = 0, offset = 0; p < parts.Length; offset += widths[p], p++)
-            if (t.Of(parts[p]) is { IsEmpty: false } src) Place(src, dst, p, offset);
+            if (t.Of(parts[p]) is { IsEmpty: false } src) Place(src, dst, p, offset, f.Rows);
     }
 
     public override string Describe(Func<int, string> operand) => $"{operand(Destination)} = Concat({string.Join(", ", parts.Select(operand))})";

@@ -120,6 +120,8 @@ internal static class FusionPlanner
         var externals = new List<Source>();
         var expansions = new Dictionary<(int, Broadcast), int>();
         var program = new List<FusedInstruction<T>>();
+        var readWhole = new HashSet<int>();   // externals read only as a broadcast row or scalar
+        int groupRows = ShapeMath.Size(graph.Nodes[members[0]].Dims) / graph.Nodes[members[0]].Dims[^1];
         int NewSlot(int length) { lengths.Add(length); return lengths.Count - 1; }
         int Operand(Source s)
         {
@@ -134,16 +136,15 @@ internal static class FusionPlanner
             Classify(graph.DimsOf(s), dims, out var kind);
             if (kind is not Broadcast b) return operand;
             if (expansions.TryGetValue((operand, b), out int made)) return made;
-            int rows = ShapeMath.Size(dims) / dims[^1];
+            if (b != Broadcast.Column && operand < 0) readWhole.Add(~operand);
             int slot = NewSlot(ShapeMath.Size(dims));
-            program.Add(new ExpandInstruction<T>(operand, b, rows, dims[^1]) { Destination = slot });
+            program.Add(new ExpandInstruction<T>(operand, b, dims[^1]) { Destination = slot });
             return expansions[(operand, b)] = slot;
         }
         foreach (int m in members)
         {
             var node = graph.Nodes[m];
             var (e, dims) = (node.Entry, node.Dims);
-            int rows = ShapeMath.Size(dims) / dims[^1];
             FusedInstruction<T> instruction;
             switch (e.Rule)
             {
@@ -152,29 +153,52 @@ internal static class FusionPlanner
                     instruction = new ElementwiseInstruction<T>(kernel, e.Rule.Name, a, b, e.D0, e.D1) { Destination = NewSlot(ShapeMath.Size(dims)) };
                     break;
                 case NarrowRule<T>:
-                    instruction = new NarrowInstruction<T>(Operand(node.Slots[0]), e.A!.Dims[^1], e.I1, dims[^1], rows) { Destination = NewSlot(ShapeMath.Size(dims)) };
+                    instruction = new NarrowInstruction<T>(Operand(node.Slots[0]), e.A!.Dims[^1], e.I1, dims[^1]) { Destination = NewSlot(ShapeMath.Size(dims)) };
                     break;
                 default:
                     var parts = node.Slots.Skip(3).ToArray();
-                    instruction = new ConcatInstruction<T>([.. parts.Select(Operand)], [.. parts.Select(p => graph.DimsOf(p)[^1])], rows) { Destination = NewSlot(ShapeMath.Size(dims)) };
+                    instruction = new ConcatInstruction<T>([.. parts.Select(Operand)], [.. parts.Select(p => graph.DimsOf(p)[^1])]) { Destination = NewSlot(ShapeMath.Size(dims)) };
                     break;
             }
             program.Add(instruction);
             slotOf[m] = instruction.Destination;
         }
+        // The values backward reads, and those read outside the group, come first in the arena: a whole sequence keeps
+        // that part of every step and runs the rest in scratch memory.
+        var outputs = members.Where(m => readOutside[m]).ToArray();
+        var kept = new bool[lengths.Count];
+        var externalRead = new bool[externals.Count];
+        foreach (int m in outputs) kept[slotOf[m]] = true;
+        foreach (var instruction in program)
+            foreach (int operand in instruction.ReadInBackward)
+                if (operand >= 0) kept[operand] = true;
+                else externalRead[~operand] = true;
         var offsets = new int[lengths.Count];
-        for (int s = 1; s < offsets.Length; s++) offsets[s] = offsets[s - 1] + lengths[s - 1];
+        int savedSize = 0, next = 0;
+        foreach (bool pass in new[] { true, false })
+        {
+            for (int s = 0; s < offsets.Length; s++)
+                if (kept[s] == pass) (offsets[s], next) = (next, next + lengths[s]);
+            if (pass) savedSize = next;
+        }
+        // A broadcast source is read whole by every window of rows; any other external has the group's rows (with one
+        // row, where a row source could also be read in place, whole and window are the same).
+        int[] externalCols = [.. externals.Select((s, k) => groupRows > 1 && readWhole.Contains(k) ? 0 : ShapeMath.Size(graph.DimsOf(s)) / groupRows)];
         return new FusedGroup<T>
         {
             Id = id,
+            Rows = groupRows,
+            ExternalCols = externalCols,
             Members = members,
             Externals = [.. externals],
             Program = [.. program],
             SlotOffsets = offsets,
             SlotLengths = [.. lengths],
             SlotOfMember = slotOf,
-            OutputMembers = [.. members.Where(m => readOutside[m])],
-            ArenaSize = offsets.Length == 0 ? 0 : offsets[^1] + lengths[^1],
+            OutputMembers = outputs,
+            ArenaSize = next,
+            SavedSize = savedSize,
+            ExternalReadInBackward = externalRead,
         };
     }
 }

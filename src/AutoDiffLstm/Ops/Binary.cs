@@ -18,6 +18,12 @@ internal interface IBinaryFormula
     /// <summary>f(a, b).</summary>
     static abstract V Apply<V>(V a, V b) where V : struct, IValue<V>;
 
+    /// <summary>Whether the chain rules read a or b (otherwise a compiled sequence need not keep the operands for backward).</summary>
+    static abstract bool ReadsOperands { get; }
+
+    /// <summary>Whether the chain rules read y.</summary>
+    static abstract bool ReadsOutput { get; }
+
     /// <summary>g * df/da at (a, b, y).</summary>
     static abstract V ChainA<V>(V g, V a, V b, V y) where V : struct, IValue<V>;
 
@@ -37,6 +43,12 @@ internal interface IElementwiseKernel<T> where T : unmanaged, IFloatingPointIeee
 
     /// <summary>y = f(a[, b]) with the entry's constants p, q.</summary>
     void Forward(ReadOnlySpan<T> a, ReadOnlySpan<T> b, Span<T> y, double p, double q);
+
+    /// <summary>Whether <see cref="Backward"/> reads the operands' values (otherwise they need not be kept for it).</summary>
+    bool BackwardReadsOperands { get; }
+
+    /// <summary>Whether <see cref="Backward"/> reads the output's value.</summary>
+    bool BackwardReadsOutput { get; }
 
     /// <summary>ga += g * df/da, gb += g * df/db.</summary>
     void Backward(ReadOnlySpan<T> g, ReadOnlySpan<T> a, ReadOnlySpan<T> b, ReadOnlySpan<T> y, Span<T> ga, Span<T> gb, double p, double q);
@@ -69,14 +81,18 @@ internal static class BinaryKernels<T, F> where T : unmanaged, IFloatingPointIee
         if (Vector.IsHardwareAccelerated)
             for (; i <= n - Vector<T>.Count; i += Vector<T>.Count)
             {
-                var (gv, av, bv, yv) = (new VectorValue<T>(Vector.LoadUnsafe(ref rg, (nuint)i)), new VectorValue<T>(Vector.LoadUnsafe(ref ra, (nuint)i)),
-                    new VectorValue<T>(Vector.LoadUnsafe(ref rb, (nuint)i)), new VectorValue<T>(Vector.LoadUnsafe(ref ry, (nuint)i)));
+                // Only what the formula reads is loaded (constants to the JIT): Add's backward streams g alone.
+                var (gv, av, bv, yv) = (new VectorValue<T>(Vector.LoadUnsafe(ref rg, (nuint)i)),
+                    new VectorValue<T>(F.ReadsOperands ? Vector.LoadUnsafe(ref ra, (nuint)i) : default),
+                    new VectorValue<T>(F.ReadsOperands ? Vector.LoadUnsafe(ref rb, (nuint)i) : default),
+                    new VectorValue<T>(F.ReadsOutput ? Vector.LoadUnsafe(ref ry, (nuint)i) : default));
                 var r = towardA ? F.ChainA(gv, av, bv, yv) : F.ChainB(gv, av, bv, yv);
                 (Vector.LoadUnsafe(ref rc, (nuint)i) + r.V).StoreUnsafe(ref rc, (nuint)i);
             }
         for (; i < n; i++)
         {
-            var (gv, av, bv, yv) = (new ScalarValue<T>(Unsafe.Add(ref rg, i)), new ScalarValue<T>(Unsafe.Add(ref ra, i)), new ScalarValue<T>(Unsafe.Add(ref rb, i)), new ScalarValue<T>(Unsafe.Add(ref ry, i)));
+            var (gv, av, bv, yv) = (new ScalarValue<T>(Unsafe.Add(ref rg, i)), new ScalarValue<T>(F.ReadsOperands ? Unsafe.Add(ref ra, i) : default),
+                new ScalarValue<T>(F.ReadsOperands ? Unsafe.Add(ref rb, i) : default), new ScalarValue<T>(F.ReadsOutput ? Unsafe.Add(ref ry, i) : default));
             Unsafe.Add(ref rc, i) += (towardA ? F.ChainA(gv, av, bv, yv) : F.ChainB(gv, av, bv, yv)).V;
         }
     }
@@ -168,6 +184,10 @@ internal abstract class BinaryRule<T, F> : BackwardRule<T>, IElementwiseKernel<T
     public TensorBase Replay(in TapeEntry e) => Apply(e.InA<T>(), e.InB<T>());
 
     public void Forward(ReadOnlySpan<T> a, ReadOnlySpan<T> b, Span<T> y, double p, double q) => BinaryKernels<T, F>.Forward(a, b, y);
+
+    public bool BackwardReadsOperands => F.ReadsOperands;
+
+    public bool BackwardReadsOutput => F.ReadsOutput;
 
     public void Backward(ReadOnlySpan<T> g, ReadOnlySpan<T> a, ReadOnlySpan<T> b, ReadOnlySpan<T> y, Span<T> ga, Span<T> gb, double p, double q) =>
         BinaryKernels<T, F>.Backward(g, a, b, y, ga, gb);

@@ -16,6 +16,8 @@ public static partial class Tensor
 internal struct MaximumFormula : IBinaryFormula
 {
     public static string Name => "Maximum";
+    public static bool ReadsOperands => true;
+    public static bool ReadsOutput => false;
     public static V Apply<V>(V a, V b) where V : struct, IValue<V> => V.WhereAtLeast(a, b, a, b);
     public static V ChainA<V>(V g, V a, V b, V y) where V : struct, IValue<V> => V.WhereAtLeast(a, b, g, V.Constant(0));
     public static V ChainB<V>(V g, V a, V b, V y) where V : struct, IValue<V> => V.WhereAtLeast(a, b, V.Constant(0), g);

@@ -24,6 +24,8 @@ public sealed partial class Tensor<T>
 internal struct MultiplyFormula : IBinaryFormula
 {
     public static string Name => "Multiply";
+    public static bool ReadsOperands => true;
+    public static bool ReadsOutput => false;
     public static V Apply<V>(V a, V b) where V : struct, IValue<V> => a * b;
     public static V ChainA<V>(V g, V a, V b, V y) where V : struct, IValue<V> => g * b;
     public static V ChainB<V>(V g, V a, V b, V y) where V : struct, IValue<V> => g * a;

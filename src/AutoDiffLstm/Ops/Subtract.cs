@@ -25,6 +25,8 @@ public sealed partial class Tensor<T>
 internal struct SubtractFormula : IBinaryFormula
 {
     public static string Name => "Subtract";
+    public static bool ReadsOperands => false;
+    public static bool ReadsOutput => false;
     public static V Apply<V>(V a, V b) where V : struct, IValue<V> => a - b;
     public static V ChainA<V>(V g, V a, V b, V y) where V : struct, IValue<V> => g;
     public static V ChainB<V>(V g, V a, V b, V y) where V : struct, IValue<V> => -g;

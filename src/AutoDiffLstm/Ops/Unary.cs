@@ -67,6 +67,10 @@ internal sealed class UnaryRule<T, F> : BackwardRule<T>, IElementwiseKernel<T>, 
 
     public void Forward(ReadOnlySpan<T> a, ReadOnlySpan<T> b, Span<T> y, double p, double q) => F.Forward(a, y, p, q);
 
+    public bool BackwardReadsOperands => F.ReadsInput;
+
+    public bool BackwardReadsOutput => F.ReadsOutput;
+
     public void Backward(ReadOnlySpan<T> g, ReadOnlySpan<T> a, ReadOnlySpan<T> b, ReadOnlySpan<T> y, Span<T> ga, Span<T> gb, double p, double q)
     {
         if (!ga.IsEmpty) ChainKernel(g, F.ReadsInput ? a : g, F.ReadsOutput ? y : g, ga, overwrite: false, p, q);

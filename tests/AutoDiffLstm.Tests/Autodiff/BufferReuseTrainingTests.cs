@@ -158,13 +158,13 @@ public class BufferReuseTrainingTests
         // Before segments gave their storage back and private tapes were reused, the checkpointed loop allocated every
         // recomputed activation and a tape per segment: 11x the plain loop at W4 (20 MB against 1.8 MB per iteration).
         // Now each of its 15 segments (one compiled sequence each) allocates a few small objects per run, forward and
-        // recomputation, and no storage: measured 230 KB against 570 KB of activations that the plain pass holds
-        // (whose one compiled sequence allocates 7 KB per iteration). A loop that allocated its recomputed activations
-        // afresh would allocate more than them.
+        // recomputation, and no storage: measured 255 KB against 333 KB of activations that the plain pass holds
+        // (whose one compiled sequence allocates 7 KB per iteration, and keeps only the values backward reads). A loop
+        // that allocated its recomputed activations afresh would allocate more than them.
         var plain = CheckpointedIteration(0);
         var checkpointed = CheckpointedIteration(GradientCheckpoint.SqrtSteps);
-        Assert.True(checkpointed.Allocated < plain.Activations / 2,
-            $"checkpointed: {checkpointed.Allocated:N0} bytes per iteration; the plain pass's activations: {plain.Activations:N0}; expected < half");
+        Assert.True(checkpointed.Allocated < plain.Activations,
+            $"checkpointed: {checkpointed.Allocated:N0} bytes per iteration; the plain pass's activations: {plain.Activations:N0}; expected fewer");
         Assert.Equal(checkpointed.Retained1, checkpointed.Retained2); // a steady state: the pool does not grow
         Assert.True(checkpointed.Retained1 < plain.Retained1, $"checkpointed pool {checkpointed.Retained1:N0} bytes, plain {plain.Retained1:N0}");
     }
@@ -212,10 +212,14 @@ public class BufferReuseTrainingTests
         long kept = Tape.StorageInUseBytes - start;
         long bound = Tape.RetainedBufferBytes + leafGradients + kept;
         Assert.True(kept >= 0 && kept <= 2 * 64 * sizeof(double) + sizeof(double), $"{kept:N0} bytes of the iteration's storage were not given back");
-        Assert.True(activations > 2_000_000, $"the tape kept {activations:N0} bytes; a W4 unroll keeps more than 2 MB");
+        // The smallest, an Elman cell, keeps its projected inputs, its stacked states and tanh's outputs: 1.5 MB.
+        Assert.True(activations > 1_000_000, $"the tape kept {activations:N0} bytes; a W4 unroll keeps more than 1 MB");
         Assert.True(peak >= activations + leafGradients, $"peak {peak:N0} bytes, below the {activations + leafGradients:N0} live when forward ends");
         Assert.True(peak <= bound, $"peak {peak:N0} bytes above the pool's bound {bound:N0}");
-        Assert.True(peak < 2 * activations, $"peak tensor storage {peak:N0} bytes vs {activations:N0} bytes of activations: expected < 2x");
+        // Backward's working memory stays below the activations it reads. The leaves' gradients are the caller's results,
+        // not working memory (x's alone is as large as the input), and weigh more now that a whole sequence keeps only
+        // what backward reads (an Elman cell: 1.5 MB of activations, 0.6 MB of leaf gradients).
+        Assert.True(peak < 2 * activations + leafGradients, $"peak tensor storage {peak:N0} bytes vs {activations:N0} bytes of activations and {leafGradients:N0} of leaf gradients: expected < 2x the activations + the leaf gradients");
         Tape.ClearBufferPool();
         Assert.Equal(0, Tape.RetainedBufferBytes);
     }

@@ -41,7 +41,9 @@ public sealed class MemoryEstimateTests
         long estimate = MemoryEstimate.Of(checkpointed).ActivationBytes, full = MemoryEstimate.Of(plain).ActivationBytes;
         // The estimate adds one recomputed segment (k = 20 steps of 400) to what the segments store.
         Assert.True(estimate >= stored && estimate < 3 * stored, $"checkpointed estimate {estimate:N0} bytes, the tape stores {stored:N0}");
-        Assert.True(estimate < full / 4, $"checkpointed estimate {estimate:N0} bytes is not far below the plain {full:N0}");
+        // Both keep the stacked states (2 x H per row and step); the plain pass adds what backward reads of each step (7 x H
+        // for an LSTM), the checkpointed one that of a single segment: 3.6x less here.
+        Assert.True(estimate < full / 3, $"checkpointed estimate {estimate:N0} bytes is not far below the plain {full:N0}");
     }
 
     [Fact]

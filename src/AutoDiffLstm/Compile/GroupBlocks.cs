@@ -1,0 +1,116 @@
+using System.Numerics;
+
+namespace AutoDiffLstm;
+
+/// <summary>
+/// Runs a fused group of a whole-sequence pass in blocks of rows shared out over <see cref="WorkerTeam"/>, one block per
+/// thread, when the group is large enough to pay for it; each block goes through the whole program (forward, or
+/// backward in reverse). The instructions are the same; only the rows a frame covers change, so the values are the
+/// same bits for any block count and thread count.
+/// </summary>
+/// <remarks>
+/// Why not smaller, cache-sized blocks: measured at W1 (B = 64, H = 512, one thread, 2026-12-06), blocks of 4 rows
+/// (213 KB each) took the group from 34 to 43 ms per iteration. A large group streams its projected inputs and the
+/// values it keeps from and to memory whichever way it is cut, and short per-block streams defeat the prefetchers; at
+/// W2 (B = 32, H = 256) cache-sized blocks measured no gain either.
+/// </remarks>
+/// <remarks>
+/// Backward of a broadcast row or scalar sums rows into one value (<see cref="FusedInstruction{T}.SumsOverRows"/>).
+/// Those instructions run after the blocks, over every row, in reverse program order: nothing else in the group adds
+/// into a broadcast source's gradient, so its sums are added in the order the unblocked program adds them. The
+/// gradients of the group's inner values (those nothing outside it reads) start at zero in each block, cleared there
+/// while in cache, so a step does not clear them beforehand (<see cref="FusedGroup{T}.InnerSlots"/>).
+/// One instance per group and pass: it holds the pass's current buffers for the workers.
+/// </remarks>
+internal sealed class GroupBlocks<T> where T : unmanaged, IFloatingPointIeee754<T>
+{
+    /// <summary>Blocks per thread (tests raise it to cut a group into many blocks; one block per thread measured best).</summary>
+    internal static int BlocksPerThread { get; set; } = 1;
+
+    /// <summary>Values a group must hold before its blocks are shared out over threads (below that, waking a worker costs more than it saves).</summary>
+    internal static int MinParallelValues { get; set; } = 32 * 1024;
+
+    private readonly FusedGroup<T> group;
+    private readonly int blockRows, blocks;
+    private readonly Action<int> forwardBlock, backwardBlock, forwardShare, backwardShare;
+    private int shares;   // threads the current run's blocks are dealt to
+    private T[] values = [], scratch = [], gradients = [];
+    private int valuesAt, scratchAt, gradientsAt;
+    private ExternalSpan<T>[] externals = [];
+
+    public GroupBlocks(FusedGroup<T> group)
+    {
+        this.group = group;
+        int valuesPerRow = group.SlotCols.Sum() + group.ExternalCols.Sum();
+        bool parallel = (long)group.Rows * valuesPerRow >= MinParallelValues;
+        blocks = Math.Min(group.Rows, (parallel ? Parallelism.MaxThreads : 1) * BlocksPerThread);
+        blockRows = (group.Rows + blocks - 1) / blocks;
+        blocks = (group.Rows + blockRows - 1) / blockRows; // no empty block
+        forwardBlock = ForwardBlock;
+        backwardBlock = b => BackwardBlock(b, everything: false);
+        // A team part per thread (the team makes a worker per part), each taking every shares-th block.
+        forwardShare = p => { for (int b = p; b < blocks; b += shares) ForwardBlock(b); };
+        backwardShare = p => { for (int b = p; b < blocks; b += shares) BackwardBlock(b, everything: false); };
+    }
+
+    /// <summary>The program over the arena (its kept part at values[valuesAt..], the rest at scratch[scratchAt..]) and the externals' current spans.</summary>
+    public void Forward(T[] values, int valuesAt, T[] scratch, int scratchAt, ExternalSpan<T>[] externals)
+    {
+        (this.values, this.valuesAt, this.scratch, this.scratchAt, this.externals) = (values, valuesAt, scratch, scratchAt, externals);
+        gradients = [];
+        Run(forwardBlock, forwardShare);
+    }
+
+    /// <summary>
+    /// The program in reverse: gradients at gradients[at..] (the group's outputs' gradients complete, its inner slots'
+    /// anything: each block clears its own), adding into the externals' gradients.
+    /// </summary>
+    public void Backward(T[] values, int valuesAt, T[] scratch, int scratchAt, T[] gradients, int gradientsAt, ExternalSpan<T>[] externals)
+    {
+        (this.values, this.valuesAt, this.scratch, this.scratchAt) = (values, valuesAt, scratch, scratchAt);
+        (this.gradients, this.gradientsAt, this.externals) = (gradients, gradientsAt, externals);
+        if (blocks == 1)
+        {
+            // One block (a group of one row may broadcast its own values): the program exactly in reverse.
+            BackwardBlock(0, everything: true);
+            return;
+        }
+        Run(backwardBlock, backwardShare);
+        var whole = Frame(0, group.Rows);
+        var program = group.Program;
+        for (int i = program.Length - 1; i >= 0; i--)
+            if (program[i].SumsOverRows) program[i].Backward(whole);
+    }
+
+    private void Run(Action<int> block, Action<int> share)
+    {
+        shares = Math.Min(Parallelism.MaxThreads, blocks);
+        if (shares > 1) WorkerTeam.Run(shares, share);
+        else for (int b = 0; b < blocks; b++) block(b);
+    }
+
+    private GroupFrame<T> Frame(int rowStart, int rows) =>
+        new(values.AsSpan(valuesAt, group.SavedSize), scratch.AsSpan(scratchAt, group.ArenaSize - group.SavedSize),
+            gradients.Length == 0 ? default : gradients.AsSpan(gradientsAt, group.ArenaSize), externals, group, rowStart, rows);
+
+    private GroupFrame<T> Block(int b)
+    {
+        int start = b * blockRows;
+        return Frame(start, Math.Min(blockRows, group.Rows - start));
+    }
+
+    private void ForwardBlock(int b)
+    {
+        var frame = Block(b);
+        foreach (var instruction in group.Program) instruction.Forward(frame);
+    }
+
+    private void BackwardBlock(int b, bool everything)
+    {
+        var frame = Block(b);
+        var program = group.Program;
+        foreach (int slot in group.InnerSlots) frame.Grad(slot).Clear();
+        for (int i = program.Length - 1; i >= 0; i--)
+            if (everything || !program[i].SumsOverRows) program[i].Backward(frame);
+    }
+}

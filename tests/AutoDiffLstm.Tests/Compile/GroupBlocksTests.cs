@@ -1,0 +1,63 @@
+using AutoDiffLstm.Recurrent;
+using AutoDiffLstm.Tests.Kernels;
+
+namespace AutoDiffLstm.Tests.Compile;
+
+/// <summary>
+/// A whole sequence runs a large fused group in blocks of rows, one per thread; the instructions are the same over fewer rows, and broadcast sums run after the blocks in the unblocked order, so every
+/// value and every gradient must be the same bits as one block on one thread. Alone in the MaxThreads collection: it
+/// changes process-wide settings.
+/// </summary>
+[Collection(GemmThreadsCollection.Name)]
+public class GroupBlocksTests
+{
+    public static TheoryData<string> Cells() => [.. CellRegistry.Names];
+
+    private static double[][] Run(string name, int blocksPerThread, int minParallelValues, int threads)
+    {
+        var (savedBlocks, savedMin, savedThreads) = (GroupBlocks<double>.BlocksPerThread, GroupBlocks<double>.MinParallelValues, Parallelism.MaxThreads);
+        try
+        {
+            (GroupBlocks<double>.BlocksPerThread, GroupBlocks<double>.MinParallelValues, Parallelism.MaxThreads) = (blocksPerThread, minParallelValues, threads);
+            Tape.Current.Reset();
+            var cell = CellRegistry.Create<double>(name, 4, 5, new Rng(1));
+            var x = Tensor.RandomNormal<double>(new Rng(2), [6, 7, 4]).RequireGrad();
+            var rng = new Rng(3);
+            var initial = cell.InitialState(7).Tensors.Select(t => Tensor.RandomNormal<double>(rng, [.. t.Shape], std: 0.5).RequireGrad()).ToArray();
+            var leaves = cell.NamedParameters().Select(p => p.Value).Append(x).Concat(initial).ToArray();
+            var result = Unroll.Run(cell, x, new UnrollOptions<double> { ParallelForm = false, InitialState = new RecurrentState<double>(cell.StateNames, initial) });
+            var weights = Tensor.RandomNormal<double>(new Rng(9), [.. result.Output.Shape]);
+            var loss = (result.Output * weights).Sum() + result.FinalState.Tensors.Select(s => s.Square().Sum()).Aggregate((a, b) => a + b);
+            loss.Backward();
+            return [result.Output.ToArray(), .. result.FinalState.Tensors.Select(s => s.ToArray()), .. leaves.Select(l => l.Grad?.ToArray() ?? [])];
+        }
+        finally
+        {
+            (GroupBlocks<double>.BlocksPerThread, GroupBlocks<double>.MinParallelValues, Parallelism.MaxThreads) = (savedBlocks, savedMin, savedThreads);
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Cells))]
+    public void BlocksOfOneRowOnOneOrTwoThreadsGiveTheBitsOfOneBlock(string name)
+    {
+        var whole = Run(name, blocksPerThread: 1, minParallelValues: int.MaxValue, threads: 1);
+        var rows = Run(name, blocksPerThread: 4, minParallelValues: 0, threads: 2);          // 7 blocks of one row, dealt to 2 threads
+        var serial = Run(name, blocksPerThread: 7, minParallelValues: int.MaxValue, threads: 1); // 7 blocks on this thread
+        for (int k = 0; k < whole.Length; k++)
+        {
+            Assert.Equal(whole[k], rows[k]);
+            Assert.Equal(whole[k], serial[k]);
+        }
+    }
+
+    [Fact]
+    public void AnLstmStepKeepsOnlyWhatItsBackwardReads()
+    {
+        // Of the 17 [B, H] values of the LSTM's group (the pre-activations and their four slices, the gates, the cell's
+        // two products and sum, tanh c, h) backward reads the four gates, tanh c and the operands of the products; c and
+        // h are states. The pre-activations, slices and the products' outputs live in scratch: 7 of 17 kept.
+        var cell = CellRegistry.Create<float>("lstm", 32, 32, new Rng(1));
+        Assert.Contains("arena 4352 values (1792 kept for backward)", cell.ExplainCompiledStep(8));
+    }
+}

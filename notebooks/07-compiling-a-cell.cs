@@ -58,7 +58,10 @@ using static AutoDiffLstm.Experiments.Notebooks.Notebook.Display;
 //    (`IUnaryFormula`, `IBinaryFormula`); forward mode runs it once more over tangents, and gradients of gradients
 //    replay the member primitives' own rules.
 // 4. **Unroll.** Where the step is products by fixed weights and fused groups, an unrolled pass runs the step's program
-//    over all T steps as ONE tape entry, over one buffer planned for every step (cell 6 below shows the tape).
+//    over all T steps as ONE tape entry, over one buffer planned for every step (cell 6 below shows the tape). The
+//    buffer keeps of each step only what backward reads, as each primitive declares it (Sigmoid's derivative reads its
+//    output, Multiply's its operands, Add's nothing), and what the rest of the step reads: "1792 kept for backward" in
+//    the group's line below is the four gates, $c_t$, $\tanh(c_t)$ and $h_t$; the rest lives in scratch memory.
 //
 // `ExplainCompiledStep(batch)` prints all of it: the traced graph (`in0` the projected input, `in1`, `in2` the state,
 // `%k` the primitives in recording order, `observe` the gate values `GateMonitor` reports, which a compiled run replays),

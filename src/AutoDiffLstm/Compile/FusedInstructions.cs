@@ -13,7 +13,7 @@ namespace AutoDiffLstm;
 /// Every value of a group has the group's row count (<see cref="FusedGroup{T}.Rows"/>), so a frame can also be a
 /// window of rows [rowStart, rowStart + Rows): each operand is then its rows in that window, which is contiguous in
 /// row-major storage. Broadcast sources (a bias row, a scalar) are read whole (<see cref="FusedGroup{T}.ExternalCols"/>
-/// is 0 for them). <see cref="GroupBlocks{T}"/> runs a group window by window, while a window's values sit in cache.
+/// is 0 for them). <see cref="GroupBlocks{T}"/> runs a large group one window per thread.
 /// </remarks>
 internal readonly ref struct GroupFrame<T> where T : unmanaged, IFloatingPointIeee754<T>
 {

@@ -13,14 +13,14 @@ namespace AutoDiffLstm;
 /// (213 KB each) took the group from 34 to 43 ms per iteration. A large group streams its projected inputs and the
 /// values it keeps from and to memory whichever way it is cut, and short per-block streams defeat the prefetchers; at
 /// W2 (B = 32, H = 256) cache-sized blocks measured no gain either.
-/// </remarks>
-/// <remarks>
+/// <para>
 /// Backward of a broadcast row or scalar sums rows into one value (<see cref="FusedInstruction{T}.SumsOverRows"/>).
 /// Those instructions run after the blocks, over every row, in reverse program order: nothing else in the group adds
 /// into a broadcast source's gradient, so its sums are added in the order the unblocked program adds them. The
 /// gradients of the group's inner values (those nothing outside it reads) start at zero in each block, cleared there
 /// while in cache, so a step does not clear them beforehand (<see cref="FusedGroup{T}.InnerSlots"/>).
 /// One instance per group and pass: it holds the pass's current buffers for the workers.
+/// </para>
 /// </remarks>
 internal sealed class GroupBlocks<T> where T : unmanaged, IFloatingPointIeee754<T>
 {

@@ -94,11 +94,13 @@ internal sealed class CompiledSequence<T> where T : unmanaged, IFloatingPointIee
     private readonly int savedStepSize;    // values kept per step
     private readonly int scratchSize;      // values of a step that live in scratch
     private readonly (int Offset, int Length)[] fedGradients; // the parts of a step's gradients that readers outside their stage add to
+    private readonly bool readsStepInput;  // whether any stage reads the step's input row (a step may ignore it)
 
     private CompiledSequence(CompiledProgram<T> program, Stage[] stages, Location[] results, int stepSize)
     {
         (this.program, this.stages, this.results, this.stepSize) = (program, stages, results, stepSize);
         fedGradients = FedGradients(stages);
+        readsStepInput = stages.Any(s => s is Product p ? p.Input.Kind == Place.StepInput : ((Group)s).Externals.Any(e => e.Kind == Place.StepInput));
         foreach (var stage in stages)
         {
             (stage.SavedPrefix, stage.ScratchPrefix) = (savedStepSize, scratchSize);
@@ -388,6 +390,7 @@ internal sealed class CompiledSequence<T> where T : unmanaged, IFloatingPointIee
         // its weight gradient.
         private T[] resultGradients = [], gradients = [];
         private T[]? stepInputGradients;
+        private bool clearStepInputRows;   // the step inputs' gradient was fresh: each step clears its own rows, see OpenGradients
         private T[]?[] initialGradients = [], constantGradients = [];
         private int n;
         private (T[] Dy, T[] A, int Steps)[] batches = [];
@@ -553,6 +556,14 @@ internal sealed class CompiledSequence<T> where T : unmanaged, IFloatingPointIee
         public void OpenGradients()
         {
             resultGradients = token.GradData!;
+            // Nothing else has written the step inputs' gradient yet (the usual case: the hoisted projection's output):
+            // each step clears its own rows just before adding into them, while they are in cache, instead of a
+            // zero-fill of the whole [T, B, 4H] array here that every step reads back from memory.
+            if (plan.readsStepInput && stepInputs.RequiresGrad && stepInputGradients is null)
+            {
+                var sink = stepInputs.GradSink();
+                (stepInputGradients, clearStepInputRows) = (sink.Array, sink.Overwrite);
+            }
             gradients = BufferPool<T>.RentZeroed(2 * plan.stepSize);
             initialGradients = new T[]?[initial.Length];
             constantGradients = new T[]?[constants.Length];
@@ -585,6 +596,11 @@ internal sealed class CompiledSequence<T> where T : unmanaged, IFloatingPointIee
         {
             if (n == steps - 1) ClearFed(n % 2);
             if (n > 0) ClearFed((n - 1) % 2);
+            if (clearStepInputRows)
+            {
+                int rows = stepInputs.Size / steps;
+                stepInputGradients.AsSpan(Time * rows, rows).Clear();
+            }
             for (int k = 0; k < plan.results.Length; k++)
             {
                 if (plan.stackOf[k] != k) continue;

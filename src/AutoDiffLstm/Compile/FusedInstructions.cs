@@ -20,8 +20,8 @@ internal readonly ref struct GroupFrame<T> where T : unmanaged, IFloatingPointIe
     private readonly Span<T> saved, scratch, gradients;
     private readonly TensorBase[]? tensors;
     private readonly ExternalSpan<T>[]? spans;
-    private readonly FusedGroup<T> group;
-    private readonly int rowStart;
+    private readonly int[] offsets, cols, externalCols;   // the group's layout, read on every operand access
+    private readonly int savedSize, rowStart;
 
     /// <summary>The rows this frame covers.</summary>
     public int Rows { get; }
@@ -32,7 +32,8 @@ internal readonly ref struct GroupFrame<T> where T : unmanaged, IFloatingPointIe
         saved = arena[..group.SavedSize];
         scratch = arena[group.SavedSize..];
         this.gradients = gradients;
-        (tensors, this.group, Rows) = (externals, group, group.Rows);
+        (tensors, Rows) = (externals, group.Rows);
+        (offsets, cols, externalCols, savedSize) = (group.SlotOffsets, group.SlotCols, group.ExternalCols, group.SavedSize);
     }
 
     /// <summary>
@@ -44,7 +45,8 @@ internal readonly ref struct GroupFrame<T> where T : unmanaged, IFloatingPointIe
         this.saved = saved;
         this.scratch = scratch;
         this.gradients = gradients;
-        (spans, this.group, this.rowStart, Rows) = (externals, group, rowStart, rows);
+        (spans, this.rowStart, Rows) = (externals, rowStart, rows);
+        (offsets, cols, externalCols, savedSize) = (group.SlotOffsets, group.SlotCols, group.ExternalCols, group.SavedSize);
     }
 
     public ReadOnlySpan<T> Value(int operand) =>
@@ -52,14 +54,14 @@ internal readonly ref struct GroupFrame<T> where T : unmanaged, IFloatingPointIe
 
     public Span<T> Slot(int slot)
     {
-        int offset = group.SlotOffsets[slot];
-        return offset < group.SavedSize ? Window(saved, offset, slot) : Window(scratch, offset - group.SavedSize, slot);
+        int offset = offsets[slot];
+        return offset < savedSize ? Window(saved, offset, slot) : Window(scratch, offset - savedSize, slot);
     }
 
     /// <summary>Where the gradient of an operand accumulates; empty when it needs none (a constant, a mask).</summary>
     public Span<T> Grad(int operand)
     {
-        if (operand >= 0) return Window(gradients, group.SlotOffsets[operand], operand);
+        if (operand >= 0) return Window(gradients, offsets[operand], operand);
         if (spans is not null) return External(spans[~operand].Grad, ~operand);
         var t = (Tensor<T>)tensors![~operand];
         return t.RequiresGrad ? External(t.GradBuffer(), ~operand) : Span<T>.Empty;
@@ -67,20 +69,20 @@ internal readonly ref struct GroupFrame<T> where T : unmanaged, IFloatingPointIe
 
     private Span<T> Window(Span<T> memory, int offset, int slot)
     {
-        int cols = group.SlotCols[slot];
-        return memory.Slice(offset + rowStart * cols, Rows * cols);
+        int width = cols[slot];
+        return memory.Slice(offset + rowStart * width, Rows * width);
     }
 
     private Span<T> External(Span<T> whole, int k)
     {
-        int cols = group.ExternalCols[k];
-        return cols == 0 || whole.IsEmpty ? whole : whole.Slice(rowStart * cols, Rows * cols);
+        int width = externalCols[k];
+        return width == 0 || whole.IsEmpty ? whole : whole.Slice(rowStart * width, Rows * width);
     }
 
     private ReadOnlySpan<T> External(ReadOnlySpan<T> whole, int k)
     {
-        int cols = group.ExternalCols[k];
-        return cols == 0 ? whole : whole.Slice(rowStart * cols, Rows * cols);
+        int width = externalCols[k];
+        return width == 0 ? whole : whole.Slice(rowStart * width, Rows * width);
     }
 }
 
@@ -230,7 +232,7 @@ internal sealed class ExpandInstruction<T>(int source, Broadcast kind, int cols)
             var row = g.Slice(r * cols, cols);
             switch (kind)
             {
-                case Broadcast.Row: TP.Add(gs, row, gs); break;
+                case Broadcast.Row: Kernels.AddInto(gs, row); break;
                 case Broadcast.Scalar: gs[0] += TP.Sum<T>(row); break;
                 default: gs[r] += TP.Sum<T>(row); break;
             }
@@ -264,8 +266,7 @@ internal sealed class NarrowInstruction<T>(int source, int sourceCols, int start
         var g = f.Grad(Destination);
         for (int r = 0; r < f.Rows; r++)
         {
-            var to = gs.Slice(r * sourceCols + start, width);
-            TP.Add(to, g.Slice(r * width, width), to);
+            Kernels.AddInto(gs.Slice(r * sourceCols + start, width), g.Slice(r * width, width));
         }
     }
 
@@ -304,8 +305,7 @@ internal sealed class ConcatInstruction<T>(int[] parts, int[] widths) : FusedIns
             if (gp.IsEmpty) continue;
             for (int r = 0; r < f.Rows; r++)
             {
-                var to = gp.Slice(r * widths[p], widths[p]);
-                TP.Add(to, g.Slice(r * cols + offset, widths[p]), to);
+                Kernels.AddInto(gp.Slice(r * widths[p], widths[p]), g.Slice(r * cols + offset, widths[p]));
             }
         }
     }

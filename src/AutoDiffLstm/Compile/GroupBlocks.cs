@@ -109,7 +109,10 @@ internal sealed class GroupBlocks<T> where T : unmanaged, IFloatingPointIeee754<
     {
         var frame = Block(b);
         var program = group.Program;
-        foreach (int slot in group.InnerSlots) frame.Grad(slot).Clear();
+        if (blocks == 1)
+            foreach (var (offset, length) in group.InnerRanges) gradients.AsSpan(gradientsAt + offset, length).Clear();
+        else
+            foreach (int slot in group.InnerSlots) frame.Grad(slot).Clear();
         for (int i = program.Length - 1; i >= 0; i--)
             if (everything || !program[i].SumsOverRows) program[i].Backward(frame);
     }

@@ -67,6 +67,23 @@ internal static partial class Kernels
         else System.Numerics.Tensors.TensorPrimitives.Add(dst, src, dst);
     }
 
+    /// <summary>
+    /// acc += x for a short span (one batch row of a gate's columns in a fused group): TensorPrimitives.Add checks its
+    /// spans for overlap and dispatches on their length, which at 32 floats costs more than the adds (measured 3.6 ns
+    /// against 2.3 ns per call).
+    /// </summary>
+    public static void AddInto<T>(Span<T> acc, ReadOnlySpan<T> x) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int n = acc.Length, i = 0;
+        if (x.Length != n) throw new ArgumentException($"Kernels.AddInto: {x.Length} values added into {n}.", nameof(x));
+        ref T ra = ref MemoryMarshal.GetReference(acc);
+        ref T rx = ref MemoryMarshal.GetReference(x);
+        if (Vector.IsHardwareAccelerated)
+            for (; i <= n - Vector<T>.Count; i += Vector<T>.Count)
+                (Vector.LoadUnsafe(ref ra, (nuint)i) + Vector.LoadUnsafe(ref rx, (nuint)i)).StoreUnsafe(ref ra, (nuint)i);
+        for (; i < n; i++) Unsafe.Add(ref ra, i) += Unsafe.Add(ref rx, i);
+    }
+
     /// <summary>acc[i] += F(x[i], y[i], z[i]).</summary>
     public static void Accumulate<T, TOp>(ReadOnlySpan<T> x, ReadOnlySpan<T> y, ReadOnlySpan<T> z, Span<T> acc)
         where T : unmanaged, IFloatingPointIeee754<T> where TOp : struct, IFused3<T>

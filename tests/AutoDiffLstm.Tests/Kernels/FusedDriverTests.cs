@@ -83,6 +83,25 @@ public abstract class FusedDriverTests<T> where T : unmanaged, IFloatingPointIee
         }
     }
 
+    [Theory]
+    [MemberData(nameof(Offsets))]
+    public void AddIntoAddsAtEveryIndexAndNothingPastTheEnd(int offset)
+    {
+        var rng = new Rng(4);
+        for (int n = 0; n <= MaxLength; n++)
+        {
+            T[] x = Random(rng, offset + n), start = Random(rng, n);
+            var acc = Enumerable.Repeat(Guard, offset + n + 8).ToArray();
+            start.CopyTo(acc, offset);
+            AutoDiffLstm.Kernels.AddInto<T>(acc.AsSpan(offset, n), x.AsSpan(offset, n));
+            for (int i = 0; i < n; i++) Assert.Equal(start[i] + x[offset + i], acc[offset + i]);
+            for (int i = 0; i < offset; i++) Assert.Equal(Guard, acc[i]);
+            for (int i = offset + n; i < acc.Length; i++) Assert.Equal(Guard, acc[i]);
+        }
+        var ex = Assert.Throws<ArgumentException>(() => AutoDiffLstm.Kernels.AddInto<T>(new T[4], new T[5]));
+        Assert.Contains("Kernels.AddInto: 5 values added into 4", ex.Message);
+    }
+
     [Fact]
     public void FirstNonFiniteFindsTheFirstNanOrInfinityAtEveryPositionOfEveryLength()
     {

@@ -248,23 +248,10 @@ internal sealed class CompiledSequence<T> where T : unmanaged, IFloatingPointIee
     }
 
     // A product's output, and a group's values read outside it; a group's inner values get their gradients cleared by
-    // its blocks (GroupBlocks), where they are in cache. Adjacent parts are merged into one range.
-    private static (int, int)[] FedGradients(Stage[] stages)
-    {
-        var ranges = new List<(int Offset, int Length)>();
-        void Add(int offset, int length)
-        {
-            if (ranges.Count > 0 && ranges[^1].Offset + ranges[^1].Length == offset) ranges[^1] = (ranges[^1].Offset, ranges[^1].Length + length);
-            else ranges.Add((offset, length));
-        }
-        foreach (var stage in stages)
-        {
-            if (stage is not Group g) Add(stage.Prefix, stage.Size);
-            else for (int slot = 0; slot < g.Fused.SlotOffsets.Length; slot++)
-                    if (g.Fused.OutputIndexOfSlot[slot] >= 0) Add(g.Prefix + g.Fused.SlotOffsets[slot], g.Fused.SlotLengths[slot]);
-        }
-        return [.. ranges];
-    }
+    // its blocks (GroupBlocks), where they are in cache.
+    private static (int, int)[] FedGradients(Stage[] stages) => Ranges.Merged(stages.SelectMany(stage => stage is Group g
+        ? Enumerable.Range(0, g.Fused.SlotOffsets.Length).Where(s => g.Fused.OutputIndexOfSlot[s] >= 0).Select(s => (g.Prefix + g.Fused.SlotOffsets[s], g.Fused.SlotLengths[s]))
+        : [(stage.Prefix, stage.Size)]));
 
     /// <summary>Where result k at time t sits in the token's stacks (its gradient, its tangent), for a pass of <paramref name="steps"/>.</summary>
     private int StackOffset(int k, int steps, int t) => steps * stackStart[k] + t * results[k].Length;

@@ -51,19 +51,8 @@ internal sealed class FusedGroup<T> where T : unmanaged, IFloatingPointIeee754<T
     private int[]? innerSlots;
 
     /// <summary>The inner slots' places in the arena merged into contiguous ranges (a whole group's gradients cleared in a few calls, not one per slot).</summary>
-    public (int Offset, int Length)[] InnerRanges => innerRanges ??= MergedRanges(InnerSlots);
+    public (int Offset, int Length)[] InnerRanges => innerRanges ??= Ranges.Merged(InnerSlots.Select(s => (SlotOffsets[s], SlotLengths[s])));
     private (int, int)[]? innerRanges;
-
-    private (int, int)[] MergedRanges(int[] slots)
-    {
-        var ranges = new List<(int Offset, int Length)>();
-        foreach (int s in slots.OrderBy(s => SlotOffsets[s]))
-        {
-            if (ranges.Count > 0 && ranges[^1].Offset + ranges[^1].Length == SlotOffsets[s]) ranges[^1] = (ranges[^1].Offset, ranges[^1].Length + SlotLengths[s]);
-            else ranges.Add((SlotOffsets[s], SlotLengths[s]));
-        }
-        return [.. ranges];
-    }
 
     public FusedGroupRule<T> Rule => rule ??= new FusedGroupRule<T>(this);
     private FusedGroupRule<T>? rule;

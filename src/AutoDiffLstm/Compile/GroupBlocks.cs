@@ -32,7 +32,7 @@ internal sealed class GroupBlocks<T> where T : unmanaged, IFloatingPointIeee754<
 
     private readonly FusedGroup<T> group;
     private readonly int blockRows, blocks;
-    private readonly Action<int> forwardBlock, backwardBlock, forwardShare, backwardShare;
+    private readonly Action<int> forwardShare, backwardShare;
     private int shares;   // threads the current run's blocks are dealt to
     private T[] values = [], scratch = [], gradients = [];
     private int valuesAt, scratchAt, gradientsAt;
@@ -46,9 +46,8 @@ internal sealed class GroupBlocks<T> where T : unmanaged, IFloatingPointIeee754<
         blocks = Math.Min(group.Rows, (parallel ? Parallelism.MaxThreads : 1) * BlocksPerThread);
         blockRows = (group.Rows + blocks - 1) / blocks;
         blocks = (group.Rows + blockRows - 1) / blockRows; // no empty block
-        forwardBlock = ForwardBlock;
-        backwardBlock = b => BackwardBlock(b, everything: false);
-        // A team part per thread (the team makes a worker per part), each taking every shares-th block.
+        // A team part per thread (the team makes a worker per part), each taking every shares-th block; on one thread,
+        // share 0 is every block.
         forwardShare = p => { for (int b = p; b < blocks; b += shares) ForwardBlock(b); };
         backwardShare = p => { for (int b = p; b < blocks; b += shares) BackwardBlock(b, everything: false); };
     }
@@ -58,7 +57,7 @@ internal sealed class GroupBlocks<T> where T : unmanaged, IFloatingPointIeee754<
     {
         (this.values, this.valuesAt, this.scratch, this.scratchAt, this.externals) = (values, valuesAt, scratch, scratchAt, externals);
         gradients = [];
-        Run(forwardBlock, forwardShare);
+        Run(forwardShare);
     }
 
     /// <summary>
@@ -75,18 +74,18 @@ internal sealed class GroupBlocks<T> where T : unmanaged, IFloatingPointIeee754<
             BackwardBlock(0, everything: true);
             return;
         }
-        Run(backwardBlock, backwardShare);
+        Run(backwardShare);
         var whole = Frame(0, group.Rows);
         var program = group.Program;
         for (int i = program.Length - 1; i >= 0; i--)
             if (program[i].SumsOverRows) program[i].Backward(whole);
     }
 
-    private void Run(Action<int> block, Action<int> share)
+    private void Run(Action<int> share)
     {
         shares = Math.Min(Parallelism.MaxThreads, blocks);
         if (shares > 1) WorkerTeam.Run(shares, share);
-        else for (int b = 0; b < blocks; b++) block(b);
+        else share(0);
     }
 
     private GroupFrame<T> Frame(int rowStart, int rows) =>

@@ -1,5 +1,6 @@
 using System.Numerics;
 using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
 
 namespace AutoDiffLstm;
 
@@ -103,6 +104,50 @@ internal readonly struct VectorValue<T>(Vector<T> v) : IValue<VectorValue<T>> wh
         x.V.CopyTo(lanes);
         for (int i = 0; i < lanes.Length; i++) lanes[i] = f(lanes[i]);
         return new(new Vector<T>(lanes));
+    }
+}
+
+/// <summary>
+/// A 512-bit SIMD vector of elements: the body of a generated group kernel (<see cref="GroupKernel{T}"/>). Every
+/// operation is lane by lane, so a formula gives the same bits here as over <see cref="VectorValue{T}"/>.
+/// </summary>
+internal readonly struct Vector512Value<T>(Vector512<T> v) : IValue<Vector512Value<T>> where T : unmanaged, IFloatingPointIeee754<T>
+{
+    public readonly Vector512<T> V = v;
+
+    public static Vector512Value<T> operator +(Vector512Value<T> a, Vector512Value<T> b) => new(a.V + b.V);
+    public static Vector512Value<T> operator -(Vector512Value<T> a, Vector512Value<T> b) => new(a.V - b.V);
+    public static Vector512Value<T> operator *(Vector512Value<T> a, Vector512Value<T> b) => new(a.V * b.V);
+    public static Vector512Value<T> operator /(Vector512Value<T> a, Vector512Value<T> b) => new(a.V / b.V);
+    public static Vector512Value<T> operator -(Vector512Value<T> a) => new(-a.V);
+    public static Vector512Value<T> Constant(double c) => new(Vector512.Create(T.CreateChecked(c)));
+    public static Vector512Value<T> WherePositive(Vector512Value<T> x, Vector512Value<T> g) =>
+        new(Vector512.ConditionalSelect(Vector512.GreaterThan(x.V, Vector512<T>.Zero), g.V, Vector512<T>.Zero));
+    public static Vector512Value<T> WhereWithin(Vector512Value<T> x, double lo, double hi, Vector512Value<T> g)
+    {
+        var inside = Vector512.GreaterThanOrEqual(x.V, Vector512.Create(T.CreateChecked(lo))) & Vector512.LessThanOrEqual(x.V, Vector512.Create(T.CreateChecked(hi)));
+        return new(Vector512.ConditionalSelect(inside, g.V, Vector512<T>.Zero));
+    }
+
+    public static Vector512Value<T> WhereAtLeast(Vector512Value<T> x, Vector512Value<T> y, Vector512Value<T> whenTrue, Vector512Value<T> whenFalse) =>
+        new(Vector512.ConditionalSelect(Vector512.GreaterThanOrEqual(x.V, y.V), whenTrue.V, whenFalse.V));
+
+    public static Vector512Value<T> Pow(Vector512Value<T> x, double p)
+    {
+        T e = T.CreateChecked(p);
+        return LaneByLane(x, v => T.Pow(v, e));
+    }
+
+    public static Vector512Value<T> Sin(Vector512Value<T> x) => LaneByLane(x, T.Sin);
+    public static Vector512Value<T> Cos(Vector512Value<T> x) => LaneByLane(x, T.Cos);
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static Vector512Value<T> LaneByLane(Vector512Value<T> x, Func<T, T> f)
+    {
+        Span<T> lanes = stackalloc T[Vector512<T>.Count];
+        x.V.CopyTo(lanes);
+        for (int i = 0; i < lanes.Length; i++) lanes[i] = f(lanes[i]);
+        return new(Vector512.Create<T>(lanes));
     }
 }
 

@@ -54,6 +54,25 @@ internal sealed class FusedGroup<T> where T : unmanaged, IFloatingPointIeee754<T
     public (int Offset, int Length)[] InnerRanges => innerRanges ??= Ranges.Merged(InnerSlots.Select(s => (SlotOffsets[s], SlotLengths[s])));
     private (int, int)[]? innerRanges;
 
+    /// <summary>The group's generated kernel (<see cref="GroupKernel{T}"/>), built on first use; null when it runs instruction by instruction, for <see cref="KernelReason"/>.</summary>
+    public GroupKernel<T>? Kernel
+    {
+        get
+        {
+            if (kernelReason is null)
+            {
+                kernel = GroupKernel<T>.TryBuild(this, out var reason);
+                kernelReason = reason;
+            }
+            return kernel;
+        }
+    }
+    private GroupKernel<T>? kernel;
+    private string? kernelReason;
+
+    /// <summary>Why the group has no generated kernel (empty when it has one).</summary>
+    public string KernelReason => Kernel is null ? kernelReason! : "";
+
     public FusedGroupRule<T> Rule => rule ??= new FusedGroupRule<T>(this);
     private FusedGroupRule<T>? rule;
 
@@ -114,6 +133,7 @@ internal sealed class FusedGroup<T> where T : unmanaged, IFloatingPointIeee754<T
         var text = new StringBuilder();
         text.AppendLine($"fused group {Id}: {Members.Length} primitives ({string.Join(", ", Members.Select(m => $"%{m}"))}) in one kernel, arena {ArenaSize} values ({SavedSize} kept for backward), reads {string.Join(", ", Externals.Select(name))}, gives {string.Join(", ", OutputMembers.Select(m => $"%{m}"))}");
         foreach (var i in Program) text.AppendLine("    " + i.Describe(Operand));
+        text.AppendLine(Kernel is { } k ? $"    in a whole sequence: {k.Summary}" : $"    in a whole sequence: instruction by instruction ({KernelReason})");
         return text.ToString().TrimEnd();
     }
 }

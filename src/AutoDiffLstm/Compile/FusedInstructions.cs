@@ -89,6 +89,11 @@ internal readonly ref struct GroupFrame<T> where T : unmanaged, IFloatingPointIe
 /// <summary>An external value of a fused group inside a larger buffer: <paramref name="length"/> values at <paramref name="offset"/>, and where its gradient accumulates (null: it needs none).</summary>
 internal readonly struct ExternalSpan<T>(T[] values, int offset, int length, T[]? gradients = null, int gradientOffset = 0) where T : unmanaged
 {
+    public T[] Array => values;
+    public int Offset => offset;
+    public T[]? GradientArray => gradients;
+    public int GradientOffset => gradientOffset;
+
     public ReadOnlySpan<T> Values => values.AsSpan(offset, length);
 
     public Span<T> Grad => gradients is null ? Span<T>.Empty : gradients.AsSpan(gradientOffset, length);
@@ -165,6 +170,13 @@ internal abstract class FusedInstruction<T> where T : unmanaged, IFloatingPointI
 internal sealed class ElementwiseInstruction<T>(IElementwiseKernel<T> kernel, string name, int a, int b, double p, double q) : FusedInstruction<T>
     where T : unmanaged, IFloatingPointIeee754<T>
 {
+    public IElementwiseKernel<T> Kernel => kernel;
+    public string Name => name;
+    public int A => a;
+    public int B => b;
+    public double P => p;
+    public double Q => q;
+
     public override void Forward(GroupFrame<T> f) =>
         kernel.Forward(f.Value(a), kernel.Arity == 2 ? f.Value(b) : default, f.Slot(Destination), p, q);
 
@@ -204,6 +216,9 @@ internal enum Broadcast { Row, Scalar, Column }
 /// <summary>Broadcasting made explicit: a bias row, a scalar or a per-row column filled out to [rows, cols]; backward sums it back.</summary>
 internal sealed class ExpandInstruction<T>(int source, Broadcast kind, int cols) : FusedInstruction<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
+    public int Source => source;
+    public Broadcast Kind => kind;
+
     public override bool SumsOverRows => kind != Broadcast.Column;
 
     public override void Forward(GroupFrame<T> f) => Fill(f.Value(source), f.Slot(Destination), f.Rows);
@@ -252,6 +267,10 @@ internal sealed class ExpandInstruction<T>(int source, Broadcast kind, int cols)
 /// <summary>Columns [start, start + width) of every row (Narrow or Chunk on the last axis).</summary>
 internal sealed class NarrowInstruction<T>(int source, int sourceCols, int start, int width) : FusedInstruction<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
+    public int Source => source;
+    public int Start => start;
+    public int Width => width;
+
     public override void Forward(GroupFrame<T> f) => Columns(f.Value(source), f.Slot(Destination), f.Rows);
 
     private void Columns(ReadOnlySpan<T> src, Span<T> dst, int rows)

@@ -37,6 +37,9 @@ internal sealed class GroupBlocks<T> where T : unmanaged, IFloatingPointIeee754<
     private T[] values = [], scratch = [], gradients = [];
     private int valuesAt, scratchAt, gradientsAt;
     private ExternalSpan<T>[] externals = [];
+    private readonly GroupKernel<T>? kernel;   // null: instruction by instruction
+    private readonly T[]?[] streams = [];
+    private readonly int[] streamOffsets = [];
 
     public GroupBlocks(FusedGroup<T> group)
     {
@@ -48,6 +51,8 @@ internal sealed class GroupBlocks<T> where T : unmanaged, IFloatingPointIeee754<
         blocks = (group.Rows + blockRows - 1) / blockRows; // no empty block
         // A team part per thread (the team makes a worker per part), each taking every shares-th block; on one thread,
         // share 0 is every block.
+        kernel = GroupKernel<T>.Enabled ? group.Kernel : null;
+        if (kernel is not null) (streams, streamOffsets) = (new T[kernel.Streams][], new int[kernel.Streams]);
         forwardShare = p => { for (int b = p; b < blocks; b += shares) ForwardBlock(b); };
         backwardShare = p => { for (int b = p; b < blocks; b += shares) BackwardBlock(b, everything: false); };
     }
@@ -57,6 +62,7 @@ internal sealed class GroupBlocks<T> where T : unmanaged, IFloatingPointIeee754<
     {
         (this.values, this.valuesAt, this.scratch, this.scratchAt, this.externals) = (values, valuesAt, scratch, scratchAt, externals);
         gradients = [];
+        SetStreams();
         Run(forwardShare);
     }
 
@@ -68,17 +74,33 @@ internal sealed class GroupBlocks<T> where T : unmanaged, IFloatingPointIeee754<
     {
         (this.values, this.valuesAt, this.scratch, this.scratchAt) = (values, valuesAt, scratch, scratchAt);
         (this.gradients, this.gradientsAt, this.externals) = (gradients, gradientsAt, externals);
-        if (blocks == 1)
+        SetStreams();
+        if (blocks == 1 && kernel is null)
         {
             // One block (a group of one row may broadcast its own values): the program exactly in reverse.
             BackwardBlock(0, everything: true);
             return;
         }
-        Run(backwardShare);
+        if (blocks == 1) BackwardBlock(0, everything: false);
+        else Run(backwardShare);
         var whole = Frame(0, group.Rows);
         var program = group.Program;
         for (int i = program.Length - 1; i >= 0; i--)
             if (program[i].SumsOverRows) program[i].Backward(whole);
+    }
+
+    // The generated kernel's view of the same buffers (GroupKernel's stream numbering).
+    private void SetStreams()
+    {
+        if (kernel is null) return;
+        (streams[GroupKernel<T>.Kept], streamOffsets[GroupKernel<T>.Kept]) = (values, valuesAt);
+        (streams[GroupKernel<T>.Scratch], streamOffsets[GroupKernel<T>.Scratch]) = (scratch, scratchAt);
+        (streams[GroupKernel<T>.Gradients], streamOffsets[GroupKernel<T>.Gradients]) = (gradients.Length == 0 ? null : gradients, gradientsAt);
+        for (int k = 0; k < externals.Length; k++)
+        {
+            (streams[GroupKernel<T>.ExternalValues(k)], streamOffsets[GroupKernel<T>.ExternalValues(k)]) = (externals[k].Array, externals[k].Offset);
+            (streams[GroupKernel<T>.ExternalGradients(k)], streamOffsets[GroupKernel<T>.ExternalGradients(k)]) = (externals[k].GradientArray, externals[k].GradientOffset);
+        }
     }
 
     private void Run(Action<int> share)
@@ -100,6 +122,12 @@ internal sealed class GroupBlocks<T> where T : unmanaged, IFloatingPointIeee754<
 
     private void ForwardBlock(int b)
     {
+        if (kernel is not null)
+        {
+            int start = b * blockRows;
+            kernel.Forward(streams, streamOffsets, start, Math.Min(blockRows, group.Rows - start));
+            return;
+        }
         var frame = Block(b);
         foreach (var instruction in group.Program) instruction.Forward(frame);
     }
@@ -108,10 +136,16 @@ internal sealed class GroupBlocks<T> where T : unmanaged, IFloatingPointIeee754<
     {
         var frame = Block(b);
         var program = group.Program;
+        // A generated kernel keeps most inner gradients in registers and clears only those it adds to in memory.
         if (blocks == 1)
-            foreach (var (offset, length) in group.InnerRanges) gradients.AsSpan(gradientsAt + offset, length).Clear();
+            foreach (var (offset, length) in kernel?.ClearedRanges ?? group.InnerRanges) gradients.AsSpan(gradientsAt + offset, length).Clear();
         else
-            foreach (int slot in group.InnerSlots) frame.Grad(slot).Clear();
+            foreach (int slot in kernel?.ClearedSlots ?? group.InnerSlots) frame.Grad(slot).Clear();
+        if (kernel is not null)
+        {
+            kernel.Backward(streams, streamOffsets, b * blockRows, frame.Rows);
+            return;
+        }
         for (int i = program.Length - 1; i >= 0; i--)
             if (everything || !program[i].SumsOverRows) program[i].Backward(frame);
     }

@@ -23,10 +23,13 @@ namespace AutoDiffLstm;
 /// </remarks>
 internal static class Activations
 {
+    /// <summary>Whether Sigmoid and Tanh of T run the kernels below (float on AVX-512), rather than TensorPrimitives'.</summary>
+    public static bool HasOwnKernel<T>() => typeof(T) == typeof(float) && Vector512.IsHardwareAccelerated;
+
     /// <summary>y = 1 / (1 + e^-x).</summary>
     public static void Sigmoid<T>(ReadOnlySpan<T> x, Span<T> y) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        if (typeof(T) == typeof(float) && Vector512.IsHardwareAccelerated)
+        if (HasOwnKernel<T>())
             SigmoidSingle(MemoryMarshal.Cast<T, float>(x), MemoryMarshal.Cast<T, float>(y));
         else TP.Sigmoid(x, y);
     }
@@ -34,7 +37,7 @@ internal static class Activations
     /// <summary>y = tanh(x).</summary>
     public static void Tanh<T>(ReadOnlySpan<T> x, Span<T> y) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        if (typeof(T) == typeof(float) && Vector512.IsHardwareAccelerated)
+        if (HasOwnKernel<T>())
             TanhSingle(MemoryMarshal.Cast<T, float>(x), MemoryMarshal.Cast<T, float>(y));
         else TP.Tanh(x, y);
     }
@@ -44,6 +47,14 @@ internal static class Activations
 
     /// <summary>The single-precision Tanh kernel itself.</summary>
     internal static void TanhSingle(ReadOnlySpan<float> x, Span<float> y) => Map<TanhOp>(x, y);
+
+    /// <summary>Sigmoid of one vector: the bits <see cref="Sigmoid{T}"/> gives each element (a generated group kernel calls it).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> SigmoidVector(Vector512<float> x) => SigmoidOp.Invoke(x);
+
+    /// <summary>Tanh of one vector: the bits <see cref="Tanh{T}"/> gives each element.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> TanhVector(Vector512<float> x) => TanhOp.Invoke(x);
 
     private interface IVectorOp
     {

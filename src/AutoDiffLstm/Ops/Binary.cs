@@ -1,6 +1,8 @@
 using System.Numerics;
 using System.Runtime.CompilerServices;
+using System.Reflection;
 using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 
 namespace AutoDiffLstm;
 
@@ -50,8 +52,35 @@ internal interface IElementwiseKernel<T> where T : unmanaged, IFloatingPointIeee
     /// <summary>Whether <see cref="Backward"/> reads the output's value.</summary>
     bool BackwardReadsOutput { get; }
 
+    /// <summary>The primitive over one vector for the generated group kernels (<see cref="GroupKernel{T}"/>); null when its forward has no vector form with the same bits.</summary>
+    VectorForm? VectorForm { get; }
+
     /// <summary>ga += g * df/da, gb += g * df/db.</summary>
     void Backward(ReadOnlySpan<T> g, ReadOnlySpan<T> a, ReadOnlySpan<T> b, ReadOnlySpan<T> y, Span<T> ga, Span<T> gb, double p, double q);
+}
+
+/// <summary>
+/// An elementwise primitive over one <see cref="Vector512{T}"/>: static methods <c>Forward(a, b, p, q)</c>,
+/// <c>ChainA(g, a, b, y, p, q)</c> and (binary only) <c>ChainB</c>, which a generated group kernel calls and the JIT inlines.
+/// </summary>
+internal sealed record VectorForm(MethodInfo Forward, MethodInfo ChainA, MethodInfo? ChainB);
+
+/// <summary>A binary primitive's formulas over one <see cref="Vector512{T}"/>: lane by lane, the bits of <see cref="BinaryKernels{T, F}"/>.</summary>
+internal static class BinaryVectorForm<T, F> where T : unmanaged, IFloatingPointIeee754<T> where F : struct, IBinaryFormula
+{
+    public static VectorForm Methods { get; } = new(typeof(BinaryVectorForm<T, F>).GetMethod(nameof(Forward))!,
+        typeof(BinaryVectorForm<T, F>).GetMethod(nameof(ChainA))!, typeof(BinaryVectorForm<T, F>).GetMethod(nameof(ChainB))!);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<T> Forward(Vector512<T> a, Vector512<T> b, double p, double q) => F.Apply(new Vector512Value<T>(a), new Vector512Value<T>(b)).V;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<T> ChainA(Vector512<T> g, Vector512<T> a, Vector512<T> b, Vector512<T> y, double p, double q) =>
+        F.ChainA(new Vector512Value<T>(g), new Vector512Value<T>(a), new Vector512Value<T>(b), new Vector512Value<T>(y)).V;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<T> ChainB(Vector512<T> g, Vector512<T> a, Vector512<T> b, Vector512<T> y, double p, double q) =>
+        F.ChainB(new Vector512Value<T>(g), new Vector512Value<T>(a), new Vector512Value<T>(b), new Vector512Value<T>(y)).V;
 }
 
 /// <summary>The loops every binary formula runs in: SIMD vectors, then a scalar tail.</summary>
@@ -188,6 +217,8 @@ internal abstract class BinaryRule<T, F> : BackwardRule<T>, IElementwiseKernel<T
     public bool BackwardReadsOperands => F.ReadsOperands;
 
     public bool BackwardReadsOutput => F.ReadsOutput;
+
+    public VectorForm? VectorForm => BinaryVectorForm<T, F>.Methods;
 
     public void Backward(ReadOnlySpan<T> g, ReadOnlySpan<T> a, ReadOnlySpan<T> b, ReadOnlySpan<T> y, Span<T> ga, Span<T> gb, double p, double q) =>
         BinaryKernels<T, F>.Backward(g, a, b, y, ga, gb);

@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Runtime.Intrinsics;
 using TP = System.Numerics.Tensors.TensorPrimitives;
 
 namespace AutoDiffLstm;
@@ -22,4 +23,8 @@ internal struct NegateFormula : IUnaryFormula
     public static void Forward<T>(ReadOnlySpan<T> x, Span<T> y, double p, double q) where T : unmanaged, IFloatingPointIeee754<T> => TP.Negate(x, y);
 
     public static V Chain<V>(V g, V x, V y, double p, double q) where V : struct, IValue<V> => -g;
+
+    // A sign flip, lane by lane as TensorPrimitives does it.
+    public static bool HasVectorForward<T>() where T : unmanaged, IFloatingPointIeee754<T> => true;
+    public static Vector512<T> VectorForward<T>(Vector512<T> x, double p, double q) where T : unmanaged, IFloatingPointIeee754<T> => -x;
 }

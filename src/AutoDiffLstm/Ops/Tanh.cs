@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Runtime.Intrinsics;
 using TP = System.Numerics.Tensors.TensorPrimitives;
 
 namespace AutoDiffLstm;
@@ -19,4 +20,10 @@ internal struct TanhFormula : IUnaryFormula
     public static void Forward<T>(ReadOnlySpan<T> x, Span<T> y, double p, double q) where T : unmanaged, IFloatingPointIeee754<T> => Activations.Tanh<T>(x, y);
 
     public static V Chain<V>(V g, V x, V y, double p, double q) where V : struct, IValue<V> => g * (V.Constant(1) - y * y);
+
+    // Only where Forward itself runs our single-precision kernel (float on AVX-512); elsewhere it is TensorPrimitives',
+    // whose vector code is not ours to call one vector at a time.
+    public static bool HasVectorForward<T>() where T : unmanaged, IFloatingPointIeee754<T> => Activations.HasOwnKernel<T>();
+    public static Vector512<T> VectorForward<T>(Vector512<T> x, double p, double q) where T : unmanaged, IFloatingPointIeee754<T> =>
+        Activations.TanhVector(x.As<T, float>()).As<float, T>();
 }

@@ -1,6 +1,7 @@
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 
 namespace AutoDiffLstm;
 
@@ -27,6 +28,32 @@ internal interface IUnaryFormula
 
     /// <summary>g * dy/dx at (x, y).</summary>
     static abstract V Chain<V>(V g, V x, V y, double p, double q) where V : struct, IValue<V>;
+
+    /// <summary>
+    /// Whether <see cref="VectorForward"/> gives <see cref="Forward"/>'s bits for T on this machine. The generated kernels
+    /// of a compiled sequence (<see cref="GroupKernel{T}"/>) fuse only primitives that have one; a group with any other
+    /// runs instruction by instruction.
+    /// </summary>
+    static virtual bool HasVectorForward<T>() where T : unmanaged, IFloatingPointIeee754<T> => false;
+
+    /// <summary>y = f(x) over one vector, the same bits as <see cref="Forward"/> gives for each element.</summary>
+    static virtual Vector512<T> VectorForward<T>(Vector512<T> x, double p, double q) where T : unmanaged, IFloatingPointIeee754<T> =>
+        throw new NotSupportedException("this primitive has no vector form");
+}
+
+/// <summary>A unary primitive's formulas over one <see cref="Vector512{T}"/>, as the static methods a generated group kernel calls.</summary>
+internal static class UnaryVectorForm<T, F> where T : unmanaged, IFloatingPointIeee754<T> where F : struct, IUnaryFormula
+{
+    public static VectorForm? Methods { get; } = F.HasVectorForward<T>()
+        ? new(typeof(UnaryVectorForm<T, F>).GetMethod(nameof(Forward))!, typeof(UnaryVectorForm<T, F>).GetMethod(nameof(Chain))!, null)
+        : null;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<T> Forward(Vector512<T> x, Vector512<T> unused, double p, double q) => F.VectorForward(x, p, q);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<T> Chain(Vector512<T> g, Vector512<T> x, Vector512<T> unused, Vector512<T> y, double p, double q) =>
+        F.Chain(new Vector512Value<T>(g), new Vector512Value<T>(x), new Vector512Value<T>(y), p, q).V;
 }
 
 /// <summary>Records an elementwise primitive: forward by its formula, one tape entry with the driver rule.</summary>
@@ -70,6 +97,8 @@ internal sealed class UnaryRule<T, F> : BackwardRule<T>, IElementwiseKernel<T>, 
     public bool BackwardReadsOperands => F.ReadsInput;
 
     public bool BackwardReadsOutput => F.ReadsOutput;
+
+    public VectorForm? VectorForm => UnaryVectorForm<T, F>.Methods;
 
     public void Backward(ReadOnlySpan<T> g, ReadOnlySpan<T> a, ReadOnlySpan<T> b, ReadOnlySpan<T> y, Span<T> ga, Span<T> gb, double p, double q)
     {

@@ -1,0 +1,430 @@
+using System.Linq.Expressions;
+using System.Numerics;
+using System.Reflection;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using static System.Linq.Expressions.Expression;
+
+namespace AutoDiffLstm;
+
+/// <summary>
+/// A fused group's program compiled to one loop over rows, forward and backward, generated at run time
+/// (System.Linq.Expressions, JIT-compiled) from the same instructions the interpreter runs: each primitive through the
+/// vector form of its own formula (<see cref="IElementwiseKernel{T}.VectorForm"/>), so nothing here knows any cell.
+/// </summary>
+/// <remarks>
+/// Why: run instruction by instruction, a small group spends most of its time between instructions (W3, B = 8, H = 32:
+/// 14 instructions over 256 to 1,024 values, about 2.6 us a step forward and backward), and every value goes through
+/// memory. Here, per row:
+/// <list type="bullet">
+/// <item>consecutive elementwise instructions of one width form a run, one loop over the row's vectors in which values
+/// stay in registers; a value is stored only when backward reads it, the step returns it, or another run reads it;</item>
+/// <item>slicing (Narrow) and broadcasting (Expand) generate no code: their readers read the source in place, and a
+/// slice backward reads is copied out once;</item>
+/// <item>backward walks the runs in reverse with each value's gradient in a register, starting from what readers
+/// outside the run have added to memory; a broadcast's sum over rows runs afterwards, instruction by instruction
+/// (<see cref="GroupBlocks{T}"/>).</item>
+/// </list>
+/// Every element sees the same operations in the same order as in the interpreter (gradients add their contributions
+/// in reverse program order, starting from memory), so the bits are the interpreter's; <c>GroupKernelTests</c> checks
+/// that for every registered cell. Vectors are 512 bits (hardware-accelerated only); a group falls back to the
+/// interpreter, with its reason in <see cref="FusedGroup{T}.Describe"/>, when a primitive has no vector form for T, a
+/// row is not whole vectors, or an instruction is a concatenation or a per-row broadcast.
+/// </remarks>
+internal sealed class GroupKernel<T> where T : unmanaged, IFloatingPointIeee754<T>
+{
+    /// <summary>Tests turn generated kernels off to compare them with the interpreter.</summary>
+    internal static bool Enabled { get; set; } = true;
+
+    /// <summary>The memory a kernel reads and writes: stream k is <c>arrays[k]</c> from <c>offsets[k]</c> (the group's row 0).</summary>
+    internal delegate void Body(T[]?[] arrays, int[] offsets, int rowStart, int rows);
+
+    /// <summary>The streams: the arena's kept part, its scratch part, the arena's gradients, then per external its values and its gradient (null: none).</summary>
+    public const int Kept = 0, Scratch = 1, Gradients = 2;
+
+    public static int ExternalValues(int k) => 3 + 2 * k;
+
+    public static int ExternalGradients(int k) => 4 + 2 * k;
+
+    private readonly Body forward, backward;
+    private readonly int[] forwardExtent, backwardExtent;   // per stream, the values past its offset a pass touches (0: none)
+
+    /// <summary>The number of streams (3 + 2 per external).</summary>
+    public int Streams => forwardExtent.Length;
+
+    /// <summary>How the group runs, for <see cref="FusedGroup{T}.Describe"/>.</summary>
+    public string Summary { get; }
+
+    /// <summary>The inner slots whose gradients must be zero before backward (those it adds to in memory), and their places merged into ranges.</summary>
+    public int[] ClearedSlots { get; }
+
+    /// <inheritdoc cref="ClearedSlots"/>
+    public (int Offset, int Length)[] ClearedRanges { get; }
+
+    private GroupKernel(Body forward, Body backward, int[] forwardExtent, int[] backwardExtent, int[] clearedSlots, (int, int)[] clearedRanges, string summary)
+    {
+        (this.forward, this.backward, this.forwardExtent, this.backwardExtent) = (forward, backward, forwardExtent, backwardExtent);
+        (ClearedSlots, ClearedRanges, Summary) = (clearedSlots, clearedRanges, summary);
+    }
+
+    /// <summary>Rows [rowStart, rowStart + rows) forward: the kept values (and those other runs read) stored.</summary>
+    public void Forward(T[]?[] arrays, int[] offsets, int rowStart, int rows)
+    {
+        Check(arrays, offsets, forwardExtent, "forward");
+        forward(arrays, offsets, rowStart, rows);
+    }
+
+    /// <summary>Rows [rowStart, rowStart + rows) backward, except broadcast sums over rows (<see cref="FusedInstruction{T}.SumsOverRows"/>).</summary>
+    public void Backward(T[]?[] arrays, int[] offsets, int rowStart, int rows)
+    {
+        Check(arrays, offsets, backwardExtent, "backward");
+        backward(arrays, offsets, rowStart, rows);
+    }
+
+    // The generated code does not check bounds; every stream it touches is checked here once per call.
+    private static void Check(T[]?[] arrays, int[] offsets, int[] extent, string pass)
+    {
+        for (int k = 0; k < extent.Length; k++)
+        {
+            if (extent[k] == 0 || (arrays[k] is null && k >= ExternalValues(0) && (k - ExternalValues(0)) % 2 == 1)) continue;
+            if (arrays[k] is not { } a || offsets[k] < 0 || (long)offsets[k] + extent[k] > a.Length)
+                throw new InvalidOperationException($"GroupKernel {pass}: stream {k} needs {extent[k]} values from offset {offsets[k]}, but its buffer holds {arrays[k]?.Length ?? 0}.");
+        }
+    }
+
+    /// <summary>The kernel of <paramref name="group"/>, or null with the reason it runs instruction by instruction.</summary>
+    public static GroupKernel<T>? TryBuild(FusedGroup<T> group, out string reason)
+    {
+        var builder = new Builder(group);
+        reason = builder.Plan();
+        if (reason.Length > 0) return null;
+        return builder.Build();
+    }
+
+    // Element i of an array, unchecked (Check above bounds every stream).
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static Vector512<T> Load(T[] a, int i) => Vector512.LoadUnsafe(ref MemoryMarshal.GetArrayDataReference(a), (nuint)i);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static Vector512<T> LoadBroadcast(T[] a, int i) => Vector512.Create(Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(a), i));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static void Store(T[] a, int i, Vector512<T> v) => v.StoreUnsafe(ref MemoryMarshal.GetArrayDataReference(a), (nuint)i);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static Vector512<T> Sum(Vector512<T> a, Vector512<T> b) => a + b;
+
+    /// <summary>Where a value's elements are: element (r, c) at <c>offsets[Stream] + Offset + r * RowStride + c</c> (a scalar: without c).</summary>
+    private readonly record struct Place(int Stream, int Offset, int RowStride, bool Scalar = false)
+    {
+        public Place Shifted(int columns) => this with { Offset = Offset + columns };
+    }
+
+    private sealed class Builder(FusedGroup<T> group)
+    {
+        private static readonly int Lanes = Vector512<T>.Count;
+        private static readonly MethodInfo LoadMethod = Method(nameof(Load)), BroadcastMethod = Method(nameof(LoadBroadcast));
+        private static readonly MethodInfo StoreMethod = Method(nameof(Store)), SumMethod = Method(nameof(Sum));
+
+        private static MethodInfo Method(string name) => typeof(GroupKernel<T>).GetMethod(name, BindingFlags.NonPublic | BindingFlags.Static)!;
+
+        private readonly FusedInstruction<T>[] program = group.Program;
+        private readonly List<(int First, int Count)> runs = [];   // maximal consecutive elementwise instructions of one width
+        private int[] runOfInstruction = [], runOfSlot = [];
+        private bool[] stored = [], gradientInMemory = [], writtenOnce = [];
+
+        /// <summary>The inner slots whose gradients the kernel adds to in memory, which must start at zero.</summary>
+        public int[] ClearedSlots { get; private set; } = [];
+        private Place?[] valuePlace = [];
+        private int[] forwardExtent = [], backwardExtent = [];
+
+        private int Slots => group.SlotOffsets.Length;
+
+        private bool Kept(int slot) => group.SlotOffsets[slot] < group.SavedSize;
+
+        private Place OwnPlace(int slot) => Kept(slot)
+            ? new(GroupKernel<T>.Kept, group.SlotOffsets[slot], group.SlotCols[slot])
+            : new(GroupKernel<T>.Scratch, group.SlotOffsets[slot] - group.SavedSize, group.SlotCols[slot]);
+
+        private Place ValuePlace(int operand) => operand >= 0 ? valuePlace[operand]!.Value : new(ExternalValues(~operand), 0, group.ExternalCols[~operand]);
+
+        private Place GradientPlace(int operand) => operand >= 0
+            ? new(Gradients, group.SlotOffsets[operand], group.SlotCols[operand])
+            : new(ExternalGradients(~operand), 0, group.ExternalCols[~operand]);
+
+        private static IEnumerable<int> Operands(FusedInstruction<T> instruction) => instruction switch
+        {
+            ElementwiseInstruction<T> e => e.Kernel.Arity == 2 ? [e.A, e.B] : [e.A],
+            NarrowInstruction<T> n => [n.Source],
+            ExpandInstruction<T> x => [x.Source],
+            _ => [],
+        };
+
+        /// <summary>Runs, places and what is stored; an empty string, or why the group cannot be generated.</summary>
+        public string Plan()
+        {
+            if (!Vector512.IsHardwareAccelerated) return "no hardware 512-bit vectors here";
+            // Under NativeAOT (or a file-based app's defaults) expression trees are interpreted, far slower than the interpreter here.
+            if (!RuntimeFeature.IsDynamicCodeCompiled) return "code generated at run time is not compiled in this process";
+            runOfInstruction = new int[program.Length];
+            runOfSlot = Enumerable.Repeat(-1, Slots).ToArray();
+            valuePlace = new Place?[Slots];
+            for (int i = 0; i < program.Length; i++)
+            {
+                runOfInstruction[i] = -1;
+                int d = program[i].Destination, width = group.SlotCols[d];
+                if (width % Lanes != 0) return $"its rows of {width} values are not whole {Lanes}-lane vectors";
+                switch (program[i])
+                {
+                    case ElementwiseInstruction<T> e:
+                        if (e.Kernel.VectorForm is null) return $"{e.Name} has no vector form for {typeof(T).Name} here";
+                        if (runs.Count > 0 && runs[^1].First + runs[^1].Count == i && group.SlotCols[program[i - 1].Destination] == width)
+                            runs[^1] = (runs[^1].First, runs[^1].Count + 1);
+                        else runs.Add((i, 1));
+                        runOfInstruction[i] = runOfSlot[d] = runs.Count - 1;
+                        valuePlace[d] = OwnPlace(d);
+                        break;
+                    case NarrowInstruction<T> n:
+                        valuePlace[d] = Kept(d) ? OwnPlace(d) : ValuePlace(n.Source).Shifted(n.Start);
+                        break;
+                    case ExpandInstruction<T> x:
+                        if (x.Kind == Broadcast.Column) return "it broadcasts a column over rows";
+                        if (x.Source >= 0) return "it broadcasts one of its own values";
+                        valuePlace[d] = Kept(d) ? OwnPlace(d) : new(ExternalValues(~x.Source), 0, 0, x.Kind == Broadcast.Scalar);
+                        break;
+                    default:
+                        return $"it has a {program[i].GetType().Name.Split('`')[0].Replace("Instruction", "").ToLowerInvariant()}";
+                }
+            }
+            // A value another run or a slice reads, or that is kept, goes to memory; the rest of a run stays in registers.
+            // Likewise a gradient: in memory when readers outside the run add to it (or outside the group: an output).
+            stored = new bool[Slots];
+            gradientInMemory = new bool[Slots];
+            var whole = new int[Slots];                          // readers adding to every element of a slot's gradient in memory
+            var ranges = new List<(int Start, int Width)>[Slots];  // slices adding to some of its columns
+            for (int s = 0; s < Slots; s++)
+            {
+                bool output = group.OutputIndexOfSlot[s] >= 0;
+                stored[s] = Kept(s) || output || runOfSlot[s] < 0;
+                gradientInMemory[s] = output || runOfSlot[s] < 0;
+                ranges[s] = [];
+            }
+            for (int i = 0; i < program.Length; i++)
+                foreach (int o in Operands(program[i]))
+                {
+                    if (o < 0 || (runOfInstruction[i] >= 0 && runOfInstruction[i] == runOfSlot[o])) continue;
+                    stored[o] = gradientInMemory[o] = true;
+                    if (program[i] is NarrowInstruction<T> n) ranges[o].Add((n.Start, n.Width));
+                    else whole[o]++;
+                }
+            // An inner gradient that gets exactly one contribution per element is written (0 + c, the interpreter's bits)
+            // rather than added to a cleared buffer: an LSTM's pre-activations and their slices then need no clearing.
+            writtenOnce = new bool[Slots];
+            for (int s = 0; s < Slots; s++)
+            {
+                if (!gradientInMemory[s] || group.OutputIndexOfSlot[s] >= 0) continue;
+                var sorted = ranges[s].OrderBy(r => r.Start).ToList();
+                bool tiles = sorted.Count > 0 && sorted[0].Start == 0 && sorted.Zip(sorted.Skip(1)).All(p => p.First.Start + p.First.Width == p.Second.Start)
+                    && sorted[^1].Start + sorted[^1].Width == group.SlotCols[s];
+                writtenOnce[s] = whole[s] == 1 && sorted.Count == 0 || whole[s] == 0 && tiles;
+            }
+            ClearedSlots = [.. Enumerable.Range(0, Slots).Where(s => gradientInMemory[s] && group.OutputIndexOfSlot[s] < 0 && !writtenOnce[s])];
+            // Only memory survives from forward to backward: what backward reads must be kept (the planner keeps it).
+            foreach (var e in program.OfType<ElementwiseInstruction<T>>())
+            {
+                var reads = (e.Kernel.BackwardReadsOperands ? Operands(e) : []).Concat(e.Kernel.BackwardReadsOutput ? [e.Destination] : []);
+                if (reads.Any(o => ValuePlace(o).Stream == GroupKernel<T>.Scratch)) return "its backward reads a value it does not keep";
+            }
+            return "";
+        }
+
+        public GroupKernel<T> Build()
+        {
+            int streams = ExternalGradients(group.Externals.Length - 1) + 1;
+            forwardExtent = new int[streams];
+            backwardExtent = new int[streams];
+            var forward = Lambda(backwardPass: false, forwardExtent);
+            var backward = Lambda(backwardPass: true, backwardExtent);
+            var cleared = Ranges.Merged(ClearedSlots.Select(s => (group.SlotOffsets[s], group.SlotLengths[s])));
+            var widths = runs.Select(r => $"{r.Count} at {group.SlotCols[program[r.First].Destination]}");
+            return new GroupKernel<T>(forward, backward, forwardExtent, backwardExtent, ClearedSlots, cleared,
+                $"generated kernel: per row, {runs.Count} loop{(runs.Count == 1 ? "" : "s")} of {Lanes}-lane vectors (primitives at width: {string.Join(", ", widths)})");
+        }
+
+        // The parameters and per-stream locals of the lambda being built.
+        private ParameterExpression[] arrays = [], offsets = [];
+        private ParameterExpression row = null!, column = null!;
+        private int[] extent = [];
+
+        private Body Lambda(bool backwardPass, int[] extentOfPass)
+        {
+            extent = extentOfPass;
+            var arraysParameter = Parameter(typeof(T[][]), "arrays");
+            var offsetsParameter = Parameter(typeof(int[]), "offsets");
+            var rowStart = Parameter(typeof(int), "rowStart");
+            var rows = Parameter(typeof(int), "rows");
+            int streams = extent.Length;
+            arrays = [.. Enumerable.Range(0, streams).Select(k => Variable(typeof(T[]), $"a{k}"))];
+            offsets = [.. Enumerable.Range(0, streams).Select(k => Variable(typeof(int), $"o{k}"))];
+            row = Variable(typeof(int), "r");
+            column = Variable(typeof(int), "c");
+            var body = new List<Expression>();
+            for (int k = 0; k < streams; k++)
+            {
+                body.Add(Assign(arrays[k], ArrayIndex(arraysParameter, Constant(k))));
+                body.Add(Assign(offsets[k], ArrayIndex(offsetsParameter, Constant(k))));
+            }
+            var perRow = backwardPass ? BackwardRow() : ForwardRow();
+            body.Add(For(row, rowStart, Add(rowStart, rows), 1, Block(perRow)));
+            var lambda = Lambda<Body>(Block([.. arrays, .. offsets, row, column], body), arraysParameter, offsetsParameter, rowStart, rows);
+            return lambda.Compile();
+        }
+
+        private List<Expression> ForwardRow()
+        {
+            var code = new List<Expression>();
+            for (int i = 0; i < program.Length; i++)
+            {
+                int run = runOfInstruction[i];
+                if (run >= 0)
+                {
+                    if (runs[run].First == i) code.Add(ForwardRun(runs[run]));
+                    continue;
+                }
+                // A slice or broadcast that backward reads (or the step returns) is copied out of its source once.
+                int d = program[i].Destination;
+                if (Kept(d) || group.OutputIndexOfSlot[d] >= 0)
+                {
+                    var from = program[i] switch
+                    {
+                        NarrowInstruction<T> n => ValuePlace(n.Source).Shifted(n.Start),
+                        ExpandInstruction<T> x => new Place(ExternalValues(~x.Source), 0, 0, x.Kind == Broadcast.Scalar),
+                        _ => throw new InvalidOperationException(),
+                    };
+                    code.Add(Columns(group.SlotCols[d], () => StoreAt(OwnPlace(d), LoadFrom(from))));
+                }
+            }
+            return code;
+        }
+
+        private BlockExpression ForwardRun((int First, int Count) run) => Columns(group.SlotCols[program[run.First].Destination], () =>
+        {
+            var registers = new Dictionary<int, ParameterExpression>();
+            var code = new List<Expression>();
+            for (int i = run.First; i < run.First + run.Count; i++)
+            {
+                var e = (ElementwiseInstruction<T>)program[i];
+                Expression Operand(int o) => o >= 0 && registers.TryGetValue(o, out var v) ? v : LoadFrom(ValuePlace(o));
+                var y = Variable(typeof(Vector512<T>), $"s{e.Destination}");
+                registers[e.Destination] = y;
+                var b = e.Kernel.Arity == 2 ? Operand(e.B) : Default(typeof(Vector512<T>));
+                code.Add(Assign(y, Call(e.Kernel.VectorForm!.Forward, Operand(e.A), b, Constant(e.P), Constant(e.Q))));
+                if (stored[e.Destination]) code.Add(StoreAt(OwnPlace(e.Destination), y));
+            }
+            return Block(registers.Values, code);
+        });
+
+        private List<Expression> BackwardRow()
+        {
+            var code = new List<Expression>();
+            for (int i = program.Length - 1; i >= 0; i--)
+            {
+                int run = runOfInstruction[i];
+                if (run >= 0)
+                {
+                    if (runs[run].First + runs[run].Count - 1 == i) code.Add(BackwardRun(runs[run]));
+                    continue;
+                }
+                // A slice adds its gradient into its source's columns; a broadcast's sum over rows runs after the kernel.
+                if (program[i] is NarrowInstruction<T> n)
+                {
+                    var into = GradientPlace(n.Source).Shifted(n.Start);
+                    code.Add(IfHasGradient(n.Source, Columns(n.Width, () => AddTo(n.Source, into, LoadFrom(GradientPlace(n.Destination))))));
+                }
+            }
+            return code;
+        }
+
+        private BlockExpression BackwardRun((int First, int Count) run) => Columns(group.SlotCols[program[run.First].Destination], () =>
+        {
+            var gradients = new Dictionary<int, ParameterExpression>();
+            var code = new List<Expression>();
+            for (int i = run.First; i < run.First + run.Count; i++)
+            {
+                // Readers outside the run (and outside the group) have added theirs to memory already: start from it.
+                int d = program[i].Destination;
+                var g = Variable(typeof(Vector512<T>), $"g{d}");
+                gradients[d] = g;
+                code.Add(Assign(g, gradientInMemory[d] ? LoadFrom(GradientPlace(d)) : Default(typeof(Vector512<T>))));
+            }
+            for (int i = run.First + run.Count - 1; i >= run.First; i--)
+            {
+                var e = (ElementwiseInstruction<T>)program[i];
+                var form = e.Kernel.VectorForm!;
+                bool binary = e.Kernel.Arity == 2;
+                Expression Value(int o, bool read) => read ? LoadFrom(ValuePlace(o)) : Default(typeof(Vector512<T>));
+                var (a, b) = (Value(e.A, e.Kernel.BackwardReadsOperands), binary ? Value(e.B, e.Kernel.BackwardReadsOperands) : Default(typeof(Vector512<T>)));
+                var y = Value(e.Destination, e.Kernel.BackwardReadsOutput);
+                var args = new[] { gradients[e.Destination], a, b, y, Constant(e.P), Constant(e.Q) };
+                // Toward a, then toward b, as the interpreter's kernel adds them.
+                code.Add(Accumulate(e.A, Call(form.ChainA, args), gradients));
+                if (binary) code.Add(Accumulate(e.B, Call(form.ChainB!, args), gradients));
+            }
+            return Block(gradients.Values, code);
+        });
+
+        private Expression Accumulate(int operand, Expression chain, Dictionary<int, ParameterExpression> gradients)
+        {
+            if (operand >= 0 && gradients.TryGetValue(operand, out var g)) return Assign(g, Call(SumMethod, g, chain));
+            return IfHasGradient(operand, AddTo(operand, GradientPlace(operand), chain));
+        }
+
+        // gradient += contribution in memory; the only contribution to a cleared gradient is added to a zero register instead.
+        private MethodCallExpression AddTo(int operand, Place place, Expression contribution) =>
+            StoreAt(place, Call(SumMethod, operand >= 0 && writtenOnce[operand] ? Default(typeof(Vector512<T>)) : LoadFrom(place), contribution));
+
+        // An external may carry no gradient (its stream is null): then nothing is added to it.
+        private Expression IfHasGradient(int operand, Expression code) =>
+            operand >= 0 ? code : IfThen(NotEqual(arrays[ExternalGradients(~operand)], Constant(null, typeof(T[]))), code);
+
+        private BinaryExpression Index(Place p) =>
+            Add(Add(offsets[p.Stream], Constant(p.Offset)), p.Scalar ? Multiply(row, Constant(p.RowStride)) : Add(Multiply(row, Constant(p.RowStride)), column));
+
+        private MethodCallExpression LoadFrom(Place p)
+        {
+            Touch(p);
+            return Call(p.Scalar ? BroadcastMethod : LoadMethod, arrays[p.Stream], Index(p));
+        }
+
+        private MethodCallExpression StoreAt(Place p, Expression value)
+        {
+            Touch(p);
+            return Call(StoreMethod, arrays[p.Stream], Index(p), value);
+        }
+
+        // The width a place's accesses can reach is checked per call; record the farthest over all rows of the group.
+        private int width;
+
+        private void Touch(Place p)
+        {
+            long end = p.Offset + (long)(group.Rows - 1) * p.RowStride + (p.Scalar ? 1 : width);
+            extent[p.Stream] = (int)Math.Max(extent[p.Stream], end);
+        }
+
+        /// <summary>The body once per vector of a row's <paramref name="cols"/> columns (the column variable steps by the lane count).</summary>
+        private BlockExpression Columns(int cols, Func<Expression> body)
+        {
+            width = cols;
+            return For(column, Constant(0), Constant(cols), Lanes, body());
+        }
+
+        private static BlockExpression For(ParameterExpression variable, Expression from, Expression to, int step, Expression body)
+        {
+            var done = Label("done");
+            return Block(
+                Assign(variable, from),
+                Loop(IfThenElse(LessThan(variable, to), Block(body, AddAssign(variable, Constant(step))), Break(done)), done));
+        }
+    }
+}

@@ -1,0 +1,102 @@
+using System.Runtime.Intrinsics;
+using AutoDiffLstm.Recurrent;
+using AutoDiffLstm.Tests.Kernels;
+
+namespace AutoDiffLstm.Tests.Compile;
+
+/// <summary>
+/// A fused group's generated kernel (one loop over rows, values in registers) against the same program run instruction
+/// by instruction: every element sees the same operations in the same order, so outputs, final states and every
+/// gradient must be the same bits, for every registered cell, in one block and in blocks of rows on two threads. Float
+/// at H = 32 (whole 16-lane vectors), where Sigmoid and Tanh have vector forms. Alone in the MaxThreads collection: it
+/// changes process-wide settings.
+/// </summary>
+[Collection(GemmThreadsCollection.Name)]
+public class GroupKernelTests
+{
+    public static TheoryData<string> Cells() => [.. CellRegistry.Names];
+
+    private static float[][] Run(string name, bool generated, int threads = 1, int minParallelValues = int.MaxValue, int input = 16, int hidden = 32, bool reverse = false)
+    {
+        var (savedEnabled, savedThreads, savedMin) = (GroupKernel<float>.Enabled, Parallelism.MaxThreads, GroupBlocks<float>.MinParallelValues);
+        try
+        {
+            (GroupKernel<float>.Enabled, Parallelism.MaxThreads, GroupBlocks<float>.MinParallelValues) = (generated, threads, minParallelValues);
+            Tape.Current.Reset();
+            var cell = CellRegistry.Create<float>(name, input, hidden, new Rng(1));
+            var x = Tensor.RandomNormal<float>(new Rng(2), [5, 7, input]).RequireGrad();
+            var rng = new Rng(3);
+            var initial = cell.InitialState(7).Tensors.Select(t => Tensor.RandomNormal<float>(rng, [.. t.Shape], std: 0.5).RequireGrad()).ToArray();
+            var leaves = cell.NamedParameters().Select(p => p.Value).Append(x).Concat(initial).ToArray();
+            var result = Unroll.Run(cell, x, new UnrollOptions<float> { ParallelForm = false, Reverse = reverse, InitialState = new RecurrentState<float>(cell.StateNames, initial) });
+            var weights = Tensor.RandomNormal<float>(new Rng(9), [.. result.Output.Shape]);
+            var loss = (result.Output * weights).Sum() + result.FinalState.Tensors.Select(s => s.Square().Sum()).Aggregate((a, b) => a + b);
+            loss.Backward();
+            return [result.Output.ToArray(), .. result.FinalState.Tensors.Select(s => s.ToArray()), .. leaves.Select(l => l.Grad?.ToArray() ?? [])];
+        }
+        finally
+        {
+            (GroupKernel<float>.Enabled, Parallelism.MaxThreads, GroupBlocks<float>.MinParallelValues) = (savedEnabled, savedThreads, savedMin);
+        }
+    }
+
+    private static void AssertSameBits(float[][] expected, float[][] actual)
+    {
+        Assert.Equal(expected.Length, actual.Length);
+        for (int k = 0; k < expected.Length; k++)
+            Assert.Equal(expected[k].Select(BitConverter.SingleToInt32Bits), actual[k].Select(BitConverter.SingleToInt32Bits));
+    }
+
+    [Theory]
+    [MemberData(nameof(Cells))]
+    public void GeneratedKernelsGiveTheInterpretersBits(string name)
+    {
+        var interpreted = Run(name, generated: false);
+        AssertSameBits(interpreted, Run(name, generated: true));
+        AssertSameBits(interpreted, Run(name, generated: true, threads: 2, minParallelValues: 0));   // 7 rows in two blocks
+        AssertSameBits(Run(name, generated: false, reverse: true), Run(name, generated: true, reverse: true));
+    }
+
+    [Theory]
+    [InlineData("lstm")]
+    [InlineData("gru")]
+    [InlineData("rnn")]
+    public void TheCommonCellsRunGeneratedKernelsWhereVectorsAre512Bits(string name)
+    {
+        var explained = CellRegistry.Create<float>(name, 16, 32, new Rng(1)).ExplainCompiledStep(8);
+        if (Vector512.IsHardwareAccelerated) Assert.Contains("in a whole sequence: generated kernel", explained);
+        else Assert.Contains("instruction by instruction (no hardware 512-bit vectors here)", explained);
+    }
+
+    [Fact]
+    public void ARowThatIsNotWholeVectorsRunsInstructionByInstructionAndSaysSo()
+    {
+        var explained = CellRegistry.Create<float>("lstm", 16, 20, new Rng(1)).ExplainCompiledStep(8);
+        Assert.Contains("instruction by instruction (", explained);
+        Assert.DoesNotContain("generated kernel", explained);
+    }
+
+    [Fact]
+    public void DoubleSigmoidHasNoVectorFormSoAnLstmInDoubleIsInterpreted()
+    {
+        // Double Sigmoid is TensorPrimitives' kernel, which cannot be called one vector at a time with the same bits.
+        var explained = CellRegistry.Create<double>("lstm", 16, 32, new Rng(1)).ExplainCompiledStep(8);
+        Assert.Contains("Sigmoid has no vector form for Double", explained);
+    }
+
+    [Fact]
+    public void AKernelRefusesBuffersShorterThanItsGroup()
+    {
+        if (!Vector512.IsHardwareAccelerated) return;
+        var cell = CellRegistry.Create<float>("lstm", 16, 32, new Rng(1));
+        cell.ExplainCompiledStep(4);
+        var group = cell.CompiledStep.Traced.Select(t => t.Program).OfType<CompiledProgram<float>>().Single().Groups.Single();
+        var kernel = group.Kernel!;
+        var arrays = new float[kernel.Streams][];
+        var offsets = new int[kernel.Streams];
+        for (int k = 0; k < arrays.Length; k++) arrays[k] = new float[group.ArenaSize];
+        arrays[GroupKernel<float>.Kept] = new float[group.SavedSize - 1];
+        var error = Assert.Throws<InvalidOperationException>(() => kernel.Forward(arrays, offsets, 0, group.Rows));
+        Assert.Contains("GroupKernel forward: stream 0 needs", error.Message);
+    }
+}

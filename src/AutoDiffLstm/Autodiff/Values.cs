@@ -115,30 +115,48 @@ internal readonly struct Vector512Value<T>(Vector512<T> v) : IValue<Vector512Val
 {
     public readonly Vector512<T> V = v;
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512Value<T> operator +(Vector512Value<T> a, Vector512Value<T> b) => new(a.V + b.V);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512Value<T> operator -(Vector512Value<T> a, Vector512Value<T> b) => new(a.V - b.V);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512Value<T> operator *(Vector512Value<T> a, Vector512Value<T> b) => new(a.V * b.V);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512Value<T> operator /(Vector512Value<T> a, Vector512Value<T> b) => new(a.V / b.V);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512Value<T> operator -(Vector512Value<T> a) => new(-a.V);
-    public static Vector512Value<T> Constant(double c) => new(Vector512.Create(T.CreateChecked(c)));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512Value<T> Constant(double c) => new(Vector512.Create(Scalar(c)));
+
+    // A generated kernel inlines hundreds of calls and the JIT stops inlining past its budget; a plain cast for float
+    // and double keeps a formula's constants cheap enough to inline still (the same value CreateChecked gives).
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static T Scalar(double c) =>
+        typeof(T) == typeof(float) ? (T)(object)(float)c : typeof(T) == typeof(double) ? (T)(object)c : T.CreateChecked(c);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512Value<T> WherePositive(Vector512Value<T> x, Vector512Value<T> g) =>
         new(Vector512.ConditionalSelect(Vector512.GreaterThan(x.V, Vector512<T>.Zero), g.V, Vector512<T>.Zero));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512Value<T> WhereWithin(Vector512Value<T> x, double lo, double hi, Vector512Value<T> g)
     {
         var inside = Vector512.GreaterThanOrEqual(x.V, Vector512.Create(T.CreateChecked(lo))) & Vector512.LessThanOrEqual(x.V, Vector512.Create(T.CreateChecked(hi)));
         return new(Vector512.ConditionalSelect(inside, g.V, Vector512<T>.Zero));
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512Value<T> WhereAtLeast(Vector512Value<T> x, Vector512Value<T> y, Vector512Value<T> whenTrue, Vector512Value<T> whenFalse) =>
         new(Vector512.ConditionalSelect(Vector512.GreaterThanOrEqual(x.V, y.V), whenTrue.V, whenFalse.V));
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512Value<T> Pow(Vector512Value<T> x, double p)
     {
         T e = T.CreateChecked(p);
         return LaneByLane(x, v => T.Pow(v, e));
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512Value<T> Sin(Vector512Value<T> x) => LaneByLane(x, T.Sin);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512Value<T> Cos(Vector512Value<T> x) => LaneByLane(x, T.Cos);
 
     [MethodImpl(MethodImplOptions.NoInlining)]

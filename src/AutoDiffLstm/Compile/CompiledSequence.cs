@@ -632,8 +632,7 @@ internal sealed class CompiledSequence<T> where T : unmanaged, IFloatingPointIee
                 Gemm.Run(gradients, dyOffset, false, w.Data, 0, false, da, offset, p.Rows, p.In, p.Out, accumulate: true, constantB: w.IsLeaf);
             if (p.Bias >= 0 && InputGradient((Tensor<T>)constants[p.Bias], ref constantGradients[p.Bias]) is { } db)
             {
-                var sum = db.AsSpan(0, p.Out);
-                for (int r = 0; r < p.Rows; r++) TP.Add(sum, gradients.AsSpan(dyOffset + r * p.Out, p.Out), sum);
+                Kernels.AddRows<T>(gradients.AsSpan(dyOffset, p.Rows * p.Out), db.AsSpan(0, p.Out));
             }
             if (batches[stage] is not { Dy.Length: > 0 } batch) return;
             var (a, aOffset) = ValueAt(p.Input);

@@ -308,7 +308,7 @@ internal sealed class GroupKernel<T> where T : unmanaged, IFloatingPointIeee754<
             return code;
         }
 
-        private BlockExpression ForwardRun((int First, int Count) run) => Columns(group.SlotCols[program[run.First].Destination], () =>
+        private BlockExpression ForwardRun((int First, int Count) run) => Columns(group.SlotCols[program[run.First].Destination], primitives: run.Count, body: () =>
         {
             var registers = new Dictionary<int, ParameterExpression>();
             var code = new List<Expression>();
@@ -346,7 +346,7 @@ internal sealed class GroupKernel<T> where T : unmanaged, IFloatingPointIeee754<
             return code;
         }
 
-        private BlockExpression BackwardRun((int First, int Count) run) => Columns(group.SlotCols[program[run.First].Destination], () =>
+        private BlockExpression BackwardRun((int First, int Count) run) => Columns(group.SlotCols[program[run.First].Destination], primitives: run.Count, body: () =>
         {
             var gradients = new Dictionary<int, ParameterExpression>();
             var code = new List<Expression>();
@@ -388,8 +388,10 @@ internal sealed class GroupKernel<T> where T : unmanaged, IFloatingPointIeee754<
         private Expression IfHasGradient(int operand, Expression code) =>
             operand >= 0 ? code : IfThen(NotEqual(arrays[ExternalGradients(~operand)], Constant(null, typeof(T[]))), code);
 
-        private BinaryExpression Index(Place p) =>
-            Add(Add(offsets[p.Stream], Constant(p.Offset)), p.Scalar ? Multiply(row, Constant(p.RowStride)) : Add(Multiply(row, Constant(p.RowStride)), column));
+        // In an unrolled loop the column is a constant, folded into the place's offset.
+        private BinaryExpression Index(Place p) => p.Scalar || unrolledColumn is not int c
+            ? Add(Add(offsets[p.Stream], Constant(p.Offset)), p.Scalar ? Multiply(row, Constant(p.RowStride)) : Add(Multiply(row, Constant(p.RowStride)), column))
+            : Add(offsets[p.Stream], Add(Multiply(row, Constant(p.RowStride)), Constant(p.Offset + c)));
 
         private MethodCallExpression LoadFrom(Place p)
         {
@@ -413,11 +415,29 @@ internal sealed class GroupKernel<T> where T : unmanaged, IFloatingPointIeee754<
         }
 
         /// <summary>The body once per vector of a row's <paramref name="cols"/> columns (the column variable steps by the lane count).</summary>
-        private BlockExpression Columns(int cols, Func<Expression> body)
+        /// <remarks>
+        /// A short loop is unrolled (its column offsets constants, no loop branches): at W3 a row of a gate is two
+        /// vectors.
+        /// </remarks>
+        private BlockExpression Columns(int cols, Func<Expression> body, int primitives = 1)
         {
             width = cols;
-            return For(column, Constant(0), Constant(cols), Lanes, body());
+            int vectors = cols / Lanes;
+            if (vectors > UnrolledVectors || vectors * primitives > UnrolledPrimitives) return For(column, Constant(0), Constant(cols), Lanes, body());
+            var copies = new List<Expression>();
+            for (int v = 0; v < vectors; v++)
+            {
+                unrolledColumn = v * Lanes;
+                copies.Add(body());
+            }
+            unrolledColumn = null;
+            return Block(copies);
         }
+
+        // The JIT inlines a few hundred calls into one method and then stops (each load, store and formula is one), so
+        // unrolling stays small: at most 8 vectors and 32 primitive bodies per loop.
+        private const int UnrolledVectors = 8, UnrolledPrimitives = 32;
+        private int? unrolledColumn;
 
         private static BlockExpression For(ParameterExpression variable, Expression from, Expression to, int step, Expression body)
         {

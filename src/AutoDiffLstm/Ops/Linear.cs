@@ -60,8 +60,7 @@ internal sealed class LinearRule<T> : BackwardRule<T>, IReplayableRule where T :
             Gemm.Run(g, 0, true, x.Data, 0, false, w.GradSink().ZeroedArray(), 0, outF, inF, rows, accumulate: true);
         if (b is not null && b.RequiresGrad)
         {
-            var gb = b.GradSink().Zeroed();
-            for (int r = 0; r < rows; r++) System.Numerics.Tensors.TensorPrimitives.Add(gb, dy.Slice(r * outF, outF), gb);
+            Kernels.AddRows(dy[..(rows * outF)], b.GradSink().Zeroed());
         }
     }
 

@@ -103,6 +103,26 @@ public abstract class FusedDriverTests<T> where T : unmanaged, IFloatingPointIee
     }
 
     [Fact]
+    public void AddRowsGivesTheBitsOfOneAddPerRowAndWritesNothingElse()
+    {
+        var rng = new Rng(5);
+        foreach (int cols in new[] { 1, 3, Vector<T>.Count, 4 * Vector<T>.Count, 4 * Vector<T>.Count + 3, 70 })
+            foreach (int rows in new[] { 0, 1, 2, 9 })
+            {
+                T[] data = Random(rng, rows * cols), start = Random(rng, cols);
+                var expected = (T[])start.Clone();
+                for (int r = 0; r < rows; r++) AutoDiffLstm.Kernels.AddInto<T>(expected, data.AsSpan(r * cols, cols));
+                var sum = Enumerable.Repeat(Guard, cols + 8).ToArray();
+                start.CopyTo(sum, 0);
+                AutoDiffLstm.Kernels.AddRows<T>(data, sum.AsSpan(0, cols));
+                Assert.Equal(expected, sum[..cols]);
+                Assert.All(sum[cols..], v => Assert.Equal(Guard, v));
+            }
+        var ex = Assert.Throws<ArgumentException>(() => AutoDiffLstm.Kernels.AddRows<T>(new T[7], new T[3]));
+        Assert.Contains("Kernels.AddRows: 7 values are not whole rows of 3", ex.Message);
+    }
+
+    [Fact]
     public void FirstNonFiniteFindsTheFirstNanOrInfinityAtEveryPositionOfEveryLength()
     {
         T[] bad = [T.NaN, T.PositiveInfinity, T.NegativeInfinity];

@@ -54,7 +54,7 @@ internal sealed class GroupKernel<T> where T : unmanaged, IFloatingPointIeee754<
     public int Streams => forwardExtent.Length;
 
     /// <summary>How the group runs, for <see cref="FusedGroup{T}.Describe"/>.</summary>
-    public string Summary { get; }
+    public string Summary { get; private set; }
 
     /// <summary>The inner slots whose gradients must be zero before backward (those it adds to in memory), and their places merged into ranges.</summary>
     public int[] ClearedSlots { get; }
@@ -96,10 +96,13 @@ internal sealed class GroupKernel<T> where T : unmanaged, IFloatingPointIeee754<
     /// <summary>The kernel of <paramref name="group"/>, or null with the reason it runs instruction by instruction.</summary>
     public static GroupKernel<T>? TryBuild(FusedGroup<T> group, out string reason)
     {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
         var builder = new Builder(group);
         reason = builder.Plan();
         if (reason.Length > 0) return null;
-        return builder.Build();
+        var kernel = builder.Build();
+        kernel.Summary += $", generated and compiled in {clock.Elapsed.TotalMilliseconds:0.0} ms";
+        return kernel;
     }
 
     // Element i of an array, unchecked (Check above bounds every stream).
@@ -179,7 +182,8 @@ internal sealed class GroupKernel<T> where T : unmanaged, IFloatingPointIeee754<
                 {
                     case ElementwiseInstruction<T> e:
                         if (e.Kernel.VectorForm is null) return $"{e.Name} has no vector form for {typeof(T).Name} here";
-                        if (runs.Count > 0 && runs[^1].First + runs[^1].Count == i && group.SlotCols[program[i - 1].Destination] == width)
+                        if (runs.Count > 0 && runs[^1].First + runs[^1].Count == i && group.SlotCols[program[i - 1].Destination] == width
+                            && runs[^1].Count < MaxRunPrimitives)
                             runs[^1] = (runs[^1].First, runs[^1].Count + 1);
                         else runs.Add((i, 1));
                         runOfInstruction[i] = runOfSlot[d] = runs.Count - 1;
@@ -249,7 +253,8 @@ internal sealed class GroupKernel<T> where T : unmanaged, IFloatingPointIeee754<
             var cleared = Ranges.Merged(ClearedSlots.Select(s => (group.SlotOffsets[s], group.SlotLengths[s])));
             var widths = runs.Select(r => $"{r.Count} at {group.SlotCols[program[r.First].Destination]}");
             return new GroupKernel<T>(forward, backward, forwardExtent, backwardExtent, ClearedSlots, cleared,
-                $"generated kernel: per row, {runs.Count} loop{(runs.Count == 1 ? "" : "s")} of {Lanes}-lane vectors (primitives at width: {string.Join(", ", widths)})");
+                $"generated kernel: per row, {runs.Count} loop{(runs.Count == 1 ? "" : "s")} of {Lanes}-lane vectors (primitives at width: {string.Join(", ", widths)})"
+                + (Methods > 2 ? $", split into {Methods} methods to stay within the JIT's inlining budget" : ""));
         }
 
         // The parameters and per-stream locals of the lambda being built.
@@ -260,36 +265,78 @@ internal sealed class GroupKernel<T> where T : unmanaged, IFloatingPointIeee754<
         private Body Lambda(bool backwardPass, int[] extentOfPass)
         {
             extent = extentOfPass;
-            var arraysParameter = Parameter(typeof(T[][]), "arrays");
-            var offsetsParameter = Parameter(typeof(int[]), "offsets");
-            var rowStart = Parameter(typeof(int), "rowStart");
-            var rows = Parameter(typeof(int), "rows");
             int streams = extent.Length;
             arrays = [.. Enumerable.Range(0, streams).Select(k => Variable(typeof(T[]), $"a{k}"))];
             offsets = [.. Enumerable.Range(0, streams).Select(k => Variable(typeof(int), $"o{k}"))];
             row = Variable(typeof(int), "r");
             column = Variable(typeof(int), "c");
+            var segments = backwardPass ? BackwardRow() : ForwardRow();
+            // The JIT inlines a few hundred calls into one method and then stops: a long program becomes several methods,
+            // each over all the rows (the values between them are in memory already, so the bits are the same).
+            var parts = new List<List<Expression>>();
+            int used = 0;
+            foreach (var (code, calls) in segments)
+            {
+                if (parts.Count == 0 || used + calls > CallsPerMethod && parts[^1].Count > 0)
+                {
+                    parts.Add([]);
+                    used = 0;
+                }
+                parts[^1].Add(code);
+                used += calls;
+            }
+            var bodies = parts.Select(Compile).ToArray();
+            Methods += bodies.Length;
+            return bodies.Length == 1 ? bodies[0] : (a, o, start, rows) => { foreach (var body in bodies) body(a, o, start, rows); };
+        }
+
+        /// <summary>The methods compiled so far (forward and backward).</summary>
+        public int Methods { get; private set; }
+
+        // A run of more primitives is cut (the values crossing the cut go through memory) so that one run fits a method.
+        private const int CallsPerMethod = 300, FormulaCalls = 6, MaxRunPrimitives = 24;
+
+        private int calls;   // calls built so far, which the JIT inlines (a formula counts for the few it makes itself)
+
+        private MethodCallExpression Inlined(MethodInfo method, int weight, params Expression[] arguments)
+        {
+            calls += weight;
+            return Call(method, arguments);
+        }
+
+        private Body Compile(List<Expression> perRow)
+        {
+            var arraysParameter = Parameter(typeof(T[][]), "arrays");
+            var offsetsParameter = Parameter(typeof(int[]), "offsets");
+            var rowStart = Parameter(typeof(int), "rowStart");
+            var rows = Parameter(typeof(int), "rows");
             var body = new List<Expression>();
-            for (int k = 0; k < streams; k++)
+            for (int k = 0; k < arrays.Length; k++)
             {
                 body.Add(Assign(arrays[k], ArrayIndex(arraysParameter, Constant(k))));
                 body.Add(Assign(offsets[k], ArrayIndex(offsetsParameter, Constant(k))));
             }
-            var perRow = backwardPass ? BackwardRow() : ForwardRow();
             body.Add(For(row, rowStart, Add(rowStart, rows), 1, Block(perRow)));
-            var lambda = Lambda<Body>(Block([.. arrays, .. offsets, row, column], body), arraysParameter, offsetsParameter, rowStart, rows);
-            return lambda.Compile();
+            return Lambda<Body>(Block([.. arrays, .. offsets, row, column], body), arraysParameter, offsetsParameter, rowStart, rows).Compile();
         }
 
-        private List<Expression> ForwardRow()
+        // One segment of a row's code and the calls in it.
+        private (Expression Code, int Calls) Segment(Func<Expression> build)
         {
-            var code = new List<Expression>();
+            int before = calls;
+            var code = build();
+            return (code, calls - before);
+        }
+
+        private List<(Expression Code, int Calls)> ForwardRow()
+        {
+            var code = new List<(Expression, int)>();
             for (int i = 0; i < program.Length; i++)
             {
                 int run = runOfInstruction[i];
                 if (run >= 0)
                 {
-                    if (runs[run].First == i) code.Add(ForwardRun(runs[run]));
+                    if (runs[run].First == i) code.Add(Segment(() => ForwardRun(runs[run])));
                     continue;
                 }
                 // A slice or broadcast that backward reads (or the step returns) is copied out of its source once.
@@ -302,7 +349,7 @@ internal sealed class GroupKernel<T> where T : unmanaged, IFloatingPointIeee754<
                         ExpandInstruction<T> x => new Place(ExternalValues(~x.Source), 0, 0, x.Kind == Broadcast.Scalar),
                         _ => throw new InvalidOperationException(),
                     };
-                    code.Add(Columns(group.SlotCols[d], () => StoreAt(OwnPlace(d), LoadFrom(from))));
+                    code.Add(Segment(() => Columns(group.SlotCols[d], () => StoreAt(OwnPlace(d), LoadFrom(from)))));
                 }
             }
             return code;
@@ -319,28 +366,28 @@ internal sealed class GroupKernel<T> where T : unmanaged, IFloatingPointIeee754<
                 var y = Variable(typeof(Vector512<T>), $"s{e.Destination}");
                 registers[e.Destination] = y;
                 var b = e.Kernel.Arity == 2 ? Operand(e.B) : Default(typeof(Vector512<T>));
-                code.Add(Assign(y, Call(e.Kernel.VectorForm!.Forward, Operand(e.A), b, Constant(e.P), Constant(e.Q))));
+                code.Add(Assign(y, Inlined(e.Kernel.VectorForm!.Forward, FormulaCalls, Operand(e.A), b, Constant(e.P), Constant(e.Q))));
                 if (stored[e.Destination]) code.Add(StoreAt(OwnPlace(e.Destination), y));
             }
             return Block(registers.Values, code);
         });
 
-        private List<Expression> BackwardRow()
+        private List<(Expression Code, int Calls)> BackwardRow()
         {
-            var code = new List<Expression>();
+            var code = new List<(Expression, int)>();
             for (int i = program.Length - 1; i >= 0; i--)
             {
                 int run = runOfInstruction[i];
                 if (run >= 0)
                 {
-                    if (runs[run].First + runs[run].Count - 1 == i) code.Add(BackwardRun(runs[run]));
+                    if (runs[run].First + runs[run].Count - 1 == i) code.Add(Segment(() => BackwardRun(runs[run])));
                     continue;
                 }
                 // A slice adds its gradient into its source's columns; a broadcast's sum over rows runs after the kernel.
                 if (program[i] is NarrowInstruction<T> n)
                 {
                     var into = GradientPlace(n.Source).Shifted(n.Start);
-                    code.Add(IfHasGradient(n.Source, Columns(n.Width, () => AddTo(n.Source, into, LoadFrom(GradientPlace(n.Destination))))));
+                    code.Add(Segment(() => IfHasGradient(n.Source, Columns(n.Width, () => AddTo(n.Source, into, LoadFrom(GradientPlace(n.Destination)))))));
                 }
             }
             return code;
@@ -368,21 +415,21 @@ internal sealed class GroupKernel<T> where T : unmanaged, IFloatingPointIeee754<
                 var y = Value(e.Destination, e.Kernel.BackwardReadsOutput);
                 var args = new[] { gradients[e.Destination], a, b, y, Constant(e.P), Constant(e.Q) };
                 // Toward a, then toward b, as the interpreter's kernel adds them.
-                code.Add(Accumulate(e.A, Call(form.ChainA, args), gradients));
-                if (binary) code.Add(Accumulate(e.B, Call(form.ChainB!, args), gradients));
+                code.Add(Accumulate(e.A, Inlined(form.ChainA, FormulaCalls, args), gradients));
+                if (binary) code.Add(Accumulate(e.B, Inlined(form.ChainB!, FormulaCalls, args), gradients));
             }
             return Block(gradients.Values, code);
         });
 
         private Expression Accumulate(int operand, Expression chain, Dictionary<int, ParameterExpression> gradients)
         {
-            if (operand >= 0 && gradients.TryGetValue(operand, out var g)) return Assign(g, Call(SumMethod, g, chain));
+            if (operand >= 0 && gradients.TryGetValue(operand, out var g)) return Assign(g, Inlined(SumMethod, 1, g, chain));
             return IfHasGradient(operand, AddTo(operand, GradientPlace(operand), chain));
         }
 
         // gradient += contribution in memory; the only contribution to a cleared gradient is added to a zero register instead.
         private MethodCallExpression AddTo(int operand, Place place, Expression contribution) =>
-            StoreAt(place, Call(SumMethod, operand >= 0 && writtenOnce[operand] ? Default(typeof(Vector512<T>)) : LoadFrom(place), contribution));
+            StoreAt(place, Inlined(SumMethod, 1, operand >= 0 && writtenOnce[operand] ? Default(typeof(Vector512<T>)) : LoadFrom(place), contribution));
 
         // An external may carry no gradient (its stream is null): then nothing is added to it.
         private Expression IfHasGradient(int operand, Expression code) =>
@@ -396,13 +443,13 @@ internal sealed class GroupKernel<T> where T : unmanaged, IFloatingPointIeee754<
         private MethodCallExpression LoadFrom(Place p)
         {
             Touch(p);
-            return Call(p.Scalar ? BroadcastMethod : LoadMethod, arrays[p.Stream], Index(p));
+            return Inlined(p.Scalar ? BroadcastMethod : LoadMethod, 1, arrays[p.Stream], Index(p));
         }
 
         private MethodCallExpression StoreAt(Place p, Expression value)
         {
             Touch(p);
-            return Call(StoreMethod, arrays[p.Stream], Index(p), value);
+            return Inlined(StoreMethod, 1, arrays[p.Stream], Index(p), value);
         }
 
         // The width a place's accesses can reach is checked per call; record the farthest over all rows of the group.

@@ -16,14 +16,18 @@ public class GroupKernelTests
 {
     public static TheoryData<string> Cells() => [.. CellRegistry.Names];
 
-    private static float[][] Run(string name, bool generated, int threads = 1, int minParallelValues = int.MaxValue, int input = 16, int hidden = 32, bool reverse = false)
+    private static float[][] Run(string name, bool generated, int threads = 1, int minParallelValues = int.MaxValue, bool reverse = false) =>
+        Run(() => CellRegistry.Create<float>(name, 16, 32, new Rng(1)), generated, threads, minParallelValues, reverse);
+
+    private static float[][] Run(Func<RecurrentCell<float>> create, bool generated, int threads = 1, int minParallelValues = int.MaxValue, bool reverse = false)
     {
+        const int input = 16;
         var (savedEnabled, savedThreads, savedMin) = (GroupKernel<float>.Enabled, Parallelism.MaxThreads, GroupBlocks<float>.MinParallelValues);
         try
         {
             (GroupKernel<float>.Enabled, Parallelism.MaxThreads, GroupBlocks<float>.MinParallelValues) = (generated, threads, minParallelValues);
             Tape.Current.Reset();
-            var cell = CellRegistry.Create<float>(name, input, hidden, new Rng(1));
+            var cell = create();
             var x = Tensor.RandomNormal<float>(new Rng(2), [5, 7, input]).RequireGrad();
             var rng = new Rng(3);
             var initial = cell.InitialState(7).Tensors.Select(t => Tensor.RandomNormal<float>(rng, [.. t.Shape], std: 0.5).RequireGrad()).ToArray();
@@ -68,6 +72,31 @@ public class GroupKernelTests
         else Assert.Contains("instruction by instruction (no hardware 512-bit vectors here)", explained);
     }
 
+    /// <summary>A step of 150 elementwise primitives in one group: more calls than the JIT inlines into one method.</summary>
+    private static CustomCell<float> LongChain() => new("long", 16, hiddenSize: 32, stateNames: ["h"],
+        parameters: new Dictionary<string, int[]> { ["weight_ih"] = [32, 16], ["weight_hh"] = [32, 32] },
+        projectInput: (x, p) => x.Linear(p["weight_ih"]),
+        step: (x, s, p) =>
+        {
+            var h = s["h"];
+            var z = x + h.Linear(p["weight_hh"]);
+            for (int i = 0; i < 30; i++) z = (z * h).Tanh() + z.Sigmoid() * x;
+            return [z];
+        }, rng: new Rng(1));
+
+    [Fact]
+    public void ALongStepIsSplitIntoSeveralMethodsWithTheSameBits()
+    {
+        var explained = LongChain().ExplainCompiledStep(7);
+        if (!Vector512.IsHardwareAccelerated)
+        {
+            Assert.Contains("instruction by instruction (no hardware 512-bit vectors here)", explained);
+            return;
+        }
+        Assert.Contains("split into", explained);
+        AssertSameBits(Run(LongChain, generated: false), Run(LongChain, generated: true));
+    }
+
     [Fact]
     public void ARowThatIsNotWholeVectorsRunsInstructionByInstructionAndSaysSo()
     {
@@ -87,11 +116,14 @@ public class GroupKernelTests
     [Fact]
     public void AKernelRefusesBuffersShorterThanItsGroup()
     {
-        if (!Vector512.IsHardwareAccelerated) return;
         var cell = CellRegistry.Create<float>("lstm", 16, 32, new Rng(1));
         cell.ExplainCompiledStep(4);
         var group = cell.CompiledStep.Traced.Select(t => t.Program).OfType<CompiledProgram<float>>().Single().Groups.Single();
-        var kernel = group.Kernel!;
+        if (group.Kernel is not { } kernel)
+        {
+            Assert.Equal("no hardware 512-bit vectors here", group.KernelReason);
+            return;
+        }
         var arrays = new float[kernel.Streams][];
         var offsets = new int[kernel.Streams];
         for (int k = 0; k < arrays.Length; k++) arrays[k] = new float[group.ArenaSize];

@@ -434,8 +434,7 @@ internal sealed class CompiledSequence<T> where T : unmanaged, IFloatingPointIee
             // As Linear: each row starts as the bias and the product accumulates onto it (the same operations, so the same bits).
             if (p.Bias >= 0)
             {
-                var bias = ((Tensor<T>)constants[p.Bias]).Data;
-                for (int r = 0; r < p.Rows; r++) bias.CopyTo(y.AsSpan(z + r * p.Out, p.Out));
+                Kernels.RepeatRows<T>(((Tensor<T>)constants[p.Bias]).Data, y.AsSpan(z, p.Rows * p.Out));
             }
             Gemm.Run(a, aOffset, false, w.Data, 0, true, y, z, p.Rows, p.Out, p.In, accumulate: p.Bias >= 0, constantB: w.IsLeaf);
         }

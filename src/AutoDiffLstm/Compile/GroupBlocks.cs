@@ -89,18 +89,25 @@ internal sealed class GroupBlocks<T> where T : unmanaged, IFloatingPointIeee754<
             if (program[i].SumsOverRows) program[i].Backward(whole);
     }
 
-    // The generated kernel's view of the same buffers (GroupKernel's stream numbering).
+    // The generated kernel's view of the same buffers (GroupKernel's stream numbering). The arrays rarely change from
+    // step to step; storing one into the array of arrays costs a type check, so only a changed one is stored.
     private void SetStreams()
     {
         if (kernel is null) return;
-        (streams[GroupKernel<T>.Kept], streamOffsets[GroupKernel<T>.Kept]) = (values, valuesAt);
-        (streams[GroupKernel<T>.Scratch], streamOffsets[GroupKernel<T>.Scratch]) = (scratch, scratchAt);
-        (streams[GroupKernel<T>.Gradients], streamOffsets[GroupKernel<T>.Gradients]) = (gradients.Length == 0 ? null : gradients, gradientsAt);
+        Set(GroupKernel<T>.Kept, values, valuesAt);
+        Set(GroupKernel<T>.Scratch, scratch, scratchAt);
+        Set(GroupKernel<T>.Gradients, gradients.Length == 0 ? null : gradients, gradientsAt);
         for (int k = 0; k < externals.Length; k++)
         {
-            (streams[GroupKernel<T>.ExternalValues(k)], streamOffsets[GroupKernel<T>.ExternalValues(k)]) = (externals[k].Array, externals[k].Offset);
-            (streams[GroupKernel<T>.ExternalGradients(k)], streamOffsets[GroupKernel<T>.ExternalGradients(k)]) = (externals[k].GradientArray, externals[k].GradientOffset);
+            Set(GroupKernel<T>.ExternalValues(k), externals[k].Array, externals[k].Offset);
+            Set(GroupKernel<T>.ExternalGradients(k), externals[k].GradientArray, externals[k].GradientOffset);
         }
+    }
+
+    private void Set(int stream, T[]? array, int offset)
+    {
+        if (!ReferenceEquals(streams[stream], array)) streams[stream] = array;
+        streamOffsets[stream] = offset;
     }
 
     private void Run(Action<int> share)

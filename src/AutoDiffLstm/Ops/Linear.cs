@@ -39,7 +39,7 @@ internal sealed class LinearRule<T> : BackwardRule<T>, IReplayableRule where T :
     /// <summary>Every one of <paramref name="rows"/> rows of <paramref name="y"/> set to <paramref name="bias"/>: where the products then accumulate.</summary>
     internal static void CopyToRows(Tensor<T> bias, T[] y, int rows)
     {
-        for (int r = 0; r < rows; r++) bias.Data.CopyTo(y.AsSpan(r * bias.Size, bias.Size));
+        Kernels.RepeatRows<T>(bias.Data, y.AsSpan(0, rows * bias.Size));
     }
     public override string Name => "Linear";
 

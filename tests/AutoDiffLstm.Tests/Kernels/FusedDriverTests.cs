@@ -103,6 +103,23 @@ public abstract class FusedDriverTests<T> where T : unmanaged, IFloatingPointIee
     }
 
     [Fact]
+    public void RepeatRowsSetsEveryRowAndWritesNothingElse()
+    {
+        var rng = new Rng(6);
+        foreach (int cols in new[] { 1, 3, Vector<T>.Count, 4 * Vector<T>.Count, 4 * Vector<T>.Count + 3, 70 })
+            foreach (int rows in new[] { 0, 1, 2, 9 })
+            {
+                var row = Random(rng, cols);
+                var dst = Enumerable.Repeat(Guard, rows * cols + 8).ToArray();
+                AutoDiffLstm.Kernels.RepeatRows<T>(row, dst.AsSpan(0, rows * cols));
+                for (int r = 0; r < rows; r++) Assert.Equal(row, dst.AsSpan(r * cols, cols).ToArray());
+                Assert.All(dst[(rows * cols)..], v => Assert.Equal(Guard, v));
+            }
+        var ex = Assert.Throws<ArgumentException>(() => AutoDiffLstm.Kernels.RepeatRows<T>(new T[3], new T[7]));
+        Assert.Contains("Kernels.RepeatRows: 7 values are not whole rows of 3", ex.Message);
+    }
+
+    [Fact]
     public void AddRowsGivesTheBitsOfOneAddPerRowAndWritesNothingElse()
     {
         var rng = new Rng(5);

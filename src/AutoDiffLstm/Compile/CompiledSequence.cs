@@ -93,13 +93,11 @@ internal sealed class CompiledSequence<T> where T : unmanaged, IFloatingPointIee
     private readonly int stepSize;         // values per step (the layout of gradients and tangents)
     private readonly int savedStepSize;    // values kept per step
     private readonly int scratchSize;      // values of a step that live in scratch
-    private readonly (int Offset, int Length)[] fedGradients; // the parts of a step's gradients that readers outside their stage add to
     private readonly bool readsStepInput;  // whether any stage reads the step's input row (a step may ignore it)
 
     private CompiledSequence(CompiledProgram<T> program, Stage[] stages, Location[] results, int stepSize)
     {
         (this.program, this.stages, this.results, this.stepSize) = (program, stages, results, stepSize);
-        fedGradients = FedGradients(stages);
         readsStepInput = stages.Any(s => s is Product p ? p.Input.Kind == Place.StepInput : ((Group)s).Externals.Any(e => e.Kind == Place.StepInput));
         foreach (var stage in stages)
         {
@@ -247,11 +245,14 @@ internal sealed class CompiledSequence<T> where T : unmanaged, IFloatingPointIee
         return (stacks, recorded);
     }
 
-    // A product's output, and a group's values read outside it; a group's inner values get their gradients cleared by
-    // its blocks (GroupBlocks), where they are in cache.
-    private static (int, int)[] FedGradients(Stage[] stages) => Ranges.Merged(stages.SelectMany(stage => stage is Group g
+    /// <summary>
+    /// The parts of a step's gradients that readers outside their stage add to: a product's output (unless its gradient
+    /// lives in its weight-gradient batch, <paramref name="batched"/>), and a group's values read outside it; a group's
+    /// inner values get their gradients cleared by its blocks (GroupBlocks), where they are in cache.
+    /// </summary>
+    private (int, int)[] FedGradients(Func<int, bool> batched) => Ranges.Merged(stages.SelectMany((stage, i) => stage is Group g
         ? Enumerable.Range(0, g.Fused.SlotOffsets.Length).Where(s => g.Fused.OutputIndexOfSlot[s] >= 0).Select(s => (g.Prefix + g.Fused.SlotOffsets[s], g.Fused.SlotLengths[s]))
-        : [(stage.Prefix, stage.Size)]));
+        : batched(i) ? [] : [(stage.Prefix, stage.Size)]));
 
     /// <summary>Where result k at time t sits in the token's stacks (its gradient, its tangent), for a pass of <paramref name="steps"/>.</summary>
     private int StackOffset(int k, int steps, int t) => steps * stackStart[k] + t * results[k].Length;
@@ -418,9 +419,16 @@ internal sealed class CompiledSequence<T> where T : unmanaged, IFloatingPointIee
         {
             Place.StepInput => (InputGradient(stepInputs, ref stepInputGradients), Time * at.Length),
             Place.State => detached ? (null, 0) : n == 0 ? (InputGradient(initial[at.Index], ref initialGradients[at.Index]), 0) : (gradients, (n - 1) % 2 * plan.stepSize + OffsetOf(plan.results[at.Index])),
-            Place.Stage => (gradients, n % 2 * plan.stepSize + OffsetOf(at)),
+            Place.Stage => batched[at.Index] ? (batches[at.Index].Dy, BatchRow(at.Index) + at.Offset) : (gradients, n % 2 * plan.stepSize + OffsetOf(at)),
             _ => (InputGradient((Tensor<T>)constants[at.Index], ref constantGradients[at.Index]), 0),
         };
+
+        // A product whose weight needs a gradient keeps its output's gradient for this step in its batch of steps,
+        // where its readers add to it and its deep weight-gradient product reads it (instead of a copy per step).
+        private bool[] batched = [];
+        private (int Offset, int Length)[] fedGradients = [];
+
+        private int BatchRow(int stage) => batches[stage].Steps * ((Product)plan.stages[stage]).Rows * ((Product)plan.stages[stage]).Out;
 
         // Opened when first reached, as a rule of the stepped pass would: an input nothing reads gets no gradient.
         private static T[]? InputGradient(Tensor<T> input, ref T[]? gradient) =>
@@ -555,6 +563,9 @@ internal sealed class CompiledSequence<T> where T : unmanaged, IFloatingPointIee
             constantGradients = new T[]?[constants.Length];
             batches = [.. plan.stages.Select(s => s is Product p && constants[p.Weight].RequiresGrad
                 ? (BufferPool<T>.Rent(BatchSteps(p) * p.Rows * p.Out), BufferPool<T>.Rent(BatchSteps(p) * p.Rows * p.In), 0) : ([], [], 0))];
+            // Not a product the step returns: a result's gradient is read where the stacks' gradients are added (SeedStep).
+            batched = [.. plan.stages.Select((s, i) => batches[i].Dy.Length > 0 && !plan.results.Any(r => r.Index == i))];
+            fedGradients = plan.FedGradients(i => batched[i]);
         }
 
         public void CloseGradients()
@@ -582,6 +593,8 @@ internal sealed class CompiledSequence<T> where T : unmanaged, IFloatingPointIee
         {
             if (n == steps - 1) ClearFed(n % 2);
             if (n > 0) ClearFed((n - 1) % 2);
+            for (int i = 0; i < batched.Length; i++)
+                if (batched[i]) batches[i].Dy.AsSpan(BatchRow(i), plan.stages[i].Size).Clear();
             if (clearStepInputRows)
             {
                 int rows = stepInputs.Size / steps;
@@ -597,7 +610,7 @@ internal sealed class CompiledSequence<T> where T : unmanaged, IFloatingPointIee
 
         private void ClearFed(int place)
         {
-            foreach (var (offset, length) in plan.fedGradients) gradients.AsSpan(place * plan.stepSize + offset, length).Clear();
+            foreach (var (offset, length) in fedGradients) gradients.AsSpan(place * plan.stepSize + offset, length).Clear();
         }
 
         private Span<T> ResultGradient(int k) => gradients.AsSpan(n % 2 * plan.stepSize + OffsetOf(plan.results[k]), plan.results[k].Length);
@@ -625,17 +638,17 @@ internal sealed class CompiledSequence<T> where T : unmanaged, IFloatingPointIee
         public void Backward(Product p, int stage)
         {
             var w = (Tensor<T>)constants[p.Weight];
-            int dyOffset = n % 2 * plan.stepSize + p.Prefix;
+            var (dy, dyOffset) = batched[stage] ? (batches[stage].Dy, BatchRow(stage)) : (gradients, n % 2 * plan.stepSize + p.Prefix);
             var (da, offset) = GradientAt(p.Input);
             if (da is not null)
-                Gemm.Run(gradients, dyOffset, false, w.Data, 0, false, da, offset, p.Rows, p.In, p.Out, accumulate: true, constantB: w.IsLeaf);
+                Gemm.Run(dy, dyOffset, false, w.Data, 0, false, da, offset, p.Rows, p.In, p.Out, accumulate: true, constantB: w.IsLeaf);
             if (p.Bias >= 0 && InputGradient((Tensor<T>)constants[p.Bias], ref constantGradients[p.Bias]) is { } db)
             {
-                Kernels.AddRows<T>(gradients.AsSpan(dyOffset, p.Rows * p.Out), db.AsSpan(0, p.Out));
+                Kernels.AddRows<T>(dy.AsSpan(dyOffset, p.Rows * p.Out), db.AsSpan(0, p.Out));
             }
             if (batches[stage] is not { Dy.Length: > 0 } batch) return;
             var (a, aOffset) = ValueAt(p.Input);
-            gradients.AsSpan(dyOffset, p.Rows * p.Out).CopyTo(batch.Dy.AsSpan(batch.Steps * p.Rows * p.Out));
+            if (!batched[stage]) gradients.AsSpan(dyOffset, p.Rows * p.Out).CopyTo(batch.Dy.AsSpan(batch.Steps * p.Rows * p.Out));
             a.AsSpan(aOffset, p.Rows * p.In).CopyTo(batch.A.AsSpan(batch.Steps * p.Rows * p.In));
             batches[stage].Steps++;
             if (batches[stage].Steps == BatchSteps(p)) Flush(p, stage);

@@ -254,6 +254,14 @@ internal sealed class CompiledSequence<T> where T : unmanaged, IFloatingPointIee
         ? Enumerable.Range(0, g.Fused.SlotOffsets.Length).Where(s => g.Fused.OutputIndexOfSlot[s] >= 0).Select(s => (g.Prefix + g.Fused.SlotOffsets[s], g.Fused.SlotLengths[s]))
         : batched(i) ? [] : [(stage.Prefix, stage.Size)]));
 
+    /// <summary>The last stage of the step that reads a value (-1: none): in backward, the first to add to its gradient.</summary>
+    private int LastReader(Location at)
+    {
+        for (int i = stages.Length - 1; i >= 0; i--)
+            if (stages[i] is Product p ? p.Input == at : ((Group)stages[i]).Externals.Contains(at)) return i;
+        return -1;
+    }
+
     /// <summary>Where result k at time t sits in the token's stacks (its gradient, its tangent), for a pass of <paramref name="steps"/>.</summary>
     private int StackOffset(int k, int steps, int t) => steps * stackStart[k] + t * results[k].Length;
 
@@ -426,6 +434,9 @@ internal sealed class CompiledSequence<T> where T : unmanaged, IFloatingPointIee
         // A product whose weight needs a gradient keeps its output's gradient for this step in its batch of steps,
         // where its readers add to it and its deep weight-gradient product reads it (instead of a copy per step).
         private bool[] batched = [];
+        private bool[]?[] fresh = [];          // per group stage, the externals whose gradients its kernel writes (null: none)
+        private bool[] writtenFresh = [];      // per batched product, whether a kernel writes its output's gradient
+        private bool stepInputWrittenFresh;    // whether a kernel writes the step inputs' gradient rows
         private (int Offset, int Length)[] fedGradients = [];
 
         private int BatchRow(int stage) => batches[stage].Steps * ((Product)plan.stages[stage]).Rows * ((Product)plan.stages[stage]).Out;
@@ -566,6 +577,24 @@ internal sealed class CompiledSequence<T> where T : unmanaged, IFloatingPointIee
             // Not a product the step returns: a result's gradient is read where the stacks' gradients are added (SeedStep).
             batched = [.. plan.stages.Select((s, i) => batches[i].Dy.Length > 0 && !plan.results.Any(r => r.Index == i))];
             fedGradients = plan.FedGradients(i => batched[i]);
+            // A gradient that a generated kernel writes once per element, and that would be cleared just before (a step's
+            // input rows, a batched product's output), is written by the kernel instead of cleared and added to: only
+            // when that group is the last stage to read it, so the first to reach it in backward.
+            fresh = new bool[]?[plan.stages.Length];
+            writtenFresh = new bool[plan.stages.Length];
+            for (int i = 0; i < plan.stages.Length; i++)
+            {
+                if (plan.stages[i] is not Group g || blocks[i]!.WritesGradientOnce is not { } once) continue;
+                for (int k = 0; k < g.Externals.Length; k++)
+                {
+                    var at = g.Externals[k];
+                    bool clearedBefore = at.Kind == Place.StepInput ? clearStepInputRows : at.Kind == Place.Stage && batched[at.Index];
+                    if (!once[k] || !clearedBefore || plan.LastReader(at) != i || g.Externals.Count(e => e == at) != 1) continue;
+                    (fresh[i] ??= new bool[g.Externals.Length])[k] = true;
+                    if (at.Kind == Place.StepInput) stepInputWrittenFresh = true;
+                    else writtenFresh[at.Index] = true;
+                }
+            }
         }
 
         public void CloseGradients()
@@ -594,8 +623,8 @@ internal sealed class CompiledSequence<T> where T : unmanaged, IFloatingPointIee
             if (n == steps - 1) ClearFed(n % 2);
             if (n > 0) ClearFed((n - 1) % 2);
             for (int i = 0; i < batched.Length; i++)
-                if (batched[i]) batches[i].Dy.AsSpan(BatchRow(i), plan.stages[i].Size).Clear();
-            if (clearStepInputRows)
+                if (batched[i] && !writtenFresh[i]) batches[i].Dy.AsSpan(BatchRow(i), plan.stages[i].Size).Clear();
+            if (clearStepInputRows && !stepInputWrittenFresh)
             {
                 int rows = stepInputs.Size / steps;
                 stepInputGradients.AsSpan(Time * rows, rows).Clear();
@@ -604,7 +633,7 @@ internal sealed class CompiledSequence<T> where T : unmanaged, IFloatingPointIee
             {
                 if (plan.stackOf[k] != k) continue;
                 var slot = ResultGradient(k);
-                TP.Add(slot, resultGradients.AsSpan(plan.StackOffset(k, steps, Time), slot.Length), slot);
+                Kernels.AddInto<T>(slot, resultGradients.AsSpan(plan.StackOffset(k, steps, Time), slot.Length));
             }
         }
 
@@ -630,7 +659,7 @@ internal sealed class CompiledSequence<T> where T : unmanaged, IFloatingPointIee
                 var (gradient, gradientOffset) = GradientAt(g.Externals[k]);
                 spans[k] = new ExternalSpan<T>(array, offset, g.Externals[k].Length, gradient, gradientOffset);
             }
-            blocks[stage]!.Backward(values, region * plan.savedStepSize + g.SavedPrefix, scratch, g.ScratchPrefix, gradients, n % 2 * plan.stepSize + g.Prefix, spans);
+            blocks[stage]!.Backward(values, region * plan.savedStepSize + g.SavedPrefix, scratch, g.ScratchPrefix, gradients, n % 2 * plan.stepSize + g.Prefix, spans, fresh[stage]);
         }
 
         // y = a W^T + b: da += dy W now (the step before needs it); db += the rows of dy; dW += dy^T a over a batch of

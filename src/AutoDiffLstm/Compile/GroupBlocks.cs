@@ -40,6 +40,7 @@ internal sealed class GroupBlocks<T> where T : unmanaged, IFloatingPointIeee754<
     private readonly GroupKernel<T>? kernel;   // null: instruction by instruction
     private readonly T[]?[] streams = [];
     private readonly int[] streamOffsets = [];
+    private bool[]? fresh;   // the externals whose gradients the kernel writes this step instead of adding to (see GroupKernel.Backward)
 
     public GroupBlocks(FusedGroup<T> group)
     {
@@ -66,12 +67,17 @@ internal sealed class GroupBlocks<T> where T : unmanaged, IFloatingPointIeee754<
         Run(forwardShare);
     }
 
+    /// <summary>Per external, whether the generated kernel adds exactly one contribution per element to its gradient (null: no kernel).</summary>
+    public bool[]? WritesGradientOnce => kernel?.WritesGradientOnce;
+
     /// <summary>
     /// The program in reverse: gradients at gradients[at..] (the group's outputs' gradients complete, its inner slots'
-    /// anything: each block clears its own), adding into the externals' gradients.
+    /// anything: each block clears its own), adding into the externals' gradients, or writing those marked
+    /// <paramref name="fresh"/> (only with a generated kernel, where <see cref="WritesGradientOnce"/>).
     /// </summary>
-    public void Backward(T[] values, int valuesAt, T[] scratch, int scratchAt, T[] gradients, int gradientsAt, ExternalSpan<T>[] externals)
+    public void Backward(T[] values, int valuesAt, T[] scratch, int scratchAt, T[] gradients, int gradientsAt, ExternalSpan<T>[] externals, bool[]? fresh = null)
     {
+        this.fresh = fresh;
         (this.values, this.valuesAt, this.scratch, this.scratchAt) = (values, valuesAt, scratch, scratchAt);
         (this.gradients, this.gradientsAt, this.externals) = (gradients, gradientsAt, externals);
         SetStreams();
@@ -150,7 +156,7 @@ internal sealed class GroupBlocks<T> where T : unmanaged, IFloatingPointIeee754<
             foreach (int slot in kernel?.ClearedSlots ?? group.InnerSlots) frame.Grad(slot).Clear();
         if (kernel is not null)
         {
-            kernel.Backward(streams, streamOffsets, b * blockRows, frame.Rows);
+            kernel.Backward(streams, streamOffsets, fresh, b * blockRows, frame.Rows);
             return;
         }
         for (int i = program.Length - 1; i >= 0; i--)

@@ -38,7 +38,7 @@ internal sealed class GroupKernel<T> where T : unmanaged, IFloatingPointIeee754<
     internal static bool Enabled { get; set; } = true;
 
     /// <summary>The memory a kernel reads and writes: stream k is <c>arrays[k]</c> from <c>offsets[k]</c> (the group's row 0).</summary>
-    internal delegate void Body(T[]?[] arrays, int[] offsets, int rowStart, int rows);
+    internal delegate void Body(T[]?[] arrays, int[] offsets, bool[] fresh, int rowStart, int rows);
 
     /// <summary>The streams: the arena's kept part, its scratch part, the arena's gradients, then per external its values and its gradient (null: none).</summary>
     public const int Kept = 0, Scratch = 1, Gradients = 2;
@@ -62,8 +62,10 @@ internal sealed class GroupKernel<T> where T : unmanaged, IFloatingPointIeee754<
     /// <inheritdoc cref="ClearedSlots"/>
     public (int Offset, int Length)[] ClearedRanges { get; }
 
-    private GroupKernel(Body forward, Body backward, int[] forwardExtent, int[] backwardExtent, int[] clearedSlots, (int, int)[] clearedRanges, string summary)
+    private GroupKernel(Body forward, Body backward, int[] forwardExtent, int[] backwardExtent, int[] clearedSlots, (int, int)[] clearedRanges,
+        bool[] writesGradientOnce, string summary)
     {
+        (WritesGradientOnce, noneFresh) = (writesGradientOnce, new bool[writesGradientOnce.Length]);
         (this.forward, this.backward, this.forwardExtent, this.backwardExtent) = (forward, backward, forwardExtent, backwardExtent);
         (ClearedSlots, ClearedRanges, Summary) = (clearedSlots, clearedRanges, summary);
     }
@@ -72,15 +74,25 @@ internal sealed class GroupKernel<T> where T : unmanaged, IFloatingPointIeee754<
     public void Forward(T[]?[] arrays, int[] offsets, int rowStart, int rows)
     {
         Check(arrays, offsets, forwardExtent, "forward");
-        forward(arrays, offsets, rowStart, rows);
+        forward(arrays, offsets, noneFresh, rowStart, rows);
     }
 
-    /// <summary>Rows [rowStart, rowStart + rows) backward, except broadcast sums over rows (<see cref="FusedInstruction{T}.SumsOverRows"/>).</summary>
-    public void Backward(T[]?[] arrays, int[] offsets, int rowStart, int rows)
+    /// <summary>
+    /// Rows [rowStart, rowStart + rows) backward, except broadcast sums over rows (<see cref="FusedInstruction{T}.SumsOverRows"/>).
+    /// <paramref name="fresh"/> (null: none) marks the externals whose gradients nothing has written yet: where the kernel
+    /// adds exactly one contribution per element (<see cref="WritesGradientOnce"/>) it writes 0 + c there, so the caller
+    /// need not clear them.
+    /// </summary>
+    public void Backward(T[]?[] arrays, int[] offsets, bool[]? fresh, int rowStart, int rows)
     {
         Check(arrays, offsets, backwardExtent, "backward");
-        backward(arrays, offsets, rowStart, rows);
+        backward(arrays, offsets, fresh ?? noneFresh, rowStart, rows);
     }
+
+    /// <summary>Per external, whether the kernel adds exactly one contribution to each element of its gradient.</summary>
+    public bool[] WritesGradientOnce { get; }
+
+    private readonly bool[] noneFresh;
 
     // The generated code does not check bounds; every stream it touches is checked here once per call.
     private static void Check(T[]?[] arrays, int[] offsets, int[] extent, string pass)
@@ -164,6 +176,18 @@ internal sealed class GroupKernel<T> where T : unmanaged, IFloatingPointIeee754<
             _ => [],
         };
 
+        /// <summary>Whether readers adding to all of a gradient (<paramref name="whole"/>) and slices of it give each element exactly one contribution.</summary>
+        private static bool OnePerElement(int whole, List<(int Start, int Width)> slices, int cols)
+        {
+            if (whole > 0) return whole == 1 && slices.Count == 0;
+            var sorted = slices.OrderBy(r => r.Start).ToList();
+            return sorted.Count > 0 && sorted[0].Start == 0 && sorted[^1].Start + sorted[^1].Width == cols
+                && sorted.Zip(sorted.Skip(1)).All(p => p.First.Start + p.First.Width == p.Second.Start);
+        }
+
+        /// <summary>Per external, whether the kernel adds exactly one contribution to each element of its gradient.</summary>
+        public bool[] WritesGradientOnce { get; private set; } = [];
+
         /// <summary>Runs, places and what is stored; an empty string, or why the group cannot be generated.</summary>
         public string Plan()
         {
@@ -214,25 +238,30 @@ internal sealed class GroupKernel<T> where T : unmanaged, IFloatingPointIeee754<
                 gradientInMemory[s] = output || runOfSlot[s] < 0;
                 ranges[s] = [];
             }
+            var externalWhole = new int[group.Externals.Length];
+            var externalRanges = group.Externals.Select(_ => new List<(int Start, int Width)>()).ToArray();
             for (int i = 0; i < program.Length; i++)
                 foreach (int o in Operands(program[i]))
                 {
-                    if (o < 0 || (runOfInstruction[i] >= 0 && runOfInstruction[i] == runOfSlot[o])) continue;
+                    if (o < 0)
+                    {
+                        // A broadcast's sum over rows adds many values into one: never written once.
+                        if (program[i] is NarrowInstruction<T> slice) externalRanges[~o].Add((slice.Start, slice.Width));
+                        else externalWhole[~o] += program[i] is ExpandInstruction<T> ? 2 : 1;
+                        continue;
+                    }
+                    if (runOfInstruction[i] >= 0 && runOfInstruction[i] == runOfSlot[o]) continue;
                     stored[o] = gradientInMemory[o] = true;
                     if (program[i] is NarrowInstruction<T> n) ranges[o].Add((n.Start, n.Width));
                     else whole[o]++;
                 }
+            WritesGradientOnce = [.. Enumerable.Range(0, group.Externals.Length).Select(k =>
+                group.ExternalCols[k] > 0 && OnePerElement(externalWhole[k], externalRanges[k], group.ExternalCols[k]))];
             // An inner gradient that gets exactly one contribution per element is written (0 + c, the interpreter's bits)
             // rather than added to a cleared buffer: an LSTM's pre-activations and their slices then need no clearing.
             writtenOnce = new bool[Slots];
             for (int s = 0; s < Slots; s++)
-            {
-                if (!gradientInMemory[s] || group.OutputIndexOfSlot[s] >= 0) continue;
-                var sorted = ranges[s].OrderBy(r => r.Start).ToList();
-                bool tiles = sorted.Count > 0 && sorted[0].Start == 0 && sorted.Zip(sorted.Skip(1)).All(p => p.First.Start + p.First.Width == p.Second.Start)
-                    && sorted[^1].Start + sorted[^1].Width == group.SlotCols[s];
-                writtenOnce[s] = whole[s] == 1 && sorted.Count == 0 || whole[s] == 0 && tiles;
-            }
+                writtenOnce[s] = gradientInMemory[s] && group.OutputIndexOfSlot[s] < 0 && OnePerElement(whole[s], ranges[s], group.SlotCols[s]);
             ClearedSlots = [.. Enumerable.Range(0, Slots).Where(s => gradientInMemory[s] && group.OutputIndexOfSlot[s] < 0 && !writtenOnce[s])];
             // Only memory survives from forward to backward: what backward reads must be kept (the planner keeps it).
             foreach (var e in program.OfType<ElementwiseInstruction<T>>())
@@ -252,13 +281,13 @@ internal sealed class GroupKernel<T> where T : unmanaged, IFloatingPointIeee754<
             var backward = Lambda(backwardPass: true, backwardExtent);
             var cleared = Ranges.Merged(ClearedSlots.Select(s => (group.SlotOffsets[s], group.SlotLengths[s])));
             var widths = runs.Select(r => $"{r.Count} at {group.SlotCols[program[r.First].Destination]}");
-            return new GroupKernel<T>(forward, backward, forwardExtent, backwardExtent, ClearedSlots, cleared,
+            return new GroupKernel<T>(forward, backward, forwardExtent, backwardExtent, ClearedSlots, cleared, WritesGradientOnce,
                 $"generated kernel: per row, {runs.Count} loop{(runs.Count == 1 ? "" : "s")} of {Lanes}-lane vectors (primitives at width: {string.Join(", ", widths)})"
                 + (Methods > 2 ? $", split into {Methods} methods to stay within the JIT's inlining budget" : ""));
         }
 
         // The parameters and per-stream locals of the lambda being built.
-        private ParameterExpression[] arrays = [], offsets = [];
+        private ParameterExpression[] arrays = [], offsets = [], fresh = [];
         private ParameterExpression row = null!, column = null!;
         private int[] extent = [];
 
@@ -268,6 +297,7 @@ internal sealed class GroupKernel<T> where T : unmanaged, IFloatingPointIeee754<
             int streams = extent.Length;
             arrays = [.. Enumerable.Range(0, streams).Select(k => Variable(typeof(T[]), $"a{k}"))];
             offsets = [.. Enumerable.Range(0, streams).Select(k => Variable(typeof(int), $"o{k}"))];
+            fresh = [.. Enumerable.Range(0, group.Externals.Length).Select(k => Variable(typeof(bool), $"fresh{k}"))];
             row = Variable(typeof(int), "r");
             column = Variable(typeof(int), "c");
             var segments = backwardPass ? BackwardRow() : ForwardRow();
@@ -287,7 +317,7 @@ internal sealed class GroupKernel<T> where T : unmanaged, IFloatingPointIeee754<
             }
             var bodies = parts.Select(Compile).ToArray();
             Methods += bodies.Length;
-            return bodies.Length == 1 ? bodies[0] : (a, o, start, rows) => { foreach (var body in bodies) body(a, o, start, rows); };
+            return bodies.Length == 1 ? bodies[0] : (a, o, f, start, rows) => { foreach (var body in bodies) body(a, o, f, start, rows); };
         }
 
         /// <summary>The methods compiled so far (forward and backward).</summary>
@@ -308,6 +338,7 @@ internal sealed class GroupKernel<T> where T : unmanaged, IFloatingPointIeee754<
         {
             var arraysParameter = Parameter(typeof(T[][]), "arrays");
             var offsetsParameter = Parameter(typeof(int[]), "offsets");
+            var freshParameter = Parameter(typeof(bool[]), "fresh");
             var rowStart = Parameter(typeof(int), "rowStart");
             var rows = Parameter(typeof(int), "rows");
             var body = new List<Expression>();
@@ -316,8 +347,9 @@ internal sealed class GroupKernel<T> where T : unmanaged, IFloatingPointIeee754<
                 body.Add(Assign(arrays[k], ArrayIndex(arraysParameter, Constant(k))));
                 body.Add(Assign(offsets[k], ArrayIndex(offsetsParameter, Constant(k))));
             }
+            for (int k = 0; k < fresh.Length; k++) body.Add(Assign(fresh[k], ArrayIndex(freshParameter, Constant(k))));
             body.Add(For(row, rowStart, Add(rowStart, rows), 1, Block(perRow)));
-            return Lambda<Body>(Block([.. arrays, .. offsets, row, column], body), arraysParameter, offsetsParameter, rowStart, rows).Compile();
+            return Lambda<Body>(Block([.. arrays, .. offsets, .. fresh, row, column], body), arraysParameter, offsetsParameter, freshParameter, rowStart, rows).Compile();
         }
 
         // One segment of a row's code and the calls in it.
@@ -428,8 +460,14 @@ internal sealed class GroupKernel<T> where T : unmanaged, IFloatingPointIeee754<
         }
 
         // gradient += contribution in memory; the only contribution to a cleared gradient is added to a zero register instead.
-        private MethodCallExpression AddTo(int operand, Place place, Expression contribution) =>
-            StoreAt(place, Inlined(SumMethod, 1, operand >= 0 && writtenOnce[operand] ? Default(typeof(Vector512<T>)) : LoadFrom(place), contribution));
+        private MethodCallExpression AddTo(int operand, Place place, Expression contribution)
+        {
+            var zero = Default(typeof(Vector512<T>));
+            if (operand >= 0) return StoreAt(place, Inlined(SumMethod, 1, writtenOnce[operand] ? zero : LoadFrom(place), contribution));
+            // An external's gradient that nothing has written yet this step (the caller says so per call) is written too.
+            var start = WritesGradientOnce[~operand] ? Condition(fresh[~operand], zero, LoadFrom(place)) : (Expression)LoadFrom(place);
+            return StoreAt(place, Inlined(SumMethod, 1, start, contribution));
+        }
 
         // An external may carry no gradient (its stream is null): then nothing is added to it.
         private Expression IfHasGradient(int operand, Expression code) =>

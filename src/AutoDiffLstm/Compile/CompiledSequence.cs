@@ -254,6 +254,51 @@ internal sealed class CompiledSequence<T> where T : unmanaged, IFloatingPointIee
         ? Enumerable.Range(0, g.Fused.SlotOffsets.Length).Where(s => g.Fused.OutputIndexOfSlot[s] >= 0).Select(s => (g.Prefix + g.Fused.SlotOffsets[s], g.Fused.SlotLengths[s]))
         : batched(i) ? [] : [(stage.Prefix, stage.Size)]));
 
+    /// <summary>How a backward pass handles its gradients (see <see cref="GradientPlanFor"/>), and what that depends on: the stages whose products batch their weight gradients, whether the step inputs' gradient is fresh, whether groups run generated kernels.</summary>
+    private sealed record GradientPlan(bool[] WithBatch, bool FreshStepInputs, bool Kernels, bool[] Batched, (int, int)[] Fed, bool[]?[] Fresh, bool[] WrittenFresh, bool StepInputWrittenFresh);
+
+    private GradientPlan? lastGradientPlan;   // the plan of the last pass (passes of one sequence almost always share it), so a pass allocates none
+
+    /// <summary>
+    /// The gradient handling of a backward pass: which products keep their output's gradient in their weight-gradient
+    /// batch (not one the step returns: a result's gradient is read where the stacks' gradients are added), which parts
+    /// of a step's gradients a step clears, and which external gradients a generated kernel writes instead: one it
+    /// writes once per element and that would be cleared just before (a step's input rows, a batched product's
+    /// output), when that group is the last stage to read it, so the first to reach it in backward.
+    /// </summary>
+    private GradientPlan GradientPlanFor((T[] Dy, T[] A, int Steps)[] batches, bool freshStepInputs, bool kernels)
+    {
+        if (lastGradientPlan is { } last && last.FreshStepInputs == freshStepInputs && last.Kernels == kernels && Same(last.WithBatch, batches)) return last;
+        var withBatch = batches.Select(b => b.Dy.Length > 0).ToArray();
+        var batched = stages.Select((s, i) => withBatch[i] && !results.Any(r => r.Index == i)).ToArray();
+        var fresh = new bool[]?[stages.Length];
+        var writtenFresh = new bool[stages.Length];
+        bool stepInputWrittenFresh = false;
+        for (int i = 0; i < stages.Length; i++)
+        {
+            if (!kernels || stages[i] is not Group g || g.Fused.Kernel?.WritesGradientOnce is not { } once) continue;
+            for (int k = 0; k < g.Externals.Length; k++)
+            {
+                var at = g.Externals[k];
+                bool clearedBefore = at.Kind == Place.StepInput ? freshStepInputs : at.Kind == Place.Stage && batched[at.Index];
+                if (!once[k] || !clearedBefore || LastReader(at) != i || g.Externals.Count(e => e == at) != 1) continue;
+                (fresh[i] ??= new bool[g.Externals.Length])[k] = true;
+                if (at.Kind == Place.StepInput) stepInputWrittenFresh = true;
+                else writtenFresh[at.Index] = true;
+            }
+        }
+        var built = new GradientPlan(withBatch, freshStepInputs, kernels, batched, FedGradients(i => batched[i]), fresh, writtenFresh, stepInputWrittenFresh);
+        lastGradientPlan = built;
+        return built;
+
+        static bool Same(bool[] withBatch, (T[] Dy, T[] A, int Steps)[] batches)
+        {
+            for (int i = 0; i < batches.Length; i++)
+                if (withBatch[i] != batches[i].Dy.Length > 0) return false;
+            return true;
+        }
+    }
+
     /// <summary>The last stage of the step that reads a value (-1: none): in backward, the first to add to its gradient.</summary>
     private int LastReader(Location at)
     {
@@ -574,27 +619,9 @@ internal sealed class CompiledSequence<T> where T : unmanaged, IFloatingPointIee
             constantGradients = new T[]?[constants.Length];
             batches = [.. plan.stages.Select(s => s is Product p && constants[p.Weight].RequiresGrad
                 ? (BufferPool<T>.Rent(BatchSteps(p) * p.Rows * p.Out), BufferPool<T>.Rent(BatchSteps(p) * p.Rows * p.In), 0) : ([], [], 0))];
-            // Not a product the step returns: a result's gradient is read where the stacks' gradients are added (SeedStep).
-            batched = [.. plan.stages.Select((s, i) => batches[i].Dy.Length > 0 && !plan.results.Any(r => r.Index == i))];
-            fedGradients = plan.FedGradients(i => batched[i]);
-            // A gradient that a generated kernel writes once per element, and that would be cleared just before (a step's
-            // input rows, a batched product's output), is written by the kernel instead of cleared and added to: only
-            // when that group is the last stage to read it, so the first to reach it in backward.
-            fresh = new bool[]?[plan.stages.Length];
-            writtenFresh = new bool[plan.stages.Length];
-            for (int i = 0; i < plan.stages.Length; i++)
-            {
-                if (plan.stages[i] is not Group g || blocks[i]!.WritesGradientOnce is not { } once) continue;
-                for (int k = 0; k < g.Externals.Length; k++)
-                {
-                    var at = g.Externals[k];
-                    bool clearedBefore = at.Kind == Place.StepInput ? clearStepInputRows : at.Kind == Place.Stage && batched[at.Index];
-                    if (!once[k] || !clearedBefore || plan.LastReader(at) != i || g.Externals.Count(e => e == at) != 1) continue;
-                    (fresh[i] ??= new bool[g.Externals.Length])[k] = true;
-                    if (at.Kind == Place.StepInput) stepInputWrittenFresh = true;
-                    else writtenFresh[at.Index] = true;
-                }
-            }
+            var gradientPlan = plan.GradientPlanFor(batches, clearStepInputRows, GroupKernel<T>.Enabled);
+            (batched, fedGradients, fresh, writtenFresh, stepInputWrittenFresh) =
+                (gradientPlan.Batched, gradientPlan.Fed, gradientPlan.Fresh, gradientPlan.WrittenFresh, gradientPlan.StepInputWrittenFresh);
         }
 
         public void CloseGradients()

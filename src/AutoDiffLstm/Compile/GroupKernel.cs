@@ -156,6 +156,8 @@ internal sealed class GroupKernel<T> where T : unmanaged, IFloatingPointIeee754<
 
         private int Slots => group.SlotOffsets.Length;
 
+        private bool IsComputed(int instruction) => computed.Length > 0 && computed[program[instruction].Destination];
+
         private bool Kept(int slot) => group.SlotOffsets[slot] < group.SavedSize;
 
         private Place OwnPlace(int slot) => Kept(slot)
@@ -175,6 +177,36 @@ internal sealed class GroupKernel<T> where T : unmanaged, IFloatingPointIeee754<
             ExpandInstruction<T> x => [x.Source],
             _ => [],
         };
+
+        /// <summary>
+        /// An elementwise value read only through slices that tile it, each read once, is computed where its slices are
+        /// read, from its operands' columns, and never stored (an LSTM's pre-activations P_t + W h + b); backward pushes
+        /// each slice's gradient through it into its operands' columns there. Only when the value is alone in its run,
+        /// not kept or returned, its derivative does not read it, and its operands have no other reader (so their
+        /// gradients get the same single contribution, only at another point of the walk).
+        /// </summary>
+        private void PlanComputedSlices(int[] whole, List<(int Start, int Width)>[] ranges, int[] readers, int[] externalWhole, List<(int Start, int Width)>[] externalRanges)
+        {
+            computedFrom = new (ElementwiseInstruction<T>, int)?[Slots];
+            foreach (var (first, count) in runs)
+            {
+                if (count != 1 || program[first] is not ElementwiseInstruction<T> e) continue;
+                int s = e.Destination;
+                if (Kept(s) || group.OutputIndexOfSlot[s] >= 0 || e.Kernel.BackwardReadsOutput || whole[s] != 0 || !writtenOnce[s]) continue;
+                var slices = program.OfType<NarrowInstruction<T>>().Where(n => n.Source == s).ToArray();
+                if (slices.Any(n => Kept(n.Destination) || group.OutputIndexOfSlot[n.Destination] >= 0 || whole[n.Destination] != 1 || ranges[n.Destination].Count > 0))
+                    continue;
+                int[] operands = [.. Operands(e)];
+                bool alone(int o) => o >= 0 ? readers[o] == 1 && ranges[o].Count == 0 : externalWhole[~o] == 1 && externalRanges[~o].Count == 0;
+                if (operands.Distinct().Count() != operands.Length || !operands.All(alone)) continue;
+                foreach (var n in slices) computedFrom[n.Destination] = (e, n.Start);
+                computed[s] = true;
+                stored[s] = false;
+            }
+        }
+
+        private (ElementwiseInstruction<T> Producer, int Start)?[] computedFrom = [];   // per slice slot: the value it is computed from, and where
+        private bool[] computed = [];                                                   // per slot: computed where its slices are read
 
         /// <summary>Whether readers adding to all of a gradient (<paramref name="whole"/>) and slices of it give each element exactly one contribution.</summary>
         private static bool OnePerElement(int whole, List<(int Start, int Width)> slices, int cols)
@@ -238,6 +270,7 @@ internal sealed class GroupKernel<T> where T : unmanaged, IFloatingPointIeee754<
                 gradientInMemory[s] = output || runOfSlot[s] < 0;
                 ranges[s] = [];
             }
+            var readers = new int[Slots];                        // every operand occurrence, in the run or not
             var externalWhole = new int[group.Externals.Length];
             var externalRanges = group.Externals.Select(_ => new List<(int Start, int Width)>()).ToArray();
             for (int i = 0; i < program.Length; i++)
@@ -250,6 +283,7 @@ internal sealed class GroupKernel<T> where T : unmanaged, IFloatingPointIeee754<
                         else externalWhole[~o] += program[i] is ExpandInstruction<T> ? 2 : 1;
                         continue;
                     }
+                    readers[o]++;
                     if (runOfInstruction[i] >= 0 && runOfInstruction[i] == runOfSlot[o]) continue;
                     stored[o] = gradientInMemory[o] = true;
                     if (program[i] is NarrowInstruction<T> n) ranges[o].Add((n.Start, n.Width));
@@ -260,9 +294,11 @@ internal sealed class GroupKernel<T> where T : unmanaged, IFloatingPointIeee754<
             // An inner gradient that gets exactly one contribution per element is written (0 + c, the interpreter's bits)
             // rather than added to a cleared buffer: an LSTM's pre-activations and their slices then need no clearing.
             writtenOnce = new bool[Slots];
+            computed = new bool[Slots];
             for (int s = 0; s < Slots; s++)
                 writtenOnce[s] = gradientInMemory[s] && group.OutputIndexOfSlot[s] < 0 && OnePerElement(whole[s], ranges[s], group.SlotCols[s]);
             ClearedSlots = [.. Enumerable.Range(0, Slots).Where(s => gradientInMemory[s] && group.OutputIndexOfSlot[s] < 0 && !writtenOnce[s])];
+            PlanComputedSlices(whole, ranges, readers, externalWhole, externalRanges);
             // Only memory survives from forward to backward: what backward reads must be kept (the planner keeps it).
             foreach (var e in program.OfType<ElementwiseInstruction<T>>())
             {
@@ -283,6 +319,7 @@ internal sealed class GroupKernel<T> where T : unmanaged, IFloatingPointIeee754<
             var widths = runs.Select(r => $"{r.Count} at {group.SlotCols[program[r.First].Destination]}");
             return new GroupKernel<T>(forward, backward, forwardExtent, backwardExtent, ClearedSlots, cleared, WritesGradientOnce,
                 $"generated kernel: per row, {runs.Count} loop{(runs.Count == 1 ? "" : "s")} of {Lanes}-lane vectors (primitives at width: {string.Join(", ", widths)})"
+                + (computed.Any(c => c) ? $"; {string.Join(", ", Enumerable.Range(0, Slots).Where(s => computed[s]).Select(s => $"s{s}"))} computed where its slices are read, never stored" : "")
                 + (Methods > 2 ? $", split into {Methods} methods to stay within the JIT's inlining budget" : ""));
         }
 
@@ -368,7 +405,7 @@ internal sealed class GroupKernel<T> where T : unmanaged, IFloatingPointIeee754<
                 int run = runOfInstruction[i];
                 if (run >= 0)
                 {
-                    if (runs[run].First == i) code.Add(Segment(() => ForwardRun(runs[run])));
+                    if (runs[run].First == i && !IsComputed(i)) code.Add(Segment(() => ForwardRun(runs[run])));
                     continue;
                 }
                 // A slice or broadcast that backward reads (or the step returns) is copied out of its source once.
@@ -394,7 +431,12 @@ internal sealed class GroupKernel<T> where T : unmanaged, IFloatingPointIeee754<
             for (int i = run.First; i < run.First + run.Count; i++)
             {
                 var e = (ElementwiseInstruction<T>)program[i];
-                Expression Operand(int o) => o >= 0 && registers.TryGetValue(o, out var v) ? v : LoadFrom(ValuePlace(o));
+                Expression Operand(int o) => o >= 0 && registers.TryGetValue(o, out var v) ? v
+                    : o >= 0 && computedFrom[o] is var (producer, start) ? Inlined(producer.Kernel.VectorForm!.Forward, FormulaCalls,
+                        LoadFrom(ValuePlace(producer.A).Shifted(start)),
+                        producer.Kernel.Arity == 2 ? LoadFrom(ValuePlace(producer.B).Shifted(start)) : Default(typeof(Vector512<T>)),
+                        Constant(producer.P), Constant(producer.Q))
+                    : LoadFrom(ValuePlace(o));
                 var y = Variable(typeof(Vector512<T>), $"s{e.Destination}");
                 registers[e.Destination] = y;
                 var b = e.Kernel.Arity == 2 ? Operand(e.B) : Default(typeof(Vector512<T>));
@@ -412,11 +454,11 @@ internal sealed class GroupKernel<T> where T : unmanaged, IFloatingPointIeee754<
                 int run = runOfInstruction[i];
                 if (run >= 0)
                 {
-                    if (runs[run].First + runs[run].Count - 1 == i) code.Add(Segment(() => BackwardRun(runs[run])));
+                    if (runs[run].First + runs[run].Count - 1 == i && !IsComputed(i)) code.Add(Segment(() => BackwardRun(runs[run])));
                     continue;
                 }
                 // A slice adds its gradient into its source's columns; a broadcast's sum over rows runs after the kernel.
-                if (program[i] is NarrowInstruction<T> n)
+                if (program[i] is NarrowInstruction<T> n && computedFrom[n.Destination] is null)
                 {
                     var into = GradientPlace(n.Source).Shifted(n.Start);
                     code.Add(Segment(() => IfHasGradient(n.Source, Columns(n.Width, () => AddTo(n.Source, into, LoadFrom(GradientPlace(n.Destination)))))));
@@ -456,7 +498,25 @@ internal sealed class GroupKernel<T> where T : unmanaged, IFloatingPointIeee754<
         private Expression Accumulate(int operand, Expression chain, Dictionary<int, ParameterExpression> gradients)
         {
             if (operand >= 0 && gradients.TryGetValue(operand, out var g)) return Assign(g, Inlined(SumMethod, 1, g, chain));
+            if (operand >= 0 && computedFrom[operand] is var (producer, start)) return ThroughProducer(producer, start, chain);
             return IfHasGradient(operand, AddTo(operand, GradientPlace(operand), chain));
+        }
+
+        // The slice's only contribution (0 + c), its place in the producer's gradient (0 + that), then the producer's chain
+        // rules into its operands' columns: the additions the interpreter makes, in its order for every element.
+        private BlockExpression ThroughProducer(ElementwiseInstruction<T> producer, int start, Expression chain)
+        {
+            var zero = Default(typeof(Vector512<T>));
+            var g = Variable(typeof(Vector512<T>), $"g{producer.Destination}");
+            bool binary = producer.Kernel.Arity == 2, reads = producer.Kernel.BackwardReadsOperands;
+            Expression a = reads ? LoadFrom(ValuePlace(producer.A).Shifted(start)) : zero;
+            Expression b = binary && reads ? LoadFrom(ValuePlace(producer.B).Shifted(start)) : zero;
+            var args = new Expression[] { g, a, b, zero, Constant(producer.P), Constant(producer.Q) };
+            var code = new List<Expression> { Assign(g, Inlined(SumMethod, 1, zero, Inlined(SumMethod, 1, zero, chain))) };
+            code.Add(IfHasGradient(producer.A, AddTo(producer.A, GradientPlace(producer.A).Shifted(start), Inlined(producer.Kernel.VectorForm!.ChainA, FormulaCalls, args))));
+            if (binary)
+                code.Add(IfHasGradient(producer.B, AddTo(producer.B, GradientPlace(producer.B).Shifted(start), Inlined(producer.Kernel.VectorForm!.ChainB!, FormulaCalls, args))));
+            return Block([g], code);
         }
 
         // gradient += contribution in memory; the only contribution to a cleared gradient is added to a zero register instead.

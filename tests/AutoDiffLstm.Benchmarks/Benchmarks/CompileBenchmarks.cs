@@ -32,4 +32,17 @@ public class CompileBenchmarks
         var cell = Create();
         return cell.CompiledStep.FallbackReason(cell.StepInputShapes(Batch));
     }
+
+    /// <summary>As <see cref="CreateAndCompile"/>, then the code generated for each fused group (<see cref="GroupKernel{T}"/>), which a whole-sequence pass builds on its first use.</summary>
+    [Benchmark]
+    public int CreateCompileAndGenerate()
+    {
+        var cell = Create();
+        cell.CompiledStep.FallbackReason(cell.StepInputShapes(Batch));
+        int generated = 0;
+        foreach (var (program, _) in cell.CompiledStep.Traced)
+            foreach (var group in program?.Groups ?? [])
+                if (group.Kernel is not null) generated++;
+        return generated;
+    }
 }

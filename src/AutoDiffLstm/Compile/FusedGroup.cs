@@ -73,6 +73,10 @@ internal sealed class FusedGroup<T> where T : unmanaged, IFloatingPointIeee754<T
     /// <summary>Why the group has no generated kernel (empty when it has one).</summary>
     public string KernelReason => Kernel is null ? kernelReason! : "";
 
+    /// <summary>The instructions whose backward sums over rows (<see cref="FusedInstruction{T}.SumsOverRows"/>), in reverse program order.</summary>
+    public FusedInstruction<T>[] RowSums => rowSums ??= [.. Program.Where(i => i.SumsOverRows).Reverse()];
+    private FusedInstruction<T>[]? rowSums;
+
     public FusedGroupRule<T> Rule => rule ??= new FusedGroupRule<T>(this);
     private FusedGroupRule<T>? rule;
 

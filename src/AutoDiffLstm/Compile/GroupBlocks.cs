@@ -53,6 +53,7 @@ internal sealed class GroupBlocks<T> where T : unmanaged, IFloatingPointIeee754<
         // A team part per thread (the team makes a worker per part), each taking every shares-th block; on one thread,
         // share 0 is every block.
         kernel = GroupKernel<T>.Enabled ? group.Kernel : null;
+        rowSums = group.RowSums;
         if (kernel is not null) (streams, streamOffsets) = (new T[kernel.Streams][], new int[kernel.Streams]);
         forwardShare = p => { for (int b = p; b < blocks; b += shares) ForwardBlock(b); };
         backwardShare = p => { for (int b = p; b < blocks; b += shares) BackwardBlock(b, everything: false); };
@@ -89,11 +90,13 @@ internal sealed class GroupBlocks<T> where T : unmanaged, IFloatingPointIeee754<
         }
         if (blocks == 1) BackwardBlock(0, everything: false);
         else Run(backwardShare);
+        if (rowSums.Length == 0) return;
         var whole = Frame(0, group.Rows);
-        var program = group.Program;
-        for (int i = program.Length - 1; i >= 0; i--)
-            if (program[i].SumsOverRows) program[i].Backward(whole);
+        foreach (var instruction in rowSums) instruction.Backward(whole);
     }
+
+    // The instructions whose backward sums over rows, in reverse program order (most groups have none).
+    private readonly FusedInstruction<T>[] rowSums;
 
     // The generated kernel's view of the same buffers (GroupKernel's stream numbering). The arrays rarely change from
     // step to step; storing one into the array of arrays costs a type check, so only a changed one is stored.

@@ -21,10 +21,14 @@ namespace AutoDiffLstm;
 /// <item>consecutive elementwise instructions of one width form a run, one loop over the row's vectors in which values
 /// stay in registers; a value is stored only when backward reads it, the step returns it, or another run reads it;</item>
 /// <item>slicing (Narrow) and broadcasting (Expand) generate no code: their readers read the source in place, and a
-/// slice backward reads is copied out once;</item>
+/// slice backward reads is copied out once; a value read only through slices that tile it is computed where each
+/// slice is read and never stored (an LSTM's pre-activations);</item>
 /// <item>backward walks the runs in reverse with each value's gradient in a register, starting from what readers
-/// outside the run have added to memory; a broadcast's sum over rows runs afterwards, instruction by instruction
-/// (<see cref="GroupBlocks{T}"/>).</item>
+/// outside the run have added to memory; a gradient that gets exactly one contribution per element is written
+/// (0 + c) rather than added to a cleared buffer, and so are the externals' gradients the caller marks fresh; a
+/// broadcast's sum over rows runs afterwards, instruction by instruction (<see cref="GroupBlocks{T}"/>);</item>
+/// <item>the JIT inlines a few hundred calls into one method and then stops, so long programs are cut into several
+/// methods (at run boundaries, values between them in memory) and short loops are unrolled only a little.</item>
 /// </list>
 /// Every element sees the same operations in the same order as in the interpreter (gradients add their contributions
 /// in reverse program order, starting from memory), so the bits are the interpreter's; <c>GroupKernelTests</c> checks
@@ -385,8 +389,9 @@ internal sealed class GroupKernel<T> where T : unmanaged, IFloatingPointIeee754<
                 body.Add(Assign(offsets[k], ArrayIndex(offsetsParameter, Constant(k))));
             }
             for (int k = 0; k < fresh.Length; k++) body.Add(Assign(fresh[k], ArrayIndex(freshParameter, Constant(k))));
-            body.Add(For(row, rowStart, Add(rowStart, rows), 1, Block(perRow)));
-            return Lambda<Body>(Block([.. arrays, .. offsets, .. fresh, row, column], body), arraysParameter, offsetsParameter, freshParameter, rowStart, rows).Compile();
+            var bases = rowBases.Select(b => (Expression)Assign(b.Value, Add(offsets[b.Key.Stream], Multiply(row, Constant(b.Key.RowStride)))));
+            body.Add(For(row, rowStart, Add(rowStart, rows), 1, Block([.. bases, .. perRow])));
+            return Lambda<Body>(Block([.. arrays, .. offsets, .. fresh, .. rowBases.Values, row, column], body), arraysParameter, offsetsParameter, freshParameter, rowStart, rows).Compile();
         }
 
         // One segment of a row's code and the calls in it.
@@ -534,9 +539,18 @@ internal sealed class GroupKernel<T> where T : unmanaged, IFloatingPointIeee754<
             operand >= 0 ? code : IfThen(NotEqual(arrays[ExternalGradients(~operand)], Constant(null, typeof(T[]))), code);
 
         // In an unrolled loop the column is a constant, folded into the place's offset.
-        private BinaryExpression Index(Place p) => p.Scalar || unrolledColumn is not int c
-            ? Add(Add(offsets[p.Stream], Constant(p.Offset)), p.Scalar ? Multiply(row, Constant(p.RowStride)) : Add(Multiply(row, Constant(p.RowStride)), column))
-            : Add(offsets[p.Stream], Add(Multiply(row, Constant(p.RowStride)), Constant(p.Offset + c)));
+        // Element (r, c) of a place: the row's start in its stream, computed once per row (RowBase), plus a constant.
+        private BinaryExpression Index(Place p) => p.Scalar ? Add(RowBase(p), Constant(p.Offset))
+            : unrolledColumn is int c ? Add(RowBase(p), Constant(p.Offset + c))
+            : Add(Add(RowBase(p), Constant(p.Offset)), column);
+
+        private readonly Dictionary<(int Stream, int RowStride), ParameterExpression> rowBases = [];
+
+        private ParameterExpression RowBase(Place p)
+        {
+            if (!rowBases.TryGetValue((p.Stream, p.RowStride), out var b)) rowBases[(p.Stream, p.RowStride)] = b = Variable(typeof(int), $"row{p.Stream}x{p.RowStride}");
+            return b;
+        }
 
         private MethodCallExpression LoadFrom(Place p)
         {
@@ -568,20 +582,32 @@ internal sealed class GroupKernel<T> where T : unmanaged, IFloatingPointIeee754<
         {
             width = cols;
             int vectors = cols / Lanes;
-            if (vectors > UnrolledVectors || vectors * primitives > UnrolledPrimitives) return For(column, Constant(0), Constant(cols), Lanes, body());
-            var copies = new List<Expression>();
-            for (int v = 0; v < vectors; v++)
+            if (vectors > 1 && vectors <= UnrolledVectors && vectors * primitives <= UnrolledPrimitives)
             {
-                unrolledColumn = v * Lanes;
-                copies.Add(body());
+                // Unrolled only while the copies' calls stay within the inlining budget of one method.
+                int before = calls;
+                unrolledColumn = 0;
+                var copies = new List<Expression> { body() };
+                int each = calls - before;
+                if (vectors * each <= UnrolledCalls)
+                {
+                    for (int v = 1; v < vectors; v++)
+                    {
+                        unrolledColumn = v * Lanes;
+                        copies.Add(body());
+                    }
+                    unrolledColumn = null;
+                    return Block(copies);
+                }
+                calls = before;
+                unrolledColumn = null;
             }
-            unrolledColumn = null;
-            return Block(copies);
+            return For(column, Constant(0), Constant(cols), Lanes, body());
         }
 
         // The JIT inlines a few hundred calls into one method and then stops (each load, store and formula is one), so
         // unrolling stays small: at most 8 vectors and 32 primitive bodies per loop.
-        private const int UnrolledVectors = 8, UnrolledPrimitives = 32;
+        private const int UnrolledVectors = 8, UnrolledPrimitives = 32, UnrolledCalls = 150;
         private int? unrolledColumn;
 
         private static BlockExpression For(ParameterExpression variable, Expression from, Expression to, int step, Expression body)

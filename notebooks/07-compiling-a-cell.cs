@@ -85,6 +85,10 @@ Console.WriteLine(lstm.ExplainCompiledStep(batch: 8));
 //   planned for every step, so no step makes a tensor or a tape entry. Two `SequenceStack` entries hand out $h_t$ and
 //   $c_t$ stacked over time (the LSTM's output is its state $h$, so they share one), and two `Narrow`s take the final
 //   state from them. Its backward walks the steps in reverse through the same instructions.
+// - In that whole-sequence pass the group runs as code generated for it (the line "in a whole sequence: generated kernel"
+//   above): one loop over the rows in which the add of $P_t$ (128 columns) and then the nine gate and cell instructions
+//   (32 columns) each run over the row's 16-float vectors, values in registers, each instruction through the vector form
+//   of its primitive's own formula; the bits are those of the program run instruction by instruction.
 //
 // In both, `Reshape` and the hoisted `Linear` run once per sequence (the stepped pass also stacks its outputs, `Concat`). The last line of `ExplainCompiledStep`
 // above says which way a pass of the cell is recorded.
@@ -313,8 +317,8 @@ display(TextTable.From(timings, ("cell", t => t.Cell), ("T", t => t.Steps),
 // (`OurLstm`), the interpreted one (`OurLstmInterpreted`), libtorch's `nn.LSTM` (`TorchLstmFused`: one `aten::lstm` call
 // for the whole sequence, forward and backward) and the iteration's matrix products alone (`LstmProductsOnly`, the floor
 // any LSTM composed of our primitives stands on) in the same run. Its means are kept as data in
-// `tests/AutoDiffLstm.Benchmarks/results/training-w3.csv`, which the cell below reads (the run after a whole pass became
-// one entry). Times from another day, process or
+// `tests/AutoDiffLstm.Benchmarks/results/training-w3.csv`, which the cell below reads (the run of 2026-12-07, after fused
+// groups became generated code). Times from another day, process or
 // machine are not comparable with the notebook's (the README's measurements of one machine drift from day to day); ratios
 // within one run are what to compare.
 // ---- [cell 19] code ----

@@ -67,9 +67,9 @@ internal sealed class GroupKernel<T> where T : unmanaged, IFloatingPointIeee754<
     public (int Offset, int Length)[] ClearedRanges { get; }
 
     private GroupKernel(Body forward, Body backward, int[] forwardExtent, int[] backwardExtent, int[] clearedSlots, (int, int)[] clearedRanges,
-        bool[] writesGradientOnce, string summary)
+        bool[] writesGradientOnce, int rows, string summary)
     {
-        (WritesGradientOnce, noneFresh) = (writesGradientOnce, new bool[writesGradientOnce.Length]);
+        (WritesGradientOnce, noneFresh, groupRows) = (writesGradientOnce, new bool[writesGradientOnce.Length], rows);
         (this.forward, this.backward, this.forwardExtent, this.backwardExtent) = (forward, backward, forwardExtent, backwardExtent);
         (ClearedSlots, ClearedRanges, Summary) = (clearedSlots, clearedRanges, summary);
     }
@@ -77,7 +77,7 @@ internal sealed class GroupKernel<T> where T : unmanaged, IFloatingPointIeee754<
     /// <summary>Rows [rowStart, rowStart + rows) forward: the kept values (and those other runs read) stored.</summary>
     public void Forward(T[]?[] arrays, int[] offsets, int rowStart, int rows)
     {
-        Check(arrays, offsets, forwardExtent, "forward");
+        Check(arrays, offsets, forwardExtent, "forward", rowStart, rows);
         forward(arrays, offsets, noneFresh, rowStart, rows);
     }
 
@@ -89,7 +89,7 @@ internal sealed class GroupKernel<T> where T : unmanaged, IFloatingPointIeee754<
     /// </summary>
     public void Backward(T[]?[] arrays, int[] offsets, bool[]? fresh, int rowStart, int rows)
     {
-        Check(arrays, offsets, backwardExtent, "backward");
+        Check(arrays, offsets, backwardExtent, "backward", rowStart, rows);
         backward(arrays, offsets, fresh ?? noneFresh, rowStart, rows);
     }
 
@@ -97,10 +97,13 @@ internal sealed class GroupKernel<T> where T : unmanaged, IFloatingPointIeee754<
     public bool[] WritesGradientOnce { get; }
 
     private readonly bool[] noneFresh;
+    private readonly int groupRows;   // the extents cover rows [0, groupRows)
 
     // The generated code does not check bounds; every stream it touches is checked here once per call.
-    private static void Check(T[]?[] arrays, int[] offsets, int[] extent, string pass)
+    private void Check(T[]?[] arrays, int[] offsets, int[] extent, string pass, int rowStart, int rows)
     {
+        if (rowStart < 0 || rows < 0 || rowStart + rows > groupRows)
+            throw new ArgumentOutOfRangeException(nameof(rows), $"GroupKernel {pass}: rows [{rowStart}, {rowStart + rows}) of a group of {groupRows}.");
         for (int k = 0; k < extent.Length; k++)
         {
             if (extent[k] == 0 || (arrays[k] is null && k >= ExternalValues(0) && (k - ExternalValues(0)) % 2 == 1)) continue;
@@ -321,7 +324,7 @@ internal sealed class GroupKernel<T> where T : unmanaged, IFloatingPointIeee754<
             var backward = Lambda(backwardPass: true, backwardExtent);
             var cleared = Ranges.Merged(ClearedSlots.Select(s => (group.SlotOffsets[s], group.SlotLengths[s])));
             var widths = runs.Select(r => $"{r.Count} at {group.SlotCols[program[r.First].Destination]}");
-            return new GroupKernel<T>(forward, backward, forwardExtent, backwardExtent, ClearedSlots, cleared, WritesGradientOnce,
+            return new GroupKernel<T>(forward, backward, forwardExtent, backwardExtent, ClearedSlots, cleared, WritesGradientOnce, group.Rows,
                 $"generated kernel: per row, {runs.Count} loop{(runs.Count == 1 ? "" : "s")} of {Lanes}-lane vectors (primitives at width: {string.Join(", ", widths)})"
                 + (computed.Any(c => c) ? $"; {string.Join(", ", Enumerable.Range(0, Slots).Where(s => computed[s]).Select(s => $"s{s}"))} computed where its slices are read, never stored" : "")
                 + (Methods > 2 ? $", split into {Methods} methods to stay within the JIT's inlining budget" : ""));

@@ -114,7 +114,7 @@ public class GroupKernelTests
     }
 
     [Fact]
-    public void AKernelRefusesBuffersShorterThanItsGroup()
+    public void AKernelRefusesBuffersShorterThanItsGroupAndRowsOutsideIt()
     {
         var cell = CellRegistry.Create<float>("lstm", 16, 32, new Rng(1));
         cell.ExplainCompiledStep(4);
@@ -130,5 +130,8 @@ public class GroupKernelTests
         arrays[GroupKernel<float>.Kept] = new float[group.SavedSize - 1];
         var error = Assert.Throws<InvalidOperationException>(() => kernel.Forward(arrays, offsets, 0, group.Rows));
         Assert.Contains("GroupKernel forward: stream 0 needs", error.Message);
+        arrays[GroupKernel<float>.Kept] = new float[group.ArenaSize];
+        var rows = Assert.Throws<ArgumentOutOfRangeException>(() => kernel.Backward(arrays, offsets, null, 1, group.Rows));
+        Assert.Contains($"GroupKernel backward: rows [1, {group.Rows + 1}) of a group of {group.Rows}", rows.Message);
     }
 }

@@ -472,17 +472,14 @@ internal sealed class CompiledSequence<T> where T : unmanaged, IFloatingPointIee
         {
             Place.StepInput => (InputGradient(stepInputs, ref stepInputGradients), Time * at.Length),
             Place.State => detached ? (null, 0) : n == 0 ? (InputGradient(initial[at.Index], ref initialGradients[at.Index]), 0) : (gradients, (n - 1) % 2 * plan.stepSize + OffsetOf(plan.results[at.Index])),
-            Place.Stage => batched[at.Index] ? (batches[at.Index].Dy, BatchRow(at.Index) + at.Offset) : (gradients, n % 2 * plan.stepSize + OffsetOf(at)),
+            Place.Stage => handling.Batched[at.Index] ? (batches[at.Index].Dy, BatchRow(at.Index) + at.Offset) : (gradients, n % 2 * plan.stepSize + OffsetOf(at)),
             _ => (InputGradient((Tensor<T>)constants[at.Index], ref constantGradients[at.Index]), 0),
         };
 
-        // A product whose weight needs a gradient keeps its output's gradient for this step in its batch of steps,
-        // where its readers add to it and its deep weight-gradient product reads it (instead of a copy per step).
-        private bool[] batched = [];
-        private bool[]?[] fresh = [];          // per group stage, the externals whose gradients its kernel writes (null: none)
-        private bool[] writtenFresh = [];      // per batched product, whether a kernel writes its output's gradient
-        private bool stepInputWrittenFresh;    // whether a kernel writes the step inputs' gradient rows
-        private (int Offset, int Length)[] fedGradients = [];
+        // How this pass handles its gradients (planned once per sequence, see GradientPlanFor): a product whose weight
+        // needs a gradient keeps its output's gradient for this step in its batch of steps, where its readers add to it
+        // and its deep weight-gradient product reads it (instead of a copy per step).
+        private GradientPlan handling = null!;
 
         private int BatchRow(int stage) => batches[stage].Steps * ((Product)plan.stages[stage]).Rows * ((Product)plan.stages[stage]).Out;
 
@@ -619,9 +616,7 @@ internal sealed class CompiledSequence<T> where T : unmanaged, IFloatingPointIee
             constantGradients = new T[]?[constants.Length];
             batches = [.. plan.stages.Select(s => s is Product p && constants[p.Weight].RequiresGrad
                 ? (BufferPool<T>.Rent(BatchSteps(p) * p.Rows * p.Out), BufferPool<T>.Rent(BatchSteps(p) * p.Rows * p.In), 0) : ([], [], 0))];
-            var gradientPlan = plan.GradientPlanFor(batches, clearStepInputRows, GroupKernel<T>.Enabled);
-            (batched, fedGradients, fresh, writtenFresh, stepInputWrittenFresh) =
-                (gradientPlan.Batched, gradientPlan.Fed, gradientPlan.Fresh, gradientPlan.WrittenFresh, gradientPlan.StepInputWrittenFresh);
+            handling = plan.GradientPlanFor(batches, clearStepInputRows, GroupKernel<T>.Enabled);
         }
 
         public void CloseGradients()
@@ -649,9 +644,9 @@ internal sealed class CompiledSequence<T> where T : unmanaged, IFloatingPointIee
         {
             if (n == steps - 1) ClearFed(n % 2);
             if (n > 0) ClearFed((n - 1) % 2);
-            for (int i = 0; i < batched.Length; i++)
-                if (batched[i] && !writtenFresh[i]) batches[i].Dy.AsSpan(BatchRow(i), plan.stages[i].Size).Clear();
-            if (clearStepInputRows && !stepInputWrittenFresh)
+            for (int i = 0; i < handling.Batched.Length; i++)
+                if (handling.Batched[i] && !handling.WrittenFresh[i]) batches[i].Dy.AsSpan(BatchRow(i), plan.stages[i].Size).Clear();
+            if (clearStepInputRows && !handling.StepInputWrittenFresh)
             {
                 int rows = stepInputs.Size / steps;
                 stepInputGradients.AsSpan(Time * rows, rows).Clear();
@@ -666,7 +661,7 @@ internal sealed class CompiledSequence<T> where T : unmanaged, IFloatingPointIee
 
         private void ClearFed(int place)
         {
-            foreach (var (offset, length) in fedGradients) gradients.AsSpan(place * plan.stepSize + offset, length).Clear();
+            foreach (var (offset, length) in handling.Fed) gradients.AsSpan(place * plan.stepSize + offset, length).Clear();
         }
 
         private Span<T> ResultGradient(int k) => gradients.AsSpan(n % 2 * plan.stepSize + OffsetOf(plan.results[k]), plan.results[k].Length);
@@ -686,7 +681,7 @@ internal sealed class CompiledSequence<T> where T : unmanaged, IFloatingPointIee
                 var (gradient, gradientOffset) = GradientAt(g.Externals[k]);
                 spans[k] = new ExternalSpan<T>(array, offset, g.Externals[k].Length, gradient, gradientOffset);
             }
-            blocks[stage]!.Backward(values, region * plan.savedStepSize + g.SavedPrefix, scratch, g.ScratchPrefix, gradients, n % 2 * plan.stepSize + g.Prefix, spans, fresh[stage]);
+            blocks[stage]!.Backward(values, region * plan.savedStepSize + g.SavedPrefix, scratch, g.ScratchPrefix, gradients, n % 2 * plan.stepSize + g.Prefix, spans, handling.Fresh[stage]);
         }
 
         // y = a W^T + b: da += dy W now (the step before needs it); db += the rows of dy; dW += dy^T a over a batch of
@@ -694,7 +689,8 @@ internal sealed class CompiledSequence<T> where T : unmanaged, IFloatingPointIee
         public void Backward(Product p, int stage)
         {
             var w = (Tensor<T>)constants[p.Weight];
-            var (dy, dyOffset) = batched[stage] ? (batches[stage].Dy, BatchRow(stage)) : (gradients, n % 2 * plan.stepSize + p.Prefix);
+            var (dy, dyOffset) = GradientAt(new Location(Place.Stage, stage, 0, p.Size));   // in its batch, or this step's gradients
+            dy ??= gradients;
             var (da, offset) = GradientAt(p.Input);
             if (da is not null)
                 Gemm.Run(dy, dyOffset, false, w.Data, 0, false, da, offset, p.Rows, p.In, p.Out, accumulate: true, constantB: w.IsLeaf);
@@ -704,7 +700,7 @@ internal sealed class CompiledSequence<T> where T : unmanaged, IFloatingPointIee
             }
             if (batches[stage] is not { Dy.Length: > 0 } batch) return;
             var (a, aOffset) = ValueAt(p.Input);
-            if (!batched[stage]) gradients.AsSpan(dyOffset, p.Rows * p.Out).CopyTo(batch.Dy.AsSpan(batch.Steps * p.Rows * p.Out));
+            if (!handling.Batched[stage]) dy.AsSpan(dyOffset, p.Rows * p.Out).CopyTo(batch.Dy.AsSpan(batch.Steps * p.Rows * p.Out));
             a.AsSpan(aOffset, p.Rows * p.In).CopyTo(batch.A.AsSpan(batch.Steps * p.Rows * p.In));
             batches[stage].Steps++;
             if (batches[stage].Steps == BatchSteps(p)) Flush(p, stage);

@@ -149,6 +149,9 @@ internal abstract class FusedInstruction<T> where T : unmanaged, IFloatingPointI
     /// </summary>
     public virtual bool SumsOverRows => false;
 
+    /// <summary>The values the instruction reads: slot indices, or the bitwise complement of an external's index; one entry per read.</summary>
+    public abstract IReadOnlyList<int> Operands { get; }
+
     /// <summary>
     /// The operands whose values backward (and forward mode) reads. A group keeps only these and the values read outside
     /// it; the rest of a whole sequence's step lives in scratch memory that the next step overwrites.
@@ -180,9 +183,11 @@ internal sealed class ElementwiseInstruction<T>(IElementwiseKernel<T> kernel, st
     public override void Forward(GroupFrame<T> f) =>
         kernel.Forward(f.Value(a), kernel.Arity == 2 ? f.Value(b) : default, f.Slot(Destination), p, q);
 
+    public override IReadOnlyList<int> Operands { get; } = kernel.Arity == 2 ? [a, b] : [a];
+
     // As the primitive declares: Sigmoid's derivative reads its output, Multiply's its operands, Add's nothing.
     public override IEnumerable<int> ReadInBackward =>
-        (kernel.BackwardReadsOperands ? (kernel.Arity == 2 ? [a, b] : [a]) : Array.Empty<int>()).Concat(kernel.BackwardReadsOutput ? [Destination] : []);
+        (kernel.BackwardReadsOperands ? Operands : []).Concat(kernel.BackwardReadsOutput ? [Destination] : []);
 
     public override void Backward(GroupFrame<T> f)
     {
@@ -218,6 +223,8 @@ internal sealed class ExpandInstruction<T>(int source, Broadcast kind, int cols)
 {
     public int Source => source;
     public Broadcast Kind => kind;
+
+    public override IReadOnlyList<int> Operands { get; } = [source];
 
     public override bool SumsOverRows => kind != Broadcast.Column;
 
@@ -271,6 +278,8 @@ internal sealed class NarrowInstruction<T>(int source, int sourceCols, int start
     public int Start => start;
     public int Width => width;
 
+    public override IReadOnlyList<int> Operands { get; } = [source];
+
     public override void Forward(GroupFrame<T> f) => Columns(f.Value(source), f.Slot(Destination), f.Rows);
 
     private void Columns(ReadOnlySpan<T> src, Span<T> dst, int rows)
@@ -303,6 +312,8 @@ internal sealed class NarrowInstruction<T>(int source, int sourceCols, int start
 internal sealed class ConcatInstruction<T>(int[] parts, int[] widths) : FusedInstruction<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
     private readonly int cols = widths.Sum();
+
+    public override IReadOnlyList<int> Operands => parts;
 
     public override void Forward(GroupFrame<T> f)
     {

@@ -50,11 +50,11 @@ internal sealed class GroupBlocks<T> where T : unmanaged, IFloatingPointIeee754<
         blocks = Math.Min(group.Rows, (parallel ? Parallelism.MaxThreads : 1) * BlocksPerThread);
         blockRows = (group.Rows + blocks - 1) / blocks;
         blocks = (group.Rows + blockRows - 1) / blockRows; // no empty block
-        // A team part per thread (the team makes a worker per part), each taking every shares-th block; on one thread,
-        // share 0 is every block.
         kernel = GroupKernel<T>.Enabled ? group.Kernel : null;
         rowSums = group.RowSums;
         if (kernel is not null) (streams, streamOffsets) = (new T[kernel.Streams][], new int[kernel.Streams]);
+        // A team part per thread (the team makes a worker per part), each taking every shares-th block; on one thread,
+        // share 0 is every block.
         forwardShare = p => { for (int b = p; b < blocks; b += shares) ForwardBlock(b); };
         backwardShare = p => { for (int b = p; b < blocks; b += shares) BackwardBlock(b, everything: false); };
     }
@@ -132,16 +132,19 @@ internal sealed class GroupBlocks<T> where T : unmanaged, IFloatingPointIeee754<
 
     private GroupFrame<T> Block(int b)
     {
-        int start = b * blockRows;
-        return Frame(start, Math.Min(blockRows, group.Rows - start));
+        var (start, rows) = Window(b);
+        return Frame(start, rows);
     }
+
+    /// <summary>Block b's rows: [Start, Start + Rows).</summary>
+    private (int Start, int Rows) Window(int b) => (b * blockRows, Math.Min(blockRows, group.Rows - b * blockRows));
 
     private void ForwardBlock(int b)
     {
         if (kernel is not null)
         {
-            int start = b * blockRows;
-            kernel.Forward(streams, streamOffsets, start, Math.Min(blockRows, group.Rows - start));
+            var (start, rows) = Window(b);
+            kernel.Forward(streams, streamOffsets, start, rows);
             return;
         }
         var frame = Block(b);
@@ -159,7 +162,8 @@ internal sealed class GroupBlocks<T> where T : unmanaged, IFloatingPointIeee754<
             foreach (int slot in kernel?.ClearedSlots ?? group.InnerSlots) frame.Grad(slot).Clear();
         if (kernel is not null)
         {
-            kernel.Backward(streams, streamOffsets, fresh, b * blockRows, frame.Rows);
+            var (start, rows) = Window(b);
+            kernel.Backward(streams, streamOffsets, fresh, start, rows);
             return;
         }
         for (int i = program.Length - 1; i >= 0; i--)

@@ -98,16 +98,7 @@ internal sealed partial class GroupKernel<T>
                 }
                 // A slice or broadcast that backward reads (or the step returns) is copied out of its source once.
                 int d = program[i].Destination;
-                if (Kept(d) || group.OutputIndexOfSlot[d] >= 0)
-                {
-                    var from = program[i] switch
-                    {
-                        NarrowInstruction<T> n => ValuePlace(n.Source).Shifted(n.Start),
-                        ExpandInstruction<T> x => new Place(ExternalValues(~x.Source), 0, 0, x.Kind == Broadcast.Scalar),
-                        _ => throw new InvalidOperationException(),
-                    };
-                    code.Add(Segment(() => Columns(group.SlotCols[d], () => StoreAt(OwnPlace(d), LoadFrom(from)))));
-                }
+                if (Kept(d) && viewOf[d] is { } from) code.Add(Segment(() => Columns(group.SlotCols[d], () => StoreAt(OwnPlace(d), LoadFrom(from)))));
             }
             return code;
         }
@@ -120,19 +111,38 @@ internal sealed partial class GroupKernel<T>
             {
                 var e = (ElementwiseInstruction<T>)program[i];
                 Expression Operand(int o) => o >= 0 && registers.TryGetValue(o, out var v) ? v
-                    : o >= 0 && computedFrom[o] is var (producer, start) ? Inlined(producer.Kernel.VectorForm!.Forward, FormulaCalls,
-                        LoadFrom(ValuePlace(producer.A).Shifted(start)),
-                        producer.Kernel.Arity == 2 ? LoadFrom(ValuePlace(producer.B).Shifted(start)) : Default(typeof(Vector512<T>)),
-                        Constant(producer.P), Constant(producer.Q))
+                    : o >= 0 && computedFrom[o] is var (producer, start) ? ForwardOf(producer, p => LoadFrom(ValuePlace(p).Shifted(start)))
                     : LoadFrom(ValuePlace(o));
                 var y = Variable(typeof(Vector512<T>), $"s{e.Destination}");
+                code.Add(Assign(y, ForwardOf(e, Operand)));
                 registers[e.Destination] = y;
-                var b = e.Kernel.Arity == 2 ? Operand(e.B) : Default(typeof(Vector512<T>));
-                code.Add(Assign(y, Inlined(e.Kernel.VectorForm!.Forward, FormulaCalls, Operand(e.A), b, Constant(e.P), Constant(e.Q))));
                 if (stored[e.Destination]) code.Add(StoreAt(OwnPlace(e.Destination), y));
             }
             return Block(registers.Values, code);
         });
+
+        // y = f(a[, b]) through the primitive's vector form, its operands as given.
+        private MethodCallExpression ForwardOf(ElementwiseInstruction<T> e, Func<int, Expression> operand) =>
+            Inlined(e.Kernel.VectorForm!.Forward, FormulaCalls, operand(e.A), e.Kernel.Arity == 2 ? operand(e.B) : Zero, Constant(e.P), Constant(e.Q));
+
+        // The chain rules' arguments (g, a, b, y, p, q), loading only the values the primitive declares it reads; its
+        // operands' columns shifted by `shift` (a value computed where its slices are read), its output never read there.
+        private Expression[] ChainArguments(ElementwiseInstruction<T> e, Expression g, int shift)
+        {
+            bool reads = e.Kernel.BackwardReadsOperands;
+            Expression Operand(int o) => reads ? LoadFrom(ValuePlace(o).Shifted(shift)) : Zero;
+            Expression y = e.Kernel.BackwardReadsOutput ? LoadFrom(ValuePlace(e.Destination)) : Zero;
+            return [g, Operand(e.A), e.Kernel.Arity == 2 ? Operand(e.B) : Zero, y, Constant(e.P), Constant(e.Q)];
+        }
+
+        // Toward a, then toward b, as the interpreter's kernel adds them.
+        private IEnumerable<Expression> Chains(ElementwiseInstruction<T> e, Expression[] args, Func<int, Expression, Expression> into)
+        {
+            yield return into(e.A, Inlined(e.Kernel.VectorForm!.ChainA, FormulaCalls, args));
+            if (e.Kernel.Arity == 2) yield return into(e.B, Inlined(e.Kernel.VectorForm!.ChainB!, FormulaCalls, args));
+        }
+
+        private static readonly DefaultExpression Zero = Default(typeof(Vector512<T>));
 
         private List<(Expression Code, int Calls)> BackwardRow()
         {
@@ -165,20 +175,12 @@ internal sealed partial class GroupKernel<T>
                 int d = program[i].Destination;
                 var g = Variable(typeof(Vector512<T>), $"g{d}");
                 gradients[d] = g;
-                code.Add(Assign(g, gradientInMemory[d] ? LoadFrom(GradientPlace(d)) : Default(typeof(Vector512<T>))));
+                code.Add(Assign(g, gradientInMemory[d] ? LoadFrom(GradientPlace(d)) : Zero));
             }
             for (int i = run.First + run.Count - 1; i >= run.First; i--)
             {
                 var e = (ElementwiseInstruction<T>)program[i];
-                var form = e.Kernel.VectorForm!;
-                bool binary = e.Kernel.Arity == 2;
-                Expression Value(int o, bool read) => read ? LoadFrom(ValuePlace(o)) : Default(typeof(Vector512<T>));
-                var (a, b) = (Value(e.A, e.Kernel.BackwardReadsOperands), binary ? Value(e.B, e.Kernel.BackwardReadsOperands) : Default(typeof(Vector512<T>)));
-                var y = Value(e.Destination, e.Kernel.BackwardReadsOutput);
-                var args = new[] { gradients[e.Destination], a, b, y, Constant(e.P), Constant(e.Q) };
-                // Toward a, then toward b, as the interpreter's kernel adds them.
-                code.Add(Accumulate(e.A, Inlined(form.ChainA, FormulaCalls, args), gradients));
-                if (binary) code.Add(Accumulate(e.B, Inlined(form.ChainB!, FormulaCalls, args), gradients));
+                code.AddRange(Chains(e, ChainArguments(e, gradients[e.Destination], shift: 0), (o, chain) => Accumulate(o, chain, gradients)));
             }
             return Block(gradients.Values, code);
         });
@@ -194,26 +196,18 @@ internal sealed partial class GroupKernel<T>
         // rules into its operands' columns: the additions the interpreter makes, in its order for every element.
         private BlockExpression ThroughProducer(ElementwiseInstruction<T> producer, int start, Expression chain)
         {
-            var zero = Default(typeof(Vector512<T>));
             var g = Variable(typeof(Vector512<T>), $"g{producer.Destination}");
-            bool binary = producer.Kernel.Arity == 2, reads = producer.Kernel.BackwardReadsOperands;
-            Expression a = reads ? LoadFrom(ValuePlace(producer.A).Shifted(start)) : zero;
-            Expression b = binary && reads ? LoadFrom(ValuePlace(producer.B).Shifted(start)) : zero;
-            var args = new Expression[] { g, a, b, zero, Constant(producer.P), Constant(producer.Q) };
-            var code = new List<Expression> { Assign(g, Inlined(SumMethod, 1, zero, Inlined(SumMethod, 1, zero, chain))) };
-            code.Add(IfHasGradient(producer.A, AddTo(producer.A, GradientPlace(producer.A).Shifted(start), Inlined(producer.Kernel.VectorForm!.ChainA, FormulaCalls, args))));
-            if (binary)
-                code.Add(IfHasGradient(producer.B, AddTo(producer.B, GradientPlace(producer.B).Shifted(start), Inlined(producer.Kernel.VectorForm!.ChainB!, FormulaCalls, args))));
+            var code = new List<Expression> { Assign(g, Inlined(SumMethod, 1, Zero, Inlined(SumMethod, 1, Zero, chain))) };
+            code.AddRange(Chains(producer, ChainArguments(producer, g, start), (o, c) => IfHasGradient(o, AddTo(o, GradientPlace(o).Shifted(start), c))));
             return Block([g], code);
         }
 
         // gradient += contribution in memory; the only contribution to a cleared gradient is added to a zero register instead.
         private MethodCallExpression AddTo(int operand, Place place, Expression contribution)
         {
-            var zero = Default(typeof(Vector512<T>));
-            if (operand >= 0) return StoreAt(place, Inlined(SumMethod, 1, writtenOnce[operand] ? zero : LoadFrom(place), contribution));
+            if (operand >= 0) return StoreAt(place, Inlined(SumMethod, 1, writtenOnce[operand] ? Zero : LoadFrom(place), contribution));
             // An external's gradient that nothing has written yet this step (the caller says so per call) is written too.
-            var start = WritesGradientOnce[~operand] ? Condition(fresh[~operand], zero, LoadFrom(place)) : (Expression)LoadFrom(place);
+            var start = WritesGradientOnce[~operand] ? Condition(fresh[~operand], Zero, LoadFrom(place)) : (Expression)LoadFrom(place);
             return StoreAt(place, Inlined(SumMethod, 1, start, contribution));
         }
 
@@ -221,8 +215,8 @@ internal sealed partial class GroupKernel<T>
         private Expression IfHasGradient(int operand, Expression code) =>
             operand >= 0 ? code : IfThen(NotEqual(arrays[ExternalGradients(~operand)], Constant(null, typeof(T[]))), code);
 
-        // In an unrolled loop the column is a constant, folded into the place's offset.
-        // Element (r, c) of a place: the row's start in its stream, computed once per row (RowBase), plus a constant.
+        // Element (r, c) of a place: the row's start in its stream, computed once per row (RowBase), plus a constant (and
+        // the column, which an unrolled loop folds into the constant).
         private BinaryExpression Index(Place p) => p.Scalar ? Add(RowBase(p), Constant(p.Offset))
             : unrolledColumn is int c ? Add(RowBase(p), Constant(p.Offset + c))
             : Add(Add(RowBase(p), Constant(p.Offset)), column);
@@ -289,7 +283,7 @@ internal sealed partial class GroupKernel<T>
         }
 
         // The JIT inlines a few hundred calls into one method and then stops (each load, store and formula is one), so
-        // unrolling stays small: at most 8 vectors and 32 primitive bodies per loop.
+        // unrolling stays small: at most 8 vectors, 32 primitive bodies and 150 calls per loop.
         private const int UnrolledVectors = 8, UnrolledPrimitives = 32, UnrolledCalls = 150;
         private int? unrolledColumn;
 

@@ -26,11 +26,12 @@ internal sealed partial class GroupKernel<T>
         /// <summary>The inner slots whose gradients the kernel adds to in memory, which must start at zero.</summary>
         public int[] ClearedSlots { get; private set; } = [];
         private Place?[] valuePlace = [];
+        private Place?[] viewOf = [];   // per slice or broadcast slot: where its elements are in its source
         private int[] forwardExtent = [], backwardExtent = [];
 
         private int Slots => group.SlotOffsets.Length;
 
-        private bool IsComputed(int instruction) => computed.Length > 0 && computed[program[instruction].Destination];
+        private bool IsComputed(int instruction) => computed[program[instruction].Destination];
 
         private bool Kept(int slot) => group.SlotOffsets[slot] < group.SavedSize;
 
@@ -43,14 +44,6 @@ internal sealed partial class GroupKernel<T>
         private Place GradientPlace(int operand) => operand >= 0
             ? new(Gradients, group.SlotOffsets[operand], group.SlotCols[operand])
             : new(ExternalGradients(~operand), 0, group.ExternalCols[~operand]);
-
-        private static IEnumerable<int> Operands(FusedInstruction<T> instruction) => instruction switch
-        {
-            ElementwiseInstruction<T> e => e.Kernel.Arity == 2 ? [e.A, e.B] : [e.A],
-            NarrowInstruction<T> n => [n.Source],
-            ExpandInstruction<T> x => [x.Source],
-            _ => [],
-        };
 
         /// <summary>
         /// An elementwise value read only through slices that tile it, each read once, is computed where its slices are
@@ -70,9 +63,9 @@ internal sealed partial class GroupKernel<T>
                 var slices = program.OfType<NarrowInstruction<T>>().Where(n => n.Source == s).ToArray();
                 if (slices.Any(n => Kept(n.Destination) || group.OutputIndexOfSlot[n.Destination] >= 0 || whole[n.Destination] != 1 || ranges[n.Destination].Count > 0))
                     continue;
-                int[] operands = [.. Operands(e)];
+                var operands = e.Operands;
                 bool alone(int o) => o >= 0 ? readers[o] == 1 && ranges[o].Count == 0 : externalWhole[~o] == 1 && externalRanges[~o].Count == 0;
-                if (operands.Distinct().Count() != operands.Length || !operands.All(alone)) continue;
+                if (operands.Distinct().Count() != operands.Count || !operands.All(alone)) continue;
                 foreach (var n in slices) computedFrom[n.Destination] = (e, n.Start);
                 computed[s] = true;
                 stored[s] = false;
@@ -103,6 +96,7 @@ internal sealed partial class GroupKernel<T>
             runOfInstruction = new int[program.Length];
             runOfSlot = Enumerable.Repeat(-1, Slots).ToArray();
             valuePlace = new Place?[Slots];
+            viewOf = new Place?[Slots];
             for (int i = 0; i < program.Length; i++)
             {
                 runOfInstruction[i] = -1;
@@ -120,16 +114,18 @@ internal sealed partial class GroupKernel<T>
                         valuePlace[d] = OwnPlace(d);
                         break;
                     case NarrowInstruction<T> n:
-                        valuePlace[d] = Kept(d) ? OwnPlace(d) : ValuePlace(n.Source).Shifted(n.Start);
+                        viewOf[d] = ValuePlace(n.Source).Shifted(n.Start);
                         break;
                     case ExpandInstruction<T> x:
                         if (x.Kind == Broadcast.Column) return "it broadcasts a column over rows";
                         if (x.Source >= 0) return "it broadcasts one of its own values";
-                        valuePlace[d] = Kept(d) ? OwnPlace(d) : new(ExternalValues(~x.Source), 0, 0, x.Kind == Broadcast.Scalar);
+                        viewOf[d] = new(ExternalValues(~x.Source), 0, 0, x.Kind == Broadcast.Scalar);
                         break;
                     default:
                         return $"it has a {program[i].GetType().Name.Split('`')[0].Replace("Instruction", "").ToLowerInvariant()}";
                 }
+                // A slice or broadcast is read in place, unless kept (backward or the step reads it): then copied out once.
+                if (viewOf[d] is { } view) valuePlace[d] = Kept(d) ? OwnPlace(d) : view;
             }
             // A value another run or a slice reads, or that is kept, goes to memory; the rest of a run stays in registers.
             // Likewise a gradient: in memory when readers outside the run add to it (or outside the group: an output).
@@ -148,7 +144,7 @@ internal sealed partial class GroupKernel<T>
             var externalWhole = new int[group.Externals.Length];
             var externalRanges = group.Externals.Select(_ => new List<(int Start, int Width)>()).ToArray();
             for (int i = 0; i < program.Length; i++)
-                foreach (int o in Operands(program[i]))
+                foreach (int o in program[i].Operands)
                 {
                     if (o < 0)
                     {
@@ -174,11 +170,7 @@ internal sealed partial class GroupKernel<T>
             ClearedSlots = [.. Enumerable.Range(0, Slots).Where(s => gradientInMemory[s] && group.OutputIndexOfSlot[s] < 0 && !writtenOnce[s])];
             PlanComputedSlices(whole, ranges, readers, externalWhole, externalRanges);
             // Only memory survives from forward to backward: what backward reads must be kept (the planner keeps it).
-            foreach (var e in program.OfType<ElementwiseInstruction<T>>())
-            {
-                var reads = (e.Kernel.BackwardReadsOperands ? Operands(e) : []).Concat(e.Kernel.BackwardReadsOutput ? [e.Destination] : []);
-                if (reads.Any(o => ValuePlace(o).Stream == GroupKernel<T>.Scratch)) return "its backward reads a value it does not keep";
-            }
+            if (program.Any(i => i.ReadInBackward.Any(o => ValuePlace(o).Stream == GroupKernel<T>.Scratch))) return "its backward reads a value it does not keep";
             return "";
         }
 

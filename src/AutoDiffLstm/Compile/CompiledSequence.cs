@@ -82,6 +82,12 @@ internal sealed class CompiledSequence<T> where T : unmanaged, IFloatingPointIee
     internal sealed record Recorded(CompiledSequence<T> Sequence, int Steps, bool Reverse, Chunks Chunks)
     {
         public List<(int Time, Tensor<T>[] States)> Shown { get; } = [];
+
+        /// <summary>
+        /// Per result, whether its stack's gradient has reached the token's gradient in the current backward: a stack
+        /// nothing reads (an LSTM's c, when the loss reads only h) is neither zero-filled there nor added at each step.
+        /// </summary>
+        public bool[] StackReached { get; } = new bool[Sequence.results.Length];
     }
 
     private readonly CompiledProgram<T> program;
@@ -241,7 +247,7 @@ internal sealed class CompiledSequence<T> where T : unmanaged, IFloatingPointIee
         Tape.Record(SequenceRule<T>.Instance, token, stepInputs, aux: (TensorBase[])[.. initial, .. constants], extra: recorded);
         Tape.ReleasePrivateStorageAtReset(token); // only the entry's rules read it
         for (int k = 0; k < stacks.Length; k++)
-            if (stackOf[k] == k) Tape.Record(SequenceStackRule<T>.Instance, stacks[k], token, i0: steps * stackStart[k]);
+            if (stackOf[k] == k) Tape.Record(SequenceStackRule<T>.Instance, stacks[k], token, i0: steps * stackStart[k], i1: k, extra: recorded);
         return (stacks, recorded);
     }
 
@@ -322,7 +328,7 @@ internal sealed class CompiledSequence<T> where T : unmanaged, IFloatingPointIee
         using var pass = new Pass(this, token, stepInputs, initial, constants, run.Steps, record: true, run.Reverse, run.Chunks);
         var spans = Spans();
         var shownAt = run.Shown.ToLookup(s => s.Time, s => s.States);
-        pass.OpenGradients();
+        pass.OpenGradients(run.StackReached);
         try
         {
             for (int n = run.Steps - 1; n >= 0; n--)
@@ -430,6 +436,7 @@ internal sealed class CompiledSequence<T> where T : unmanaged, IFloatingPointIee
         // which this step's state inputs reach), the inputs' gradients, and per product the rows of a batch of steps for
         // its weight gradient.
         private T[] resultGradients = [], gradients = [];
+        private bool[] stackReached = [];   // the results whose stacks' gradients are in resultGradients
         private T[]? stepInputGradients;
         private bool clearStepInputRows;   // the step inputs' gradient was fresh: each step clears its own rows, see OpenGradients
         private T[]?[] initialGradients = [], constantGradients = [];
@@ -492,12 +499,9 @@ internal sealed class CompiledSequence<T> where T : unmanaged, IFloatingPointIee
             var (a, aOffset) = ValueAt(p.Input);
             var w = (Tensor<T>)constants[p.Weight];
             var (y, z) = p.SavedSize > 0 ? (values, region * plan.savedStepSize + p.SavedPrefix) : (scratch, p.ScratchPrefix);
-            // As Linear: each row starts as the bias and the product accumulates onto it (the same operations, so the same bits).
-            if (p.Bias >= 0)
-            {
-                Kernels.RepeatRows<T>(((Tensor<T>)constants[p.Bias]).Data, y.AsSpan(z, p.Rows * p.Out));
-            }
-            Gemm.Run(a, aOffset, false, w.Data, 0, true, y, z, p.Rows, p.Out, p.In, accumulate: p.Bias >= 0, constantB: w.IsLeaf);
+            // As Linear: each row starts from the bias (the same operations, so the same bits).
+            Gemm.Run(a, aOffset, false, w.Data, 0, true, y, z, p.Rows, p.Out, p.In, accumulate: false, constantB: w.IsLeaf,
+                bias: p.Bias >= 0 ? ((Tensor<T>)constants[p.Bias]).Data : null);
         }
 
         public void Forward(Group g, int stage, ExternalSpan<T>[] spans)
@@ -600,9 +604,9 @@ internal sealed class CompiledSequence<T> where T : unmanaged, IFloatingPointIee
         }
 
         /// <summary>Backward's gradient arrays: the token's, two steps' (from the pool) and those of the inputs that need one.</summary>
-        public void OpenGradients()
+        public void OpenGradients(bool[] reached)
         {
-            resultGradients = token.GradData!;
+            (resultGradients, stackReached) = (token.GradData!, reached);
             // Nothing else has written the step inputs' gradient yet (the usual case: the hoisted projection's output):
             // each step clears its own rows just before adding into them, while they are in cache, instead of a
             // zero-fill of the whole [T, B, 4H] array here that every step reads back from memory.
@@ -653,7 +657,7 @@ internal sealed class CompiledSequence<T> where T : unmanaged, IFloatingPointIee
             }
             for (int k = 0; k < plan.results.Length; k++)
             {
-                if (plan.stackOf[k] != k) continue;
+                if (plan.stackOf[k] != k || !stackReached[k]) continue;
                 var slot = ResultGradient(k);
                 Kernels.AddInto<T>(slot, resultGradients.AsSpan(plan.StackOffset(k, steps, Time), slot.Length));
             }

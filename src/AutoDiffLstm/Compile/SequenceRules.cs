@@ -64,10 +64,18 @@ internal sealed class SequenceStackRule<T> : BackwardRule<T> where T : unmanaged
 
     public override string Name => "SequenceStack";
 
+    // The token's gradient is written only where a stack's gradient arrives (I1: the result, Extra: the pass's record of
+    // which have): the first stack to arrive in a backward finds it fresh and copies, instead of a zero-fill of every
+    // stack's block and an add onto zeros (the same values but a zero's sign, as GradSink allows).
     protected override void Backward(in TapeEntry e, Tensor<T> y, ReadOnlySpan<T> dy)
     {
-        var block = e.InA<T>().GradSink().Zeroed().Slice(e.I0, dy.Length);
-        TP.Add(block, dy, block);
+        var reached = ((CompiledSequence<T>.Recorded)e.Extra!).StackReached;
+        var sink = e.InA<T>().GradSink();
+        if (sink.Overwrite) Array.Clear(reached); // the first stack of this backward: nothing of the token's gradient is written yet
+        var block = sink.Span.Slice(e.I0, dy.Length);
+        if (reached[e.I1]) TP.Add(block, dy, block);
+        else dy.CopyTo(block);
+        reached[e.I1] = true;
     }
 
     protected override Tensor<T>? Jvp(in TapeEntry e, Tensor<T> y, Tangents tangents) =>

@@ -44,25 +44,43 @@ internal static class Gemm
     /// <param name="a">op(A) is [m, k]: A is stored [m, k], or [k, m] when <paramref name="transA"/>.</param>
     /// <param name="b">op(B) is [k, n]: B is stored [k, n], or [n, k] when <paramref name="transB"/>.</param>
     /// <param name="c">C is [m, n]; overwritten unless <paramref name="accumulate"/>.</param>
+    /// <param name="accumulate">C += op(A) op(B); otherwise C = op(A) op(B), or bias + op(A) op(B).</param>
     /// <param name="constantB">
     /// B is a parameter (a leaf tensor's storage): inside a <see cref="PackedOperands"/> scope its packed form is kept and
     /// reused by the next product with the same operand (the recurrent weight at every time step). Same results either way.
     /// </param>
+    /// <param name="bias">
+    /// A row of n values (or more; the first n are read) every row of C starts from, as a linear layer's bias; only when
+    /// C is overwritten. The same bits as filling each row with it and accumulating, without that pass over C: where the
+    /// products run tiled, the first depth block adds its sums to the bias (or to zero, when overwriting without one)
+    /// instead of to C.
+    /// </param>
     public static void Run<T>(T[] a, int aOff, bool transA, T[] b, int bOff, bool transB, T[] c, int cOff, int m, int n, int k, bool accumulate,
-        bool constantB = false)
+        bool constantB = false, T[]? bias = null)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
+        if (bias is not null && (accumulate || bias.Length < n))
+            throw new ArgumentException(
+                $"Gemm: a bias of {bias.Length} values for C [{m}, {n}]{(accumulate ? " that is accumulated into" : "")}: expected at least {n} values, and C overwritten.", nameof(bias));
         if (m == 0 || n == 0) return;
         // The packing loops and the micro-kernel read through unchecked references: the extents are checked once, here.
         if (aOff < 0 || bOff < 0 || cOff < 0 || m < 0 || n < 0 || k < 0
             || (long)aOff + (long)m * k > a.Length || (long)bOff + (long)k * n > b.Length || (long)cOff + (long)m * n > c.Length)
             throw new ArgumentException(
                 $"Gemm: op(A) [{m}, {k}] at offset {aOff} of {a.Length}, op(B) [{k}, {n}] at {bOff} of {b.Length}, C [{m}, {n}] at {cOff} of {c.Length}: an operand does not fit its array.");
-        if (!accumulate) Array.Clear(c, cOff, m * n);
+        bool rowKernel = constantB && (m == 1 || (m <= RowKernelMaxRows && !transA));
+        // The row kernel and the tiled path start C's rows from a start row; the others need C filled first.
+        T[]? start = accumulate ? null : bias ?? ZeroRow<T>.Of(n);
+        if (start is not null && !(k > 0 && (rowKernel || (m > 1 && n > 1 && k > 1))))
+        {
+            if (bias is not null) Kernels.RepeatRows<T>(bias.AsSpan(0, n), c.AsSpan(cOff, m * n));
+            else Array.Clear(c, cOff, m * n);
+            start = null;
+        }
         if (k == 0) return;
-        var p = new Problem<T>(a, aOff, transA, b, bOff, transB, c, cOff, m, n, k, null);
+        var p = new Problem<T>(a, aOff, transA, b, bOff, transB, c, cOff, m, n, k, null, start);
         bool cached = constantB && m <= CachedPackMaxRows && PackedOperands.Active;
-        if (constantB && (m == 1 || (m <= RowKernelMaxRows && !transA)))
+        if (rowKernel)
         {
             // One or two rows times a parameter (the per-step products of a batch-1 or batch-2 recurrence): the row
             // kernel, row by row, where an 8-row register tile would multiply six or seven rows of padding. The sums are
@@ -70,7 +88,7 @@ internal static class Gemm
             // same whether the parameter was kept packed or is packed now: checkpointing recomputes a forward pass inside
             // backward's scope and requires the same bits.
             var packedB = cached ? CachedPackedB(p) : PackAllOfB(p, Scratch<T>.Rent(PackedLength(p)));
-            for (int r = 0; r < m; r++) RowTimesPacked(ref a[aOff + r * k], packedB, ref c[cOff + r * n], n, k);
+            for (int r = 0; r < m; r++) RowTimesPacked(ref a[aOff + r * k], packedB, ref c[cOff + r * n], n, k, start);
             if (!cached) Scratch<T>.Return(packedB);
             return;
         }
@@ -93,6 +111,19 @@ internal static class Gemm
         int threads = ThreadsFor(m, n, k);
         if (threads > 1) RunParallel(p, threads);
         else Dispatch(p, 0, m, 0, n);
+    }
+
+    /// <summary>A row of zeros at least n long, never written: where an overwritten product without a bias starts its rows.</summary>
+    private static class ZeroRow<T> where T : unmanaged
+    {
+        private static T[] row = [];
+
+        public static T[] Of(int n)
+        {
+            var zeros = row;
+            if (zeros.Length < n) row = zeros = new T[Math.Max(n, 2 * zeros.Length)]; // a race only makes two
+            return zeros;
+        }
     }
 
     /// <summary>Threads an [m, k] x [k, n] product is split over: as many as give each a share of at least <see cref="MinMacsPerThread"/>, at most <see cref="Parallelism.MaxThreads"/>.</summary>
@@ -159,14 +190,14 @@ internal static class Gemm
     /// would wait on its own dependency chain at every depth step. Each depth block is summed from zero, then added to C,
     /// as the micro-kernel does.
     /// </summary>
-    private static void RowTimesPacked<T>(ref T a, T[] packed, ref T c, int n, int k) where T : unmanaged, IFloatingPointIeee754<T>
+    private static void RowTimesPacked<T>(ref T a, T[] packed, ref T c, int n, int k, T[]? start) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        if (Vector512.IsHardwareAccelerated) RowTimesPacked<T, Simd512<T>, Vector512<T>>(ref a, packed, ref c, n, k);
-        else if (Vector256.IsHardwareAccelerated) RowTimesPacked<T, Simd256<T>, Vector256<T>>(ref a, packed, ref c, n, k);
-        else RowTimesPacked<T, Simd128<T>, Vector128<T>>(ref a, packed, ref c, n, k);
+        if (Vector512.IsHardwareAccelerated) RowTimesPacked<T, Simd512<T>, Vector512<T>>(ref a, packed, ref c, n, k, start);
+        else if (Vector256.IsHardwareAccelerated) RowTimesPacked<T, Simd256<T>, Vector256<T>>(ref a, packed, ref c, n, k, start);
+        else RowTimesPacked<T, Simd128<T>, Vector128<T>>(ref a, packed, ref c, n, k, start);
     }
 
-    private static void RowTimesPacked<T, TS, TV>(ref T a, T[] packed, ref T c, int n, int k)
+    private static void RowTimesPacked<T, TS, TV>(ref T a, T[] packed, ref T c, int n, int k, T[]? start)
         where T : unmanaged, IFloatingPointIeee754<T> where TS : struct, ISimd<T, TV> where TV : struct
     {
         int w = TS.Width, nr = 2 * w, group = 4 * nr, width = RoundUp(n, nr);
@@ -174,6 +205,7 @@ internal static class Gemm
         for (int pc = 0; pc < k; pc += KC)
         {
             int kc = Math.Min(KC, k - pc);
+            var from = pc == 0 ? start : null;   // the first depth block starts from the start row, if any
             ref T block = ref packed[pc * width];
             ref T ap = ref Unsafe.Add(ref a, pc);
             for (int j = 0; j < width; j += group)
@@ -196,7 +228,7 @@ internal static class Gemm
                         TS.Store(lo, ref edge[s * nr]);
                         TS.Store(hi, ref edge[s * nr + w]);
                     }
-                    AddColumns(edge, ref Unsafe.Add(ref c, j), n - j);
+                    AddColumns(edge, ref Unsafe.Add(ref c, j), n - j, from, j);
                     continue;
                 }
                 ref T b1 = ref Unsafe.Add(ref b0, nr * kc);
@@ -220,24 +252,28 @@ internal static class Gemm
                 ref T dst = ref inside ? ref Unsafe.Add(ref c, j) : ref edge[0];
                 if (inside)
                 {
-                    s0 = TS.Add(TS.Load(ref dst), s0); s1 = TS.Add(TS.Load(ref Unsafe.Add(ref dst, w)), s1);
-                    s2 = TS.Add(TS.Load(ref Unsafe.Add(ref dst, 2 * w)), s2); s3 = TS.Add(TS.Load(ref Unsafe.Add(ref dst, 3 * w)), s3);
-                    s4 = TS.Add(TS.Load(ref Unsafe.Add(ref dst, 4 * w)), s4); s5 = TS.Add(TS.Load(ref Unsafe.Add(ref dst, 5 * w)), s5);
-                    s6 = TS.Add(TS.Load(ref Unsafe.Add(ref dst, 6 * w)), s6); s7 = TS.Add(TS.Load(ref Unsafe.Add(ref dst, 7 * w)), s7);
+                    ref T src = ref from is null ? ref dst : ref from[j];
+                    s0 = TS.Add(TS.Load(ref src), s0); s1 = TS.Add(TS.Load(ref Unsafe.Add(ref src, w)), s1);
+                    s2 = TS.Add(TS.Load(ref Unsafe.Add(ref src, 2 * w)), s2); s3 = TS.Add(TS.Load(ref Unsafe.Add(ref src, 3 * w)), s3);
+                    s4 = TS.Add(TS.Load(ref Unsafe.Add(ref src, 4 * w)), s4); s5 = TS.Add(TS.Load(ref Unsafe.Add(ref src, 5 * w)), s5);
+                    s6 = TS.Add(TS.Load(ref Unsafe.Add(ref src, 6 * w)), s6); s7 = TS.Add(TS.Load(ref Unsafe.Add(ref src, 7 * w)), s7);
                 }
                 TS.Store(s0, ref dst); TS.Store(s1, ref Unsafe.Add(ref dst, w));
                 TS.Store(s2, ref Unsafe.Add(ref dst, 2 * w)); TS.Store(s3, ref Unsafe.Add(ref dst, 3 * w));
                 TS.Store(s4, ref Unsafe.Add(ref dst, 4 * w)); TS.Store(s5, ref Unsafe.Add(ref dst, 5 * w));
                 TS.Store(s6, ref Unsafe.Add(ref dst, 6 * w)); TS.Store(s7, ref Unsafe.Add(ref dst, 7 * w));
-                if (!inside) AddColumns(edge, ref Unsafe.Add(ref c, j), n - j);
+                if (!inside) AddColumns(edge, ref Unsafe.Add(ref c, j), n - j, from, j);
             }
         }
     }
 
-    /// <summary>C[0..count) += sums[0..count): the columns of a group of slivers that lie inside C (the rest is padding).</summary>
-    private static void AddColumns<T>(Span<T> sums, ref T c, int count) where T : unmanaged, IFloatingPointIeee754<T>
+    /// <summary>
+    /// C[0..count) = from[0..count) + sums[0..count), from being C itself or the start row at <paramref name="at"/>: the
+    /// columns of a group of slivers that lie inside C (the rest is padding).
+    /// </summary>
+    private static void AddColumns<T>(Span<T> sums, ref T c, int count, T[]? start, int at) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        for (int t = 0; t < Math.Min(count, sums.Length); t++) Unsafe.Add(ref c, t) += sums[t];
+        for (int t = 0; t < Math.Min(count, sums.Length); t++) Unsafe.Add(ref c, t) = (start is null ? Unsafe.Add(ref c, t) : start[at + t]) + sums[t];
     }
 
     /// <summary>
@@ -300,7 +336,12 @@ internal static class Gemm
     }
 
     /// <summary>One product; <c>PackedB</c>, when set, is all of op(B) already packed (<see cref="CachedPackedB"/>).</summary>
-    private readonly record struct Problem<T>(T[] A, int AOff, bool TransA, T[] B, int BOff, bool TransB, T[] C, int COff, int M, int N, int K, T[]? PackedB);
+    /// <remarks>
+    /// <c>Start</c>, when set, is the row of N values every row of C starts from (the bias, or zeros): the first depth
+    /// block adds its sums to it and stores them into C, which is never read, instead of C being filled with it first.
+    /// </remarks>
+    private readonly record struct Problem<T>(T[] A, int AOff, bool TransA, T[] B, int BOff, bool TransB, T[] C, int COff, int M, int N, int K, T[]? PackedB,
+        T[]? Start = null);
 
     /// <summary>C[r0..r1, c0..c1] += op(A)[r0..r1, :] op(B)[:, c0..c1], by packed panels.</summary>
     private static void Rows<T, TS, TV>(Problem<T> p, int r0, int r1, int c0, int c1)
@@ -341,15 +382,21 @@ internal static class Gemm
                                 bool inPlace = ir < full;
                                 ref T ap = ref inPlace ? ref p.A[p.TransA ? p.AOff + pc * p.M + ic + ir : p.AOff + (ic + ir) * p.K + pc]
                                     : ref aPack![(ir - full) * kc];
+                                bool fromStart = pc == 0 && p.Start is not null;
                                 if (rows == mr && cols == nr)
-                                    Tile<T, TS, TV>(kc, ref ap, inPlace, p, ref bp, ref p.C[cIndex], p.N);
+                                {
+                                    ref T cc = ref p.C[cIndex];
+                                    if (fromStart) Tile<T, TS, TV>(kc, ref ap, inPlace, p, ref bp, ref cc, p.N, ref p.Start![jc + jr], 0);
+                                    else Tile<T, TS, TV>(kc, ref ap, inPlace, p, ref bp, ref cc, p.N, ref cc, p.N);
+                                }
                                 else
                                 {
                                     // Edge tile: compute a full tile into scratch, add back only the valid part.
                                     Array.Clear(edge, 0, mr * nr);
-                                    Tile<T, TS, TV>(kc, ref ap, inPlace, p, ref bp, ref edge[0], nr);
+                                    Tile<T, TS, TV>(kc, ref ap, inPlace, p, ref bp, ref edge[0], nr, ref edge[0], nr);
                                     for (int r = 0; r < rows; r++)
-                                        for (int j = 0; j < cols; j++) p.C[cIndex + r * p.N + j] += edge[r * nr + j];
+                                        for (int j = 0; j < cols; j++)
+                                            p.C[cIndex + r * p.N + j] = (fromStart ? p.Start![jc + jr + j] : p.C[cIndex + r * p.N + j]) + edge[r * nr + j];
                                 }
                             }
                     }
@@ -444,23 +491,26 @@ internal static class Gemm
         }
     }
 
-    /// <summary>One register tile, with A packed or read in place (row-major A, or A stored transposed).</summary>
+    /// <summary>
+    /// One register tile, with A packed or read in place (row-major A, or A stored transposed): C = From + the tile's
+    /// sums, where From is C itself (ldc) or, in the first depth block of an overwriting product, the start row (lds 0).
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Tile<T, TS, TV>(int kc, ref T ap, bool inPlace, Problem<T> p, ref T bp, ref T c, int ldc)
+    private static void Tile<T, TS, TV>(int kc, ref T ap, bool inPlace, Problem<T> p, ref T bp, ref T c, int ldc, ref T from, int lds)
         where T : unmanaged, IFloatingPointIeee754<T> where TS : struct, ISimd<T, TV> where TV : struct
     {
-        if (!inPlace) MicroKernel<T, TS, TV, Packed>(kc, ref ap, 0, ref bp, ref c, ldc);
-        else if (p.TransA) MicroKernel<T, TS, TV, ColumnMajor>(kc, ref ap, p.M, ref bp, ref c, ldc);
-        else MicroKernel<T, TS, TV, RowMajor>(kc, ref ap, p.K, ref bp, ref c, ldc);
+        if (!inPlace) MicroKernel<T, TS, TV, Packed>(kc, ref ap, 0, ref bp, ref c, ldc, ref from, lds);
+        else if (p.TransA) MicroKernel<T, TS, TV, ColumnMajor>(kc, ref ap, p.M, ref bp, ref c, ldc, ref from, lds);
+        else MicroKernel<T, TS, TV, RowMajor>(kc, ref ap, p.K, ref bp, ref c, ldc, ref from, lds);
     }
 
     /// <summary>The register-tiled kernel of this vector width's tile height.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void MicroKernel<T, TS, TV, TA>(int kc, ref T ap, int lda, ref T bp, ref T c, int ldc)
+    private static void MicroKernel<T, TS, TV, TA>(int kc, ref T ap, int lda, ref T bp, ref T c, int ldc, ref T from, int lds)
         where T : unmanaged, IFloatingPointIeee754<T> where TS : struct, ISimd<T, TV> where TV : struct where TA : struct, IALayout
     {
-        if (TS.TileRows == 8) MicroKernel8<T, TS, TV, TA>(kc, ref ap, lda, ref bp, ref c, ldc);
-        else MicroKernel6<T, TS, TV, TA>(kc, ref ap, lda, ref bp, ref c, ldc);
+        if (TS.TileRows == 8) MicroKernel8<T, TS, TV, TA>(kc, ref ap, lda, ref bp, ref c, ldc, ref from, lds);
+        else MicroKernel6<T, TS, TV, TA>(kc, ref ap, lda, ref bp, ref c, ldc, ref from, lds);
     }
 
     /// <summary>Where element (row r, depth q) of a tile's A lies relative to element (0, 0); lda is A's leading dimension.</summary>
@@ -493,11 +543,11 @@ internal static class Gemm
 
     /// <summary>One row of a register tile added into C (two vectors).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void AddTo<T, TS, TV>(ref T c, TV x0, TV x1, int w)
+    private static void AddTo<T, TS, TV>(ref T c, ref T from, TV x0, TV x1, int w)
         where T : unmanaged, IFloatingPointIeee754<T> where TS : struct, ISimd<T, TV> where TV : struct
     {
-        TS.Store(TS.Add(TS.Load(ref c), x0), ref c);
-        TS.Store(TS.Add(TS.Load(ref Unsafe.Add(ref c, w)), x1), ref Unsafe.Add(ref c, w));
+        TS.Store(TS.Add(TS.Load(ref from), x0), ref c);
+        TS.Store(TS.Add(TS.Load(ref Unsafe.Add(ref from, w)), x1), ref Unsafe.Add(ref c, w));
     }
 
     /// <summary>C[0..6, 0..2W] += Apack (kc x 6) times Bpack (kc x 2W): twelve accumulators stay in registers across the k loop.</summary>
@@ -506,7 +556,7 @@ internal static class Gemm
     /// memory, and a partial edge tile (computed into zeroed scratch, then added) rounds exactly as a full one.
     /// </remarks>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void MicroKernel6<T, TS, TV, TA>(int kc, ref T ap, int lda, ref T bp, ref T c, int ldc)
+    private static void MicroKernel6<T, TS, TV, TA>(int kc, ref T ap, int lda, ref T bp, ref T c, int ldc, ref T from, int lds)
         where T : unmanaged, IFloatingPointIeee754<T> where TS : struct, ISimd<T, TV> where TV : struct where TA : struct, IALayout
     {
         int w = TS.Width, step = TA.Depth(6, lda);
@@ -536,17 +586,17 @@ internal static class Gemm
             ap = ref Unsafe.Add(ref ap, step);
             bp = ref Unsafe.Add(ref bp, 2 * w);
         }
-        AddTo<T, TS, TV>(ref c0, x00, x01, w);
-        AddTo<T, TS, TV>(ref c1, x10, x11, w);
-        AddTo<T, TS, TV>(ref c2, x20, x21, w);
-        AddTo<T, TS, TV>(ref c3, x30, x31, w);
-        AddTo<T, TS, TV>(ref c4, x40, x41, w);
-        AddTo<T, TS, TV>(ref c5, x50, x51, w);
+        AddTo<T, TS, TV>(ref c0, ref Unsafe.Add(ref from, 0 * lds), x00, x01, w);
+        AddTo<T, TS, TV>(ref c1, ref Unsafe.Add(ref from, 1 * lds), x10, x11, w);
+        AddTo<T, TS, TV>(ref c2, ref Unsafe.Add(ref from, 2 * lds), x20, x21, w);
+        AddTo<T, TS, TV>(ref c3, ref Unsafe.Add(ref from, 3 * lds), x30, x31, w);
+        AddTo<T, TS, TV>(ref c4, ref Unsafe.Add(ref from, 4 * lds), x40, x41, w);
+        AddTo<T, TS, TV>(ref c5, ref Unsafe.Add(ref from, 5 * lds), x50, x51, w);
     }
 
     /// <summary>C[0..8, 0..2W] += Apack (kc x 8) times Bpack (kc x 2W): sixteen accumulators (AVX-512's 32 registers) stay in registers across the k loop.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void MicroKernel8<T, TS, TV, TA>(int kc, ref T ap, int lda, ref T bp, ref T c, int ldc)
+    private static void MicroKernel8<T, TS, TV, TA>(int kc, ref T ap, int lda, ref T bp, ref T c, int ldc, ref T from, int lds)
         where T : unmanaged, IFloatingPointIeee754<T> where TS : struct, ISimd<T, TV> where TV : struct where TA : struct, IALayout
     {
         int w = TS.Width, step = TA.Depth(8, lda);
@@ -583,13 +633,13 @@ internal static class Gemm
             ap = ref Unsafe.Add(ref ap, step);
             bp = ref Unsafe.Add(ref bp, 2 * w);
         }
-        AddTo<T, TS, TV>(ref c0, x00, x01, w);
-        AddTo<T, TS, TV>(ref c1, x10, x11, w);
-        AddTo<T, TS, TV>(ref c2, x20, x21, w);
-        AddTo<T, TS, TV>(ref c3, x30, x31, w);
-        AddTo<T, TS, TV>(ref c4, x40, x41, w);
-        AddTo<T, TS, TV>(ref c5, x50, x51, w);
-        AddTo<T, TS, TV>(ref c6, x60, x61, w);
-        AddTo<T, TS, TV>(ref c7, x70, x71, w);
+        AddTo<T, TS, TV>(ref c0, ref Unsafe.Add(ref from, 0 * lds), x00, x01, w);
+        AddTo<T, TS, TV>(ref c1, ref Unsafe.Add(ref from, 1 * lds), x10, x11, w);
+        AddTo<T, TS, TV>(ref c2, ref Unsafe.Add(ref from, 2 * lds), x20, x21, w);
+        AddTo<T, TS, TV>(ref c3, ref Unsafe.Add(ref from, 3 * lds), x30, x31, w);
+        AddTo<T, TS, TV>(ref c4, ref Unsafe.Add(ref from, 4 * lds), x40, x41, w);
+        AddTo<T, TS, TV>(ref c5, ref Unsafe.Add(ref from, 5 * lds), x50, x51, w);
+        AddTo<T, TS, TV>(ref c6, ref Unsafe.Add(ref from, 6 * lds), x60, x61, w);
+        AddTo<T, TS, TV>(ref c7, ref Unsafe.Add(ref from, 7 * lds), x70, x71, w);
     }
 }

@@ -19,9 +19,8 @@ public sealed partial class Tensor<T>
         var dims = (int[])Dims.Clone();
         dims[^1] = outF;
         var y = Uninitialized(dims);
-        // Each row starts as the bias and the product accumulates onto it: one pass over y instead of three.
-        if (bias is not null) LinearRule<T>.CopyToRows(bias, y.Data, rows);
-        Gemm.Run(Data, 0, false, weight.Data, 0, true, y.Data, 0, rows, outF, inF, accumulate: bias is not null, constantB: weight.IsLeaf);
+        // Each row starts from the bias, which the product's first depth block adds its sums to: one pass over y.
+        Gemm.Run(Data, 0, false, weight.Data, 0, true, y.Data, 0, rows, outF, inF, accumulate: false, constantB: weight.IsLeaf, bias: bias?.Data);
         Tape.Record(LinearRule<T>.Instance, y, this, weight, bias, i0: rows); // I0: rows (LinearRule.Rows)
         return y;
     }
@@ -57,7 +56,10 @@ internal sealed class LinearRule<T> : BackwardRule<T>, IReplayableRule where T :
         }
         // A recurrence's per-step products have few rows: their dW joins the pass's batch (one deep product per weight).
         if (w.RequiresGrad && !WeightGradientBatch.TryDefer(w, g, x.Data, rows))
-            Gemm.Run(g, 0, true, x.Data, 0, false, w.GradSink().ZeroedArray(), 0, outF, inF, rows, accumulate: true);
+        {
+            var dw = w.GradSink();
+            Gemm.Run(g, 0, true, x.Data, 0, false, dw.Array, 0, outF, inF, rows, accumulate: !dw.Overwrite);
+        }
         if (b is not null && b.RequiresGrad)
         {
             Kernels.AddRows(dy[..(rows * outF)], b.GradSink().Zeroed());
@@ -82,10 +84,10 @@ internal sealed class LinearRule<T> : BackwardRule<T>, IReplayableRule where T :
         // accumulates its product onto the bias, instead of two products and a sum per step.
         int rows = Rows(e), outF = w.Dims[0], inF = w.Dims[1];
         var dy = Tensor<T>.Uninitialized((int[])y.Dims.Clone());
-        if (tb is not null) CopyToRows(tb, dy.Data, rows);
-        else Array.Clear(dy.Data, 0, rows * outF);
-        if (tx is not null) Gemm.Run(tx.Data, 0, false, w.Data, 0, true, dy.Data, 0, rows, outF, inF, accumulate: true, constantB: w.IsLeaf);
-        if (tw is not null) Gemm.Run(x.Data, 0, false, tw.Data, 0, true, dy.Data, 0, rows, outF, inF, accumulate: true, constantB: tw.IsLeaf);
+        if (tx is null && tw is null) CopyToRows(tb!, dy.Data, rows);
+        if (tx is not null) Gemm.Run(tx.Data, 0, false, w.Data, 0, true, dy.Data, 0, rows, outF, inF, accumulate: false, constantB: w.IsLeaf, bias: tb?.Data);
+        if (tw is not null)
+            Gemm.Run(x.Data, 0, false, tw.Data, 0, true, dy.Data, 0, rows, outF, inF, accumulate: tx is not null, constantB: tw.IsLeaf, bias: tx is null ? tb?.Data : null);
         return dy;
     }
 

@@ -94,6 +94,42 @@ public class CompiledSequenceTests
     }
 
     [Fact]
+    public void ASecondBackwardThroughARetainedPassSeesOnlyItsOwnStacksGradients()
+    {
+        // The token's gradient is written only where a stack's gradient arrives; a second backward over the same
+        // recording must start afresh (here the first reads the c stack, the second does not).
+        var (cell, x, initial) = Problem("lstm");
+        var leaves = cell.NamedParameters().Select(p => p.Value).Append(x).Concat(initial).ToArray();
+        double[][] Gradients()
+        {
+            var grads = leaves.Select(l => l.Grad!.ToArray()).ToArray();
+            foreach (var leaf in leaves) leaf.ZeroGrad();
+            return grads;
+        }
+        UnrollResult<double> Forward()
+        {
+            Tape.Current.Reset();
+            foreach (var leaf in leaves) leaf.ZeroGrad();
+            return Unroll.Run(cell, x, new UnrollOptions<double> { InitialState = new RecurrentState<double>(cell.StateNames, initial) });
+        }
+        Tensor<double> OutputLoss(UnrollResult<double> r) => r.Output.Tanh().Sum();
+        Tensor<double> CellStateLoss(UnrollResult<double> r) => r.States[4][1].Square().Sum();
+
+        var both = Forward();
+        CellStateLoss(both).Backward(retainGraph: true);
+        var first = Gradients();
+        OutputLoss(both).Backward();
+        var second = Gradients();
+
+        var alone = Forward();
+        CellStateLoss(alone).Backward();
+        Assert.Equal(Gradients(), first);
+        alone = Forward();
+        OutputLoss(alone).Backward();
+        Assert.Equal(Gradients(), second);
+    }
+
+    [Fact]
     public void InferenceGivesTheSameBitsAndKeepsEveryState()
     {
         var (cell, x, initial) = Problem("gru");

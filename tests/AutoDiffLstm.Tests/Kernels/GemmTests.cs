@@ -17,7 +17,7 @@ public abstract class GemmTests<T> where T : unmanaged, IFloatingPointIeee754<T>
     {
         { 1, 1, 1 }, { 1, 70, 13 }, { 70, 1, 13 }, { 13, 17, 1 }, { 5, 7, 0 }, { 0, 5, 3 }, { 5, 0, 3 },
         { 2, 3, 5 }, { 3, 2, 7 }, { 4, 8, 16 }, { 8, 16, 4 }, { 7, 9, 11 }, { 13, 17, 19 }, { 31, 37, 41 },
-        { 32, 33, 31 }, { 64, 64, 64 }, { 67, 61, 59 }, { 70, 70, 70 }, { 6, 5, 300 }, { 5, 520, 3 }, { 9, 23, 2 }, { 33, 1, 40 }, { 40, 33, 1 },
+        { 32, 33, 31 }, { 64, 64, 64 }, { 67, 61, 59 }, { 70, 70, 70 }, { 6, 5, 300 }, { 2, 40, 300 }, { 1, 37, 270 }, { 5, 520, 3 }, { 9, 23, 2 }, { 33, 1, 40 }, { 40, 33, 1 },
     };
 
     [Theory]
@@ -55,6 +55,47 @@ public abstract class GemmTests<T> where T : unmanaged, IFloatingPointIeee754<T>
         var e = Assert.Throws<ArgumentException>(() => Gemm.Run(a, 0, false, b, 0, false, c, 0, 6, 7, 5, accumulate: true));
         Assert.Contains("does not fit", e.Message);
         Assert.Throws<ArgumentException>(() => Gemm.Run(new T[30], 1, false, new T[35], 0, false, new T[42], 0, 6, 7, 5, accumulate: true));
+    }
+
+    /// <summary>
+    /// A bias every row starts from gives the bits of filling each row with it and accumulating (the way Linear did it),
+    /// on every path (row kernel, single row, matrix times vector, outer product, tiles with edges, two depth blocks),
+    /// with a stale C (NaN) that is never read, and with or without the packed-operand cache.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(Sizes))]
+    public void ABiasRowGivesTheBitsOfFillingThenAccumulating(int m, int n, int k)
+    {
+        foreach (bool transA in new[] { false, true })
+            foreach (bool constantB in new[] { false, true })
+            {
+                var c = new GemmCase<T>(m, n, k, transA, transB: true, accumulate: false, 2, 1, 3, 7);
+                var bias = Enumerable.Range(0, n + 2).Select(i => T.CreateChecked(Math.Sin(i + 1))).ToArray(); // two more than n: never read
+                var expected = (T[])c.C.Clone();
+                if (m * n > 0) AutoDiffLstm.Kernels.RepeatRows<T>(bias.AsSpan(0, n), expected.AsSpan(c.COff, m * n));
+                var got = (T[])c.C.Clone();
+                got.AsSpan(c.COff, m * n).Fill(T.NaN);
+                using (var scope = PackedOperands.Open())
+                {
+                    Gemm.Run(c.A, c.AOff, transA, c.B, c.BOff, true, expected, c.COff, m, n, k, accumulate: true, constantB);
+                    Gemm.Run(c.A, c.AOff, transA, c.B, c.BOff, true, got, c.COff, m, n, k, accumulate: false, constantB, bias);
+                }
+                for (int i = 0; i < got.Length; i++)
+                    if (BitConverterOf(got[i]) != BitConverterOf(expected[i]))
+                        Assert.Fail($"m={m} n={n} k={k} transA={transA} constantB={constantB}: C[{i}] = {got[i]}, filling then accumulating gives {expected[i]}.");
+            }
+    }
+
+    private static long BitConverterOf(T v) => typeof(T) == typeof(float) ? BitConverter.SingleToInt32Bits(float.CreateTruncating(v)) : BitConverter.DoubleToInt64Bits(double.CreateTruncating(v));
+
+    [Fact]
+    public void ABiasTooShortOrOnAnAccumulatedProductIsRefused()
+    {
+        var (a, b, c) = (new T[6 * 5], new T[5 * 7], new T[6 * 7]);
+        var e = Assert.Throws<ArgumentException>(() => Gemm.Run(a, 0, false, b, 0, false, c, 0, 6, 7, 5, accumulate: false, bias: new T[6]));
+        Assert.Contains("a bias of 6 values for C [6, 7]: expected at least 7 values", e.Message);
+        e = Assert.Throws<ArgumentException>(() => Gemm.Run(a, 0, false, b, 0, false, c, 0, 6, 7, 5, accumulate: true, bias: new T[7]));
+        Assert.Contains("that is accumulated into", e.Message);
     }
 
     private static Gen<GemmCase<T>> Cases() =>

@@ -31,6 +31,34 @@ public class GemmThreadingTests
 
     [Theory]
     [InlineData(256, 300, 280)]   // split by rows
+    [InlineData(8, 1024, 1024)]   // split by columns
+    public void ABiasRowGivesTheSameBitsOnOneOrTwoThreads(int m, int n, int k)
+    {
+        var c = new GemmCase<float>(m, n, k, false, true, accumulate: false, 1, 2, 3, 5);
+        var bias = c.A.AsSpan(0, n).ToArray();
+        float[] Biased(int threads)
+        {
+            var got = (float[])c.C.Clone();
+            got.AsSpan(c.COff, m * n).Fill(float.NaN);
+            int saved = Parallelism.MaxThreads;
+            try
+            {
+                Parallelism.MaxThreads = threads;
+                Assert.Equal(threads, Gemm.ThreadsFor(m, n, k));
+                Gemm.Run(c.A, c.AOff, false, c.B, c.BOff, true, got, c.COff, m, n, k, accumulate: false, bias: bias);
+            }
+            finally { Parallelism.MaxThreads = saved; }
+            return got;
+        }
+        var filled = (float[])c.C.Clone();
+        AutoDiffLstm.Kernels.RepeatRows<float>(bias, filled.AsSpan(c.COff, m * n));
+        Gemm.Run(c.A, c.AOff, false, c.B, c.BOff, true, filled, c.COff, m, n, k, accumulate: true);
+        Assert.Equal(filled, Biased(1));
+        Assert.Equal(filled, Biased(2));
+    }
+
+    [Theory]
+    [InlineData(256, 300, 280)]   // split by rows
     [InlineData(8, 1024, 1024)]   // few rows: split by columns (a recurrence's per-step product)
     public void AProductSharedOutOverThreadsAllocatesNothing(int m, int n, int k)
     {

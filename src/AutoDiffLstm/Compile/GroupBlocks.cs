@@ -3,13 +3,13 @@ using System.Numerics;
 namespace AutoDiffLstm;
 
 /// <summary>
-/// Runs a fused group of a whole-sequence pass in blocks of rows shared out over <see cref="WorkerTeam"/>, one block per
-/// thread, when the group is large enough to pay for it; each block goes through the whole program (forward, or
+/// Runs a fused group of a whole-sequence pass in blocks of rows shared out over <see cref="WorkerTeam"/>, a few blocks
+/// per thread, when the group is large enough to pay for it; each block goes through the whole program (forward, or
 /// backward in reverse). The instructions are the same; only the rows a frame covers change, so the values are the
 /// same bits for any block count and thread count.
 /// </summary>
 /// <remarks>
-/// Why not smaller, cache-sized blocks: measured at W1 (B = 64, H = 512, one thread, 2026-12-06), blocks of 4 rows
+/// Why not many small, cache-sized blocks: measured at W1 (B = 64, H = 512, one thread, 2026-12-06), blocks of 4 rows
 /// (213 KB each) took the group from 34 to 43 ms per iteration. A large group streams its projected inputs and the
 /// values it keeps from and to memory whichever way it is cut, and short per-block streams defeat the prefetchers; at
 /// W2 (B = 32, H = 256) cache-sized blocks measured no gain either.
@@ -24,16 +24,23 @@ namespace AutoDiffLstm;
 /// </remarks>
 internal sealed class GroupBlocks<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
-    /// <summary>Blocks per thread (tests raise it to cut a group into many blocks; one block per thread measured best).</summary>
-    internal static int BlocksPerThread { get; set; } = 1;
+    /// <summary>
+    /// Blocks per thread of a group shared out over threads, each block claimed by whichever thread is free. Two, so that
+    /// a thread that runs slower takes fewer rows: on the project's VMs one virtual core streams memory at 31 GB/s, the
+    /// other at 41, and which thread lands where changes from run to run (measured at W1 on two threads, 2026-12-07:
+    /// with one block each, the worker's block of the LSTM group took 60-100 us against the caller's 50 in some runs).
+    /// </summary>
+    internal static int BlocksPerThread { get; set; } = 2;
+
+    /// <summary>Blocks of a group run on one thread (tests raise it; one block measured best).</summary>
+    internal static int SerialBlocks { get; set; } = 1;
 
     /// <summary>Values a group must hold before its blocks are shared out over threads (below that, waking a worker costs more than it saves).</summary>
     internal static int MinParallelValues { get; set; } = 32 * 1024;
 
     private readonly FusedGroup<T> group;
     private readonly int blockRows, blocks;
-    private readonly Action<int> forwardShare, backwardShare;
-    private int shares;   // threads the current run's blocks are dealt to
+    private readonly Action<int> forwardBlock, backwardBlock;
     private T[] values = [], scratch = [], gradients = [];
     private int valuesAt, scratchAt, gradientsAt;
     private ExternalSpan<T>[] externals = [];
@@ -47,16 +54,16 @@ internal sealed class GroupBlocks<T> where T : unmanaged, IFloatingPointIeee754<
         this.group = group;
         int valuesPerRow = group.SlotCols.Sum() + group.ExternalCols.Sum();
         bool parallel = (long)group.Rows * valuesPerRow >= MinParallelValues;
-        blocks = Math.Min(group.Rows, (parallel ? Parallelism.MaxThreads : 1) * BlocksPerThread);
+        int threads = parallel ? Parallelism.MaxThreads : 1;
+        blocks = Math.Min(group.Rows, threads > 1 ? threads * BlocksPerThread : SerialBlocks);
         blockRows = (group.Rows + blocks - 1) / blocks;
         blocks = (group.Rows + blockRows - 1) / blockRows; // no empty block
         kernel = GroupKernel<T>.Enabled ? group.Kernel : null;
         rowSums = group.RowSums;
         if (kernel is not null) (streams, streamOffsets) = (new T[kernel.Streams][], new int[kernel.Streams]);
-        // A team part per thread (the team makes a worker per part), each taking every shares-th block; on one thread,
-        // share 0 is every block.
-        forwardShare = p => { for (int b = p; b < blocks; b += shares) ForwardBlock(b); };
-        backwardShare = p => { for (int b = p; b < blocks; b += shares) BackwardBlock(b, everything: false); };
+        // A team part per block, claimed by whichever thread is free.
+        forwardBlock = ForwardBlock;
+        backwardBlock = b => BackwardBlock(b, everything: false);
     }
 
     /// <summary>The program over the arena (its kept part at values[valuesAt..], the rest at scratch[scratchAt..]) and the externals' current spans.</summary>
@@ -65,7 +72,7 @@ internal sealed class GroupBlocks<T> where T : unmanaged, IFloatingPointIeee754<
         (this.values, this.valuesAt, this.scratch, this.scratchAt, this.externals) = (values, valuesAt, scratch, scratchAt, externals);
         gradients = [];
         SetStreams();
-        Run(forwardShare);
+        Run(forwardBlock);
     }
 
     /// <summary>Per external, whether the generated kernel adds exactly one contribution per element to its gradient (null: no kernel).</summary>
@@ -89,7 +96,7 @@ internal sealed class GroupBlocks<T> where T : unmanaged, IFloatingPointIeee754<
             return;
         }
         if (blocks == 1) BackwardBlock(0, everything: false);
-        else Run(backwardShare);
+        else Run(backwardBlock);
         if (rowSums.Length == 0) return;
         var whole = Frame(0, group.Rows);
         foreach (var instruction in rowSums) instruction.Backward(whole);
@@ -119,11 +126,12 @@ internal sealed class GroupBlocks<T> where T : unmanaged, IFloatingPointIeee754<
         streamOffsets[stream] = offset;
     }
 
-    private void Run(Action<int> share)
+    private void Run(Action<int> block)
     {
-        shares = Math.Min(Parallelism.MaxThreads, blocks);
-        if (shares > 1) WorkerTeam.Run(shares, share);
-        else share(0);
+        int threads = Math.Min(Parallelism.MaxThreads, blocks);
+        if (threads > 1) WorkerTeam.Run(threads, blocks, block);
+        else
+            for (int b = 0; b < blocks; b++) block(b);
     }
 
     private GroupFrame<T> Frame(int rowStart, int rows) =>

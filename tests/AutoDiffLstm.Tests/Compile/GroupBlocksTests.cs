@@ -13,12 +13,14 @@ public class GroupBlocksTests
 {
     public static TheoryData<string> Cells() => [.. CellRegistry.Names];
 
-    private static double[][] Run(string name, int blocksPerThread, int minParallelValues, int threads)
+    private static double[][] Run(string name, int blocksPerThread, int minParallelValues, int threads, int serialBlocks = 1)
     {
-        var (savedBlocks, savedMin, savedThreads) = (GroupBlocks<double>.BlocksPerThread, GroupBlocks<double>.MinParallelValues, Parallelism.MaxThreads);
+        var (savedBlocks, savedSerial, savedMin, savedThreads) =
+            (GroupBlocks<double>.BlocksPerThread, GroupBlocks<double>.SerialBlocks, GroupBlocks<double>.MinParallelValues, Parallelism.MaxThreads);
         try
         {
-            (GroupBlocks<double>.BlocksPerThread, GroupBlocks<double>.MinParallelValues, Parallelism.MaxThreads) = (blocksPerThread, minParallelValues, threads);
+            (GroupBlocks<double>.BlocksPerThread, GroupBlocks<double>.SerialBlocks, GroupBlocks<double>.MinParallelValues, Parallelism.MaxThreads) =
+                (blocksPerThread, serialBlocks, minParallelValues, threads);
             Tape.Current.Reset();
             var cell = CellRegistry.Create<double>(name, 4, 5, new Rng(1));
             var x = Tensor.RandomNormal<double>(new Rng(2), [6, 7, 4]).RequireGrad();
@@ -33,7 +35,8 @@ public class GroupBlocksTests
         }
         finally
         {
-            (GroupBlocks<double>.BlocksPerThread, GroupBlocks<double>.MinParallelValues, Parallelism.MaxThreads) = (savedBlocks, savedMin, savedThreads);
+            (GroupBlocks<double>.BlocksPerThread, GroupBlocks<double>.SerialBlocks, GroupBlocks<double>.MinParallelValues, Parallelism.MaxThreads) =
+                (savedBlocks, savedSerial, savedMin, savedThreads);
         }
     }
 
@@ -43,7 +46,7 @@ public class GroupBlocksTests
     {
         var whole = Run(name, blocksPerThread: 1, minParallelValues: int.MaxValue, threads: 1);
         var rows = Run(name, blocksPerThread: 4, minParallelValues: 0, threads: 2);          // 7 blocks of one row, dealt to 2 threads
-        var serial = Run(name, blocksPerThread: 7, minParallelValues: int.MaxValue, threads: 1); // 7 blocks on this thread
+        var serial = Run(name, blocksPerThread: 1, minParallelValues: int.MaxValue, threads: 1, serialBlocks: 7); // 7 blocks on this thread
         for (int k = 0; k < whole.Length; k++)
         {
             Assert.Equal(whole[k], rows[k]);

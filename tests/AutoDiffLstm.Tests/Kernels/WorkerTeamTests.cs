@@ -22,6 +22,28 @@ public class WorkerTeamTests
         }
     }
 
+    [Theory]
+    [InlineData(2, 9)]
+    [InlineData(1, 4)]
+    [InlineData(3, 2)]
+    public void MorePartsThanThreadsRunEachPartOnceOnAtMostThatManyThreads(int threads, int parts)
+    {
+        // Parts are claimed as threads free up: a slow part's thread takes fewer; no thread beyond the limit joins.
+        for (int job = 0; job < 100; job++)
+        {
+            var counts = new int[parts];
+            var ran = new System.Collections.Concurrent.ConcurrentDictionary<int, bool>();
+            WorkerTeam.Run(threads, parts, p =>
+            {
+                ran[Environment.CurrentManagedThreadId] = true;
+                Thread.SpinWait(p == 0 ? 20_000 : 2_000); // long parts, the first longest: the others go to whoever is free
+                Interlocked.Increment(ref counts[p]);
+            });
+            Assert.All(counts, c => Assert.Equal(1, c));
+            Assert.InRange(ran.Count, 1, Math.Min(threads, parts));
+        }
+    }
+
     [Fact]
     public void JobsOfChangingSizeBackToBackRunEachPartOnce()
     {

@@ -62,7 +62,7 @@ internal sealed class LinearRule<T> : BackwardRule<T>, IReplayableRule where T :
         }
         if (b is not null && b.RequiresGrad)
         {
-            Kernels.AddRows(dy[..(rows * outF)], b.GradSink().Zeroed());
+            RowSums<T>.Add(g, 0, rows, b.GradSink().ZeroedArray(), outF);
         }
     }
 

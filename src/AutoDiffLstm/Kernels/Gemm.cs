@@ -287,11 +287,31 @@ internal static class Gemm
         int m = p.M, n = p.N, nr = RegisterTileWidth<T>(), mr = RegisterTileHeight<T>();
         bool byRows = m >= threads * MC || n < 2 * nr;
         var split = Split<T>.OfThisThread;
-        (split.Problem, split.ByRows) = (p, byRows);
-        split.Share = byRows ? RoundUp((m + threads - 1) / threads, mr) : RoundUp((n + threads - 1) / threads, nr);
-        WorkerTeam.Run(threads, split.Part);
-        split.Problem = default; // drop the arrays
+        if (!byRows && m <= MC)
+        {
+            // Few rows (a recurrence's per-step products): every column block would pack all of A for itself, so the
+            // threads pack it once together, a depth block each, then claim column blocks, several per thread, so that
+            // a thread on the slower core takes fewer (see WorkerTeam.Run(threads, parts, body)).
+            var packedA = Scratch<T>.Rent(RoundUp(m, mr) * p.K);
+            (split.Problem, split.PackedA, split.ByRows) = (p, packedA, false);
+            WorkerTeam.Run(threads, (p.K + KC - 1) / KC, split.PackDepthBlock);
+            int slivers = (n + nr - 1) / nr, parts = Math.Min(slivers, ColumnBlocksPerThread * threads);
+            split.Problem = p with { PackedA = packedA };
+            split.Share = (slivers + parts - 1) / parts * nr;
+            WorkerTeam.Run(threads, (n + split.Share - 1) / split.Share, split.Part);
+            Scratch<T>.Return(packedA);
+        }
+        else
+        {
+            (split.Problem, split.ByRows) = (p, byRows);
+            split.Share = byRows ? RoundUp((m + threads - 1) / threads, mr) : RoundUp((n + threads - 1) / threads, nr);
+            WorkerTeam.Run(threads, split.Part);
+        }
+        (split.Problem, split.PackedA) = (default, null); // drop the arrays
     }
+
+    // Column blocks per thread of a product split by columns over an A packed once.
+    private const int ColumnBlocksPerThread = 4;
 
     /// <summary>
     /// One thread's parallel product, reused by its calls: its part delegate is made once, where a lambda would capture
@@ -306,9 +326,18 @@ internal static class Gemm
         public Problem<T> Problem;
         public bool ByRows;
         public int Share;   // rows or columns per part
-        public readonly Action<int> Part;
+        public T[]? PackedA;   // where PackDepthBlock packs all of A
+        public readonly Action<int> Part, PackDepthBlock;
 
-        private Split() => Part = Run;
+        private Split() => (Part, PackDepthBlock) = (Run, Pack);
+
+        // Depth block q of all of op(A)'s rows, where Rows reads it (PackedAOffset).
+        private void Pack(int q)
+        {
+            var p = Problem;
+            int pc = q * KC, mr = RegisterTileHeight<T>();
+            PackA(p, 0, p.M, pc, Math.Min(KC, p.K - pc), mr, PackedA.AsSpan(PackedAOffset(p, pc, mr)));
+        }
 
         private void Run(int t)
         {
@@ -340,8 +369,12 @@ internal static class Gemm
     /// <c>Start</c>, when set, is the row of N values every row of C starts from (the bias, or zeros): the first depth
     /// block adds its sums to it and stores them into C, which is never read, instead of C being filled with it first.
     /// </remarks>
+    /// <para><c>PackedA</c>, when set, is all of op(A) packed (at most <see cref="MC"/> rows; <see cref="PackedAOffset"/>).</para>
     private readonly record struct Problem<T>(T[] A, int AOff, bool TransA, T[] B, int BOff, bool TransB, T[] C, int COff, int M, int N, int K, T[]? PackedB,
-        T[]? Start = null);
+        T[]? Start = null, T[]? PackedA = null);
+
+    /// <summary>Where depth block pc of an A packed whole starts: each block holds every row's slivers, kc deep.</summary>
+    private static int PackedAOffset<T>(Problem<T> p, int pc, int mr) where T : unmanaged, IFloatingPointIeee754<T> => pc * RoundUp(p.M, mr);
 
     /// <summary>C[r0..r1, c0..c1] += op(A)[r0..r1, :] op(B)[:, c0..c1], by packed panels.</summary>
     private static void Rows<T, TS, TV>(Problem<T> p, int r0, int r1, int c0, int c1)
@@ -357,7 +390,7 @@ internal static class Gemm
         // Packing A pays off when its slivers are reused across many column slivers. With at most two row tiles, or at
         // most two column slivers (the per-step products of a small recurrence, the narrow products of its backward),
         // it costs more than it saves, so the kernel reads A in place: same FMAs in the same order, same results.
-        bool direct = r1 - r0 <= 2 * mr || c1 - c0 <= 2 * nr;
+        bool direct = (r1 - r0 <= 2 * mr || c1 - c0 <= 2 * nr) && p.PackedA is null;
         try
         {
             for (int jc = c0; jc < c1; jc += NC)
@@ -372,7 +405,10 @@ internal static class Gemm
                     {
                         int mc = Math.Min(MC, r1 - ic), full = direct ? mc / mr * mr : 0;
                         // Direct: full row tiles read op(A) where it lies; only a partial last tile is packed (zero-padded).
-                        if (full < mc) PackA(p, ic + full, mc - full, pc, kc, mr, aPack ??= Scratch<T>.Rent(KC * MC));
+                        // Packed whole beforehand (PackedA: r0 is 0 and one block of rows): its slivers at this depth.
+                        if (p.PackedA is not null) aPack = p.PackedA;
+                        else if (full < mc) PackA(p, ic + full, mc - full, pc, kc, mr, aPack ??= Scratch<T>.Rent(KC * MC));
+                        int aBase = p.PackedA is not null ? PackedAOffset(p, pc, mr) : 0;
                         for (int jr = 0; jr < nc; jr += nr)
                             for (int ir = 0; ir < mc; ir += mr)
                             {
@@ -381,7 +417,7 @@ internal static class Gemm
                                 int cIndex = p.COff + (ic + ir) * p.N + jc + jr;
                                 bool inPlace = ir < full;
                                 ref T ap = ref inPlace ? ref p.A[p.TransA ? p.AOff + pc * p.M + ic + ir : p.AOff + (ic + ir) * p.K + pc]
-                                    : ref aPack![(ir - full) * kc];
+                                    : ref aPack![aBase + (ir - full) * kc];
                                 bool fromStart = pc == 0 && p.Start is not null;
                                 if (rows == mr && cols == nr)
                                 {
@@ -406,7 +442,7 @@ internal static class Gemm
         finally
         {
             if (!prepacked) Scratch<T>.Return(bPack);
-            if (aPack is not null) Scratch<T>.Return(aPack);
+            if (aPack is not null && p.PackedA is null) Scratch<T>.Return(aPack);
             Scratch<T>.Return(edge);
         }
     }
@@ -457,13 +493,13 @@ internal static class Gemm
     /// column of the sliver: when op(B) is narrow (few column slivers share a packed A, as in the products of a small
     /// recurrence or of its hoisted input projection), packing A is most of the product's time.
     /// </remarks>
-    private static void PackA<T>(Problem<T> p, int ic, int mc, int pc, int kc, int mr, T[] dst) where T : unmanaged, IFloatingPointIeee754<T>
+    private static void PackA<T>(Problem<T> p, int ic, int mc, int pc, int kc, int mr, Span<T> dst) where T : unmanaged, IFloatingPointIeee754<T>
     {
         ref T a = ref MemoryMarshal.GetArrayDataReference(p.A);
         for (int ir = 0; ir < mc; ir += mr)
         {
             int rows = Math.Min(mr, mc - ir);
-            var sliver = dst.AsSpan(ir * kc, kc * mr);
+            var sliver = dst.Slice(ir * kc, kc * mr);
             if (rows < mr) sliver.Clear();
             ref T d = ref MemoryMarshal.GetReference(sliver);
             if (!p.TransA)

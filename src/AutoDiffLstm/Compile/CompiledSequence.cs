@@ -700,7 +700,7 @@ internal sealed class CompiledSequence<T> where T : unmanaged, IFloatingPointIee
                 Gemm.Run(dy, dyOffset, false, w.Data, 0, false, da, offset, p.Rows, p.In, p.Out, accumulate: true, constantB: w.IsLeaf);
             if (p.Bias >= 0 && InputGradient((Tensor<T>)constants[p.Bias], ref constantGradients[p.Bias]) is { } db)
             {
-                RowSums<T>.Add(dy, dyOffset, p.Rows, db, p.Out);
+                Kernels.AddRows<T>(dy.AsSpan(dyOffset, p.Rows * p.Out), db.AsSpan(0, p.Out));
             }
             if (batches[stage] is not { Dy.Length: > 0 } batch) return;
             var (a, aOffset) = ValueAt(p.Input);

@@ -62,7 +62,7 @@ internal sealed class LinearRule<T> : BackwardRule<T>, IReplayableRule where T :
         }
         if (b is not null && b.RequiresGrad)
         {
-            RowSums<T>.Add(g, 0, rows, b.GradSink().ZeroedArray(), outF);
+            Kernels.AddRows(dy[..(rows * outF)], b.GradSink().Zeroed());
         }
     }
 

@@ -506,24 +506,60 @@ internal static class Gemm
             {
                 // A[m, k]: element (r, q) of the sliver is at first + r * K + q.
                 ref T first = ref Unsafe.Add(ref a, p.AOff + (ic + ir) * p.K + pc);
-                for (int q = 0; q < kc; q++)
-                {
-                    ref T col = ref Unsafe.Add(ref d, q * mr);
-                    ref T src = ref Unsafe.Add(ref first, q);
-                    for (int r = 0; r < rows; r++) Unsafe.Add(ref col, r) = Unsafe.Add(ref src, r * p.K);
-                }
+                if (rows == 8) PackEightRows(ref first, p.K, ref d, kc);
+                else
+                    for (int q = 0; q < kc; q++)
+                    {
+                        ref T col = ref Unsafe.Add(ref d, q * mr);
+                        ref T src = ref Unsafe.Add(ref first, q);
+                        for (int r = 0; r < rows; r++) Unsafe.Add(ref col, r) = Unsafe.Add(ref src, r * p.K);
+                    }
             }
             else
             {
                 // A stored [k, m]: the sliver's column q is a contiguous run of A's row pc + q.
                 ref T first = ref Unsafe.Add(ref a, p.AOff + pc * p.M + ic + ir);
+                int bytes = rows * Unsafe.SizeOf<T>();
                 for (int q = 0; q < kc; q++)
                 {
                     ref T col = ref Unsafe.Add(ref d, q * mr);
                     ref T src = ref Unsafe.Add(ref first, q * p.M);
-                    for (int r = 0; r < rows; r++) Unsafe.Add(ref col, r) = Unsafe.Add(ref src, r);
+                    // A full sliver's column is one vector (eight floats or doubles): one load and one store.
+                    if (bytes == 32) Vector256.LoadUnsafe(ref Unsafe.As<T, byte>(ref src)).StoreUnsafe(ref Unsafe.As<T, byte>(ref col));
+                    else if (bytes == 64) Vector512.LoadUnsafe(ref Unsafe.As<T, byte>(ref src)).StoreUnsafe(ref Unsafe.As<T, byte>(ref col));
+                    else
+                        for (int r = 0; r < rows; r++) Unsafe.Add(ref col, r) = Unsafe.Add(ref src, r);
                 }
             }
+        }
+    }
+
+    /// <summary>
+    /// Eight rows of A [m, K] from <paramref name="first"/>, kc deep, as a sliver: column q (the eight rows' element q)
+    /// at d[8 q]. The eight row references are kept apart so that each step is eight independent loads and stores (a
+    /// loop over the rows measured 0.85 ns per element, about a seventh of the per-step products of W1's backward).
+    /// </summary>
+    private static void PackEightRows<T>(ref T first, int ld, ref T d, int kc) where T : unmanaged
+    {
+        ref T s0 = ref first;
+        ref T s1 = ref Unsafe.Add(ref s0, ld);
+        ref T s2 = ref Unsafe.Add(ref s1, ld);
+        ref T s3 = ref Unsafe.Add(ref s2, ld);
+        ref T s4 = ref Unsafe.Add(ref s3, ld);
+        ref T s5 = ref Unsafe.Add(ref s4, ld);
+        ref T s6 = ref Unsafe.Add(ref s5, ld);
+        ref T s7 = ref Unsafe.Add(ref s6, ld);
+        for (int q = 0; q < kc; q++)
+        {
+            ref T col = ref Unsafe.Add(ref d, 8 * q);
+            col = Unsafe.Add(ref s0, q);
+            Unsafe.Add(ref col, 1) = Unsafe.Add(ref s1, q);
+            Unsafe.Add(ref col, 2) = Unsafe.Add(ref s2, q);
+            Unsafe.Add(ref col, 3) = Unsafe.Add(ref s3, q);
+            Unsafe.Add(ref col, 4) = Unsafe.Add(ref s4, q);
+            Unsafe.Add(ref col, 5) = Unsafe.Add(ref s5, q);
+            Unsafe.Add(ref col, 6) = Unsafe.Add(ref s6, q);
+            Unsafe.Add(ref col, 7) = Unsafe.Add(ref s7, q);
         }
     }
 

@@ -94,6 +94,20 @@ public class GemmThreadingTests
     }
 
     [Theory]
+    [InlineData(false, 2)]
+    [InlineData(true, 2)]
+    [InlineData(true, 3)]
+    public void ALargeBPackedOnceByTheThreadsGivesTheBitsOfOneThread(bool transB, int threads)
+    {
+        // B of 300 x 1100 (two depth blocks, columns that are not whole slivers) is packed once, in blocks shared out
+        // over the threads, and the rows are claimed in blocks; the single-threaded product packs it as it goes.
+        var f = new GemmCase<float>(300, 1100, 300, false, transB, accumulate: true, 1, 2, 3, 51);
+        Assert.Equal(RunWith(1, f, check: true), RunWith(threads, f, check: true));
+        var d = new GemmCase<double>(290, 1030, 270, true, transB, accumulate: false, 0, 1, 2, 52);
+        Assert.Equal(RunWith(1, d, check: true), RunWith(threads, d, check: true));
+    }
+
+    [Theory]
     [InlineData(9, 2)]
     [InlineData(13, 3)]
     [InlineData(17, 2)]

@@ -13,12 +13,16 @@ namespace AutoDiffLstm;
 /// a KC x NC panel of op(B) and an MC x KC block of op(A) are copied into contiguous slivers, transposing on the way (so
 /// the four transpose cases cost the same and backward never materialises a transpose), and a register-tiled micro-kernel
 /// accumulates a tile of C (8 or 6 rows by two vectors, by register count) with fused multiply-adds. Large products split C
-/// over the <see cref="WorkerTeam"/> (by rows, or by columns when there are few rows); a parameter's packed panels are kept
+/// over the <see cref="WorkerTeam"/> (by rows, or by columns when there are few rows): the operand every block would
+/// otherwise pack for itself (a large B for blocks of rows, A for blocks of columns) is packed once by the threads
+/// together, and the blocks, several per thread, are claimed by whichever thread is free; a parameter's packed panels are kept
 /// for a whole pass inside a <see cref="PackedOperands"/> scope; when a block of A would serve at most two register
 /// tiles' worth of rows or columns, the micro-kernel reads A in place instead of packing it; one or two rows times a
 /// parameter (batch-1 and batch-2 recurrences) run a row kernel instead of a mostly empty register tile, with the
-/// tile's sums. Every element of C is computed by the same sequence of FMAs whatever the split, so results are
-/// bit-identical for any thread count, and a product with a parameter gives the same bits with or without kept operands.
+/// tile's sums. An overwritten C is never cleared or filled first: the first depth block adds its sums to a start row
+/// (a bias, or zeros) as it stores them. Every element of C is computed by the same sequence of FMAs whatever the split,
+/// so results are bit-identical for any thread count, and a product with a parameter gives the same bits with or without
+/// kept operands.
 /// </remarks>
 internal static class Gemm
 {

@@ -3,7 +3,8 @@ namespace AutoDiffLstm;
 /// <summary>How many cores the toolkit may use: the counterpart of <c>torch.set_num_threads</c>.</summary>
 /// <remarks>
 /// Matrix products are split over up to this many threads, and only those large enough that every thread gets at least
-/// 2M multiply-adds (smaller ones measured slower when shared); every other kernel runs on the calling thread. Papers,
+/// 2M multiply-adds (smaller ones measured slower when shared); so are the fused groups of a compiled sequence that hold
+/// at least 32K values per step; every other kernel runs on the calling thread. Papers,
 /// which train many independent runs, train this many at a time. Results are bit-identical whatever the setting. Lower
 /// it when several experiments share the machine.
 /// </remarks>

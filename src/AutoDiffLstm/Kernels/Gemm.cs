@@ -327,6 +327,15 @@ internal static class Gemm
             WorkerTeam.Run(threads, (m + split.Share - 1) / split.Share, split.Part);
             if (p.PackedB is null) Scratch<T>.Return(packedB);
         }
+        else if (byRows)
+        {
+            // A small B: each thread packs it once for itself, where it stays in that core's cache, then claims blocks
+            // of rows, several per thread.
+            (split.Problem, split.ByRows, split.Job) = (p, true, Interlocked.Increment(ref jobs));
+            int tiles = (m + mr - 1) / mr, parts = Math.Min(tiles, RowBlocksPerThread * threads);
+            split.Share = (tiles + parts - 1) / parts * mr;
+            WorkerTeam.Run(threads, (m + split.Share - 1) / split.Share, split.PartOwnB);
+        }
         else
         {
             (split.Problem, split.ByRows) = (p, byRows);
@@ -335,6 +344,8 @@ internal static class Gemm
         }
         (split.Problem, split.PackedA, split.PackedB) = (default, null, null); // drop the arrays
     }
+
+    private static long jobs;   // numbers the products whose threads pack B each for itself (Split.PartOwnB)
 
     // Blocks per thread of a product split over a shared packed operand (claimed as threads free up).
     private const int ColumnBlocksPerThread = 4, RowBlocksPerThread = 4;
@@ -359,9 +370,31 @@ internal static class Gemm
         public int Share;   // rows or columns per part
         public T[]? PackedA, PackedB;   // where PackDepthBlock packs all of A, PackBBlock all of B
         public int PackColumns, PackColumnBlocks;   // PackBBlock's blocks: columns each (whole slivers), blocks per depth block
-        public readonly Action<int> Part, PackDepthBlock, PackBBlock;
+        public long Job;   // the product PartOwnB's blocks belong to
+        public readonly Action<int> Part, PackDepthBlock, PackBBlock, PartOwnB;
 
-        private Split() => (Part, PackDepthBlock, PackBBlock) = (Run, Pack, PackB);
+        private Split() => (Part, PackDepthBlock, PackBBlock, PartOwnB) = (Run, Pack, PackB, RunOwnB);
+
+        // The running thread's own packed copy of a small B and the product it was packed for: kept between products
+        // (at most SharedPackedBMin elements per thread), so that steady-state products allocate nothing.
+        [ThreadStatic] private static T[]? ownB;
+        [ThreadStatic] private static long ownJob;
+
+        // A block of rows with all of B packed by this thread, the first time it takes a block of this product.
+        private void RunOwnB(int t)
+        {
+            var p = Problem;
+            int length = PackedLength(p);
+            if (ownJob != Job || ownB is null || ownB.Length < length)
+            {
+                if (ownB is null || ownB.Length < length) ownB = new T[length];
+                PackAllOfB(p, ownB);
+                ownJob = Job;
+            }
+            var packed = p with { PackedB = ownB };
+            int from = t * Share, to = Math.Min(p.M, from + Share);
+            if (from < to) Dispatch(packed, from, to, 0, p.N);
+        }
 
         // One depth block of one block of op(B)'s columns, in CachedPackedB's layout (the sliver of columns [j, j + nr)
         // at depth pc starts at pc * roundUp(N, nr) + j * kc).

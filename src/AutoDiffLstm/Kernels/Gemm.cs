@@ -15,7 +15,8 @@ namespace AutoDiffLstm;
 /// accumulates a tile of C (8 or 6 rows by two vectors, by register count) with fused multiply-adds. Large products split C
 /// over the <see cref="WorkerTeam"/> (by rows, or by columns when there are few rows): the operand every block would
 /// otherwise pack for itself (a large B for blocks of rows, A for blocks of columns) is packed once by the threads
-/// together, and the blocks, several per thread, are claimed by whichever thread is free; a parameter's packed panels are kept
+/// together (a small B once by each thread, for its own cache), and the blocks, several per thread, are claimed by
+/// whichever thread is free; a parameter's packed panels are kept
 /// for a whole pass inside a <see cref="PackedOperands"/> scope; when a block of A would serve at most two register
 /// tiles' worth of rows or columns, the micro-kernel reads A in place instead of packing it; one or two rows times a
 /// parameter (batch-1 and batch-2 recurrences) run a row kernel instead of a mostly empty register tile, with the

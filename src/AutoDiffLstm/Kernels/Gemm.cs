@@ -323,9 +323,7 @@ internal static class Gemm
                 WorkerTeam.Run(threads, depthBlocks * split.PackColumnBlocks, split.PackBBlock);
             }
             (split.Problem, split.ByRows) = (p with { PackedB = packedB }, true);
-            int tiles = (m + mr - 1) / mr, parts = Math.Min(tiles, RowBlocksPerThread * threads);
-            split.Share = (tiles + parts - 1) / parts * mr;
-            WorkerTeam.Run(threads, (m + split.Share - 1) / split.Share, split.Part);
+            WorkerTeam.Run(threads, split.ShareRows(m, mr, threads), split.Part);
             if (p.PackedB is null) Scratch<T>.Return(packedB);
         }
         else if (byRows)
@@ -333,14 +331,13 @@ internal static class Gemm
             // A small B: each thread packs it once for itself, where it stays in that core's cache, then claims blocks
             // of rows, several per thread.
             (split.Problem, split.ByRows, split.Job) = (p, true, Interlocked.Increment(ref jobs));
-            int tiles = (m + mr - 1) / mr, parts = Math.Min(tiles, RowBlocksPerThread * threads);
-            split.Share = (tiles + parts - 1) / parts * mr;
-            WorkerTeam.Run(threads, (m + split.Share - 1) / split.Share, split.PartOwnB);
+            WorkerTeam.Run(threads, split.ShareRows(m, mr, threads), split.PartOwnB);
         }
         else
         {
-            (split.Problem, split.ByRows) = (p, byRows);
-            split.Share = byRows ? RoundUp((m + threads - 1) / threads, mr) : RoundUp((n + threads - 1) / threads, nr);
+            // More rows than a packed A holds, too few to split by rows: one block of columns per thread.
+            (split.Problem, split.ByRows) = (p, false);
+            split.Share = RoundUp((n + threads - 1) / threads, nr);
             WorkerTeam.Run(threads, split.Part);
         }
         (split.Problem, split.PackedA, split.PackedB) = (default, null, null); // drop the arrays
@@ -375,6 +372,14 @@ internal static class Gemm
         public readonly Action<int> Part, PackDepthBlock, PackBBlock, PartOwnB;
 
         private Split() => (Part, PackDepthBlock, PackBBlock, PartOwnB) = (Run, Pack, PackB, RunOwnB);
+
+        /// <summary>Sets Share to blocks of whole register tiles of rows, RowBlocksPerThread per thread; returns the block count.</summary>
+        public int ShareRows(int m, int mr, int threads)
+        {
+            int tiles = (m + mr - 1) / mr, parts = Math.Min(tiles, RowBlocksPerThread * threads);
+            Share = (tiles + parts - 1) / parts * mr;
+            return (m + Share - 1) / Share;
+        }
 
         // The running thread's own packed copy of a small B and the product it was packed for: kept between products
         // (at most SharedPackedBMin elements per thread), so that steady-state products allocate nothing.
@@ -444,8 +449,8 @@ internal static class Gemm
     /// <remarks>
     /// <c>Start</c>, when set, is the row of N values every row of C starts from (the bias, or zeros): the first depth
     /// block adds its sums to it and stores them into C, which is never read, instead of C being filled with it first.
+    /// <c>PackedA</c>, when set, is all of op(A) packed (at most <see cref="MC"/> rows; <see cref="PackedAOffset"/>).
     /// </remarks>
-    /// <para><c>PackedA</c>, when set, is all of op(A) packed (at most <see cref="MC"/> rows; <see cref="PackedAOffset"/>).</para>
     private readonly record struct Problem<T>(T[] A, int AOff, bool TransA, T[] B, int BOff, bool TransB, T[] C, int COff, int M, int N, int K, T[]? PackedB,
         T[]? Start = null, T[]? PackedA = null);
 

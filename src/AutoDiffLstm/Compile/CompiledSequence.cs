@@ -695,13 +695,13 @@ internal sealed class CompiledSequence<T> where T : unmanaged, IFloatingPointIee
             var w = (Tensor<T>)constants[p.Weight];
             var (dy, dyOffset) = GradientAt(new Location(Place.Stage, stage, 0, p.Size));   // in its batch, or this step's gradients
             dy ??= gradients;
+            // The bias first, while dy is in cache from the group that wrote it: the product streams the packed weight
+            // through the cache (W1: 4 MB a step), after which dy comes from memory (the sum took 22 against 9 us).
+            if (p.Bias >= 0 && InputGradient((Tensor<T>)constants[p.Bias], ref constantGradients[p.Bias]) is { } db)
+                Kernels.AddRows<T>(dy.AsSpan(dyOffset, p.Rows * p.Out), db.AsSpan(0, p.Out));
             var (da, offset) = GradientAt(p.Input);
             if (da is not null)
                 Gemm.Run(dy, dyOffset, false, w.Data, 0, false, da, offset, p.Rows, p.In, p.Out, accumulate: true, constantB: w.IsLeaf);
-            if (p.Bias >= 0 && InputGradient((Tensor<T>)constants[p.Bias], ref constantGradients[p.Bias]) is { } db)
-            {
-                Kernels.AddRows<T>(dy.AsSpan(dyOffset, p.Rows * p.Out), db.AsSpan(0, p.Out));
-            }
             if (batches[stage] is not { Dy.Length: > 0 } batch) return;
             var (a, aOffset) = ValueAt(p.Input);
             if (!handling.Batched[stage]) dy.AsSpan(dyOffset, p.Rows * p.Out).CopyTo(batch.Dy.AsSpan(batch.Steps * p.Rows * p.Out));

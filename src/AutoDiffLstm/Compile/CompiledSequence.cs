@@ -94,6 +94,7 @@ internal sealed class CompiledSequence<T> where T : unmanaged, IFloatingPointIee
     private readonly Stage[] stages;
     private readonly Location[] results;   // the step's results: its states, then the cell's output
     private readonly int[] stackOf;        // for each result, the result whose stack holds it (an LSTM's output is its state h)
+    private readonly int[] resultOutput;   // for each result a group computes, its index among that group's outputs (-1: none)
     private readonly int[] stackStart;     // for each result that has its own stack, where it starts in the token, per time step
     private readonly int stackWidth;       // the token's elements per time step
     private readonly int stepSize;         // values per step (the layout of gradients and tangents)
@@ -112,6 +113,8 @@ internal sealed class CompiledSequence<T> where T : unmanaged, IFloatingPointIee
             scratchSize += stage.Size - stage.SavedSize;
         }
         stackOf = results.Select((r, k) => Array.IndexOf(results, r)).ToArray();
+        resultOutput = results.Select(r => r.Kind == Place.Stage && stages[r.Index] is Group g
+            ? Array.FindIndex(g.Fused.OutputMembers, m => g.Fused.SlotOffsets[g.Fused.SlotOfMember[m]] == r.Offset) : -1).ToArray();
         stackStart = new int[results.Length];
         for (int k = 0; k < results.Length; k++)
             if (stackOf[k] == k) (stackStart[k], stackWidth) = (stackWidth, stackWidth + results[k].Length);
@@ -223,17 +226,24 @@ internal sealed class CompiledSequence<T> where T : unmanaged, IFloatingPointIee
         for (int k = 0; k < stacks.Length; k++)
             stacks[k] = stackOf[k] < k ? stacks[stackOf[k]] : Tensor<T>.Uninitialized([steps, .. program.Graph.DimsOf(program.Graph.Outputs[k])]);
         var spans = Spans();
+        // A group's generated kernel stores each result it computes into its stack as well; the rest are copied after the step.
+        var copies = stages.Select(s => s is Group g ? new (T[]?, int)[g.Fused.OutputMembers.Length] : null).ToArray();
+        var copied = new bool[stacks.Length];
+        for (int k = 0; k < stacks.Length; k++)
+            if (stackOf[k] == k && resultOutput[k] >= 0 && pass.CopiesOutputs(results[k].Index)) copied[k] = true;
         for (int n = 0; n < steps; n++)
         {
             pass.Enter(n);
+            for (int k = 0; k < stacks.Length; k++)
+                if (copied[k]) copies[results[k].Index]![resultOutput[k]] = (stacks[k].Data, pass.Time * results[k].Length);
             for (int i = 0; i < stages.Length; i++)
             {
                 if (stages[i] is Product p) pass.Forward(p);
-                else pass.Forward((Group)stages[i], i, spans[i]!);
+                else pass.Forward((Group)stages[i], i, spans[i]!, copies[i]);
             }
             for (int k = 0; k < stacks.Length; k++)
             {
-                if (stackOf[k] < k) continue;
+                if (stackOf[k] < k || copied[k]) continue;
                 var (array, offset) = pass.ValueAt(results[k]);
                 array.AsSpan(offset, results[k].Length).CopyTo(stacks[k].Data.AsSpan(pass.Time * results[k].Length));
             }
@@ -504,15 +514,18 @@ internal sealed class CompiledSequence<T> where T : unmanaged, IFloatingPointIee
                 bias: p.Bias >= 0 ? ((Tensor<T>)constants[p.Bias]).Data : null);
         }
 
-        public void Forward(Group g, int stage, ExternalSpan<T>[] spans)
+        public void Forward(Group g, int stage, ExternalSpan<T>[] spans, (T[]?, int)[]? copies = null)
         {
             for (int k = 0; k < spans.Length; k++)
             {
                 var (array, offset) = ValueAt(g.Externals[k]);
                 spans[k] = new ExternalSpan<T>(array, offset, g.Externals[k].Length);
             }
-            blocks[stage]!.Forward(values, region * plan.savedStepSize + g.SavedPrefix, scratch, g.ScratchPrefix, spans);
+            blocks[stage]!.Forward(values, region * plan.savedStepSize + g.SavedPrefix, scratch, g.ScratchPrefix, spans, copies);
         }
+
+        /// <summary>Whether a group stage's forward stores its outputs where it is told as well (<see cref="GroupBlocks{T}.CopiesOutputs"/>).</summary>
+        public bool CopiesOutputs(int stage) => blocks[stage]?.CopiesOutputs == true;
 
         // Forward mode: two steps' tangents (this step's at n % 2) and the inputs' tangents.
         private T[] tangentValues = [];

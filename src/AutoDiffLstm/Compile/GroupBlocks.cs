@@ -66,14 +66,24 @@ internal sealed class GroupBlocks<T> where T : unmanaged, IFloatingPointIeee754<
         backwardBlock = b => BackwardBlock(b, everything: false);
     }
 
-    /// <summary>The program over the arena (its kept part at values[valuesAt..], the rest at scratch[scratchAt..]) and the externals' current spans.</summary>
-    public void Forward(T[] values, int valuesAt, T[] scratch, int scratchAt, ExternalSpan<T>[] externals)
+    /// <summary>
+    /// The program over the arena (its kept part at values[valuesAt..], the rest at scratch[scratchAt..]) and the
+    /// externals' current spans. With a generated kernel (<see cref="CopiesOutputs"/>), output j is also stored at
+    /// <paramref name="copies"/>[j] where that array is not null, its rows contiguous from the offset.
+    /// </summary>
+    public void Forward(T[] values, int valuesAt, T[] scratch, int scratchAt, ExternalSpan<T>[] externals, (T[]? Array, int Offset)[]? copies = null)
     {
         (this.values, this.valuesAt, this.scratch, this.scratchAt, this.externals) = (values, valuesAt, scratch, scratchAt, externals);
         gradients = [];
         SetStreams();
+        if (kernel is not null)
+            for (int j = 0; j < group.OutputMembers.Length; j++)
+                Set(GroupKernel<T>.OutputCopy(j, externals.Length), copies?[j].Array, copies?[j].Offset ?? 0);
         Run(forwardBlock);
     }
+
+    /// <summary>Whether forward stores the outputs where <see cref="Forward"/>'s copies say (a generated kernel does; the interpreter does not).</summary>
+    public bool CopiesOutputs => kernel is not null;
 
     /// <summary>Per external, whether the generated kernel adds exactly one contribution per element to its gradient (null: no kernel).</summary>
     public bool[]? WritesGradientOnce => kernel?.WritesGradientOnce;

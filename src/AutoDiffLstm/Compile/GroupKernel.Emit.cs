@@ -98,7 +98,7 @@ internal sealed partial class GroupKernel<T>
                 }
                 // A slice or broadcast that backward reads (or the step returns) is copied out of its source once.
                 int d = program[i].Destination;
-                if (Kept(d) && viewOf[d] is { } from) code.Add(Segment(() => Columns(group.SlotCols[d], () => StoreAt(OwnPlace(d), LoadFrom(from)))));
+                if (Kept(d) && viewOf[d] is { } from) code.Add(Segment(() => Columns(group.SlotCols[d], () => StoreOwn(d, LoadFrom(from)))));
             }
             return code;
         }
@@ -116,10 +116,20 @@ internal sealed partial class GroupKernel<T>
                 var y = Variable(typeof(Vector512<T>), $"s{e.Destination}");
                 code.Add(Assign(y, ForwardOf(e, Operand)));
                 registers[e.Destination] = y;
-                if (stored[e.Destination]) code.Add(StoreAt(OwnPlace(e.Destination), y));
+                if (stored[e.Destination]) code.Add(StoreOwn(e.Destination, y));
             }
             return Block(registers.Values, code);
         });
+
+        // A value into its own place, and an output also into its copy's stream when the caller gives one.
+        private Expression StoreOwn(int slot, Expression value)
+        {
+            int j = group.OutputIndexOfSlot[slot];
+            if (j < 0) return StoreAt(OwnPlace(slot), value);
+            var v = Variable(typeof(Vector512<T>), $"out{slot}");
+            var copy = new Place(OutputCopy(j, group.Externals.Length), 0, group.SlotCols[slot]);
+            return Block([v], Assign(v, value), StoreAt(OwnPlace(slot), v), IfThen(NotEqual(arrays[copy.Stream], Constant(null, typeof(T[]))), StoreAt(copy, v)));
+        }
 
         // y = f(a[, b]) through the primitive's vector form, its operands as given.
         private MethodCallExpression ForwardOf(ElementwiseInstruction<T> e, Func<int, Expression> operand) =>

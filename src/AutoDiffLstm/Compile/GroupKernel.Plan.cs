@@ -176,14 +176,14 @@ internal sealed partial class GroupKernel<T>
 
         public GroupKernel<T> Build()
         {
-            int streams = ExternalGradients(group.Externals.Length - 1) + 1;
+            int streams = OutputCopy(group.OutputMembers.Length, group.Externals.Length);
             forwardExtent = new int[streams];
             backwardExtent = new int[streams];
             var forward = Lambda(backwardPass: false, forwardExtent);
             var backward = Lambda(backwardPass: true, backwardExtent);
             var cleared = Ranges.Merged(ClearedSlots.Select(s => (group.SlotOffsets[s], group.SlotLengths[s])));
             var widths = runs.Select(r => $"{r.Count} at {group.SlotCols[program[r.First].Destination]}");
-            return new GroupKernel<T>(forward, backward, forwardExtent, backwardExtent, ClearedSlots, cleared, WritesGradientOnce, group.Rows,
+            return new GroupKernel<T>(forward, backward, forwardExtent, backwardExtent, ClearedSlots, cleared, WritesGradientOnce, group.Rows, group.Externals.Length,
                 $"generated kernel: per row, {runs.Count} loop{(runs.Count == 1 ? "" : "s")} of {Lanes}-lane vectors (primitives at width: {string.Join(", ", widths)})"
                 + (computed.Any(c => c) ? $"; {string.Join(", ", Enumerable.Range(0, Slots).Where(s => computed[s]).Select(s => $"s{s}"))} computed where its slices are read, never stored" : "")
                 + (Methods > 2 ? $", split into {Methods} methods to stay within the JIT's inlining budget" : ""));

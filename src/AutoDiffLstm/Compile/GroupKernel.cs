@@ -16,7 +16,8 @@ namespace AutoDiffLstm;
 /// memory. Here, per row:
 /// <list type="bullet">
 /// <item>consecutive elementwise instructions of one width form a run, one loop over the row's vectors in which values
-/// stay in registers; a value is stored only when backward reads it, the step returns it, or another run reads it;</item>
+/// stay in registers; a value is stored only when backward reads it, the step returns it, or another run reads it, and
+/// a value the step returns also into the caller's copy of it (<see cref="OutputCopy"/>: a sequence's stack over time);</item>
 /// <item>slicing (Narrow) and broadcasting (Expand) generate no code: their readers read the source in place, and a
 /// slice backward reads is copied out once; a value read only through slices that tile it is computed where each
 /// slice is read and never stored (an LSTM's pre-activations);</item>
@@ -41,12 +42,27 @@ internal sealed partial class GroupKernel<T> where T : unmanaged, IFloatingPoint
     /// <summary>The memory a kernel reads and writes: stream k is <c>arrays[k]</c> from <c>offsets[k]</c> (the group's row 0).</summary>
     internal delegate void Body(T[]?[] arrays, int[] offsets, bool[] fresh, int rowStart, int rows);
 
-    /// <summary>The streams: the arena's kept part, its scratch part, the arena's gradients, then per external its values and its gradient (null: none).</summary>
+    /// <summary>
+    /// The streams: the arena's kept part, its scratch part, the arena's gradients, then per external its values and its
+    /// gradient (null: none), then per output a second place forward stores it (null: none; see <see cref="OutputCopy"/>).
+    /// </summary>
     public const int Kept = 0, Scratch = 1, Gradients = 2;
 
     public static int ExternalValues(int k) => 3 + 2 * k;
 
     public static int ExternalGradients(int k) => 4 + 2 * k;
+
+    /// <summary>
+    /// The stream where forward also stores output j of a group of <paramref name="externals"/> externals, its rows
+    /// contiguous: a whole sequence's stack of that result over time, so the caller does not copy each step's result
+    /// out of the arena afterwards (W1: 256 KB a step, read back from another core's cache on two threads).
+    /// </summary>
+    public static int OutputCopy(int j, int externals) => 3 + 2 * externals + j;
+
+    // Streams that may be null at a call: an external's gradient and an output's copy.
+    private bool MayBeNull(int k) => k >= ExternalValues(0) && (k >= OutputCopy(0, externalCount) || (k - ExternalValues(0)) % 2 == 1);
+
+    private readonly int externalCount;
 
     private readonly Body forward, backward;
     private readonly int[] forwardExtent, backwardExtent;   // per stream, the values past its offset a pass touches (0: none)
@@ -64,8 +80,9 @@ internal sealed partial class GroupKernel<T> where T : unmanaged, IFloatingPoint
     public (int Offset, int Length)[] ClearedRanges { get; }
 
     private GroupKernel(Body forward, Body backward, int[] forwardExtent, int[] backwardExtent, int[] clearedSlots, (int, int)[] clearedRanges,
-        bool[] writesGradientOnce, int rows, string summary)
+        bool[] writesGradientOnce, int rows, int externals, string summary)
     {
+        externalCount = externals;
         (WritesGradientOnce, noneFresh, groupRows) = (writesGradientOnce, new bool[writesGradientOnce.Length], rows);
         (this.forward, this.backward, this.forwardExtent, this.backwardExtent) = (forward, backward, forwardExtent, backwardExtent);
         (ClearedSlots, ClearedRanges, Summary) = (clearedSlots, clearedRanges, summary);
@@ -103,7 +120,7 @@ internal sealed partial class GroupKernel<T> where T : unmanaged, IFloatingPoint
             throw new ArgumentOutOfRangeException(nameof(rows), $"GroupKernel {pass}: rows [{rowStart}, {rowStart + rows}) of a group of {groupRows}.");
         for (int k = 0; k < extent.Length; k++)
         {
-            if (extent[k] == 0 || (arrays[k] is null && k >= ExternalValues(0) && (k - ExternalValues(0)) % 2 == 1)) continue;
+            if (extent[k] == 0 || (arrays[k] is null && MayBeNull(k))) continue;
             if (arrays[k] is not { } a || offsets[k] < 0 || (long)offsets[k] + extent[k] > a.Length)
                 throw new InvalidOperationException($"GroupKernel {pass}: stream {k} needs {extent[k]} values from offset {offsets[k]}, but its buffer holds {arrays[k]?.Length ?? 0}.");
         }

@@ -113,17 +113,21 @@ public class GroupKernelTests
         Assert.Contains("Sigmoid has no vector form for Double", explained);
     }
 
-    [Fact]
-    public void AKernelRefusesBuffersShorterThanItsGroupAndRowsOutsideIt()
+    // An LSTM step's one fused group at B = 4 and its kernel; null where this machine has no 512-bit vectors (and says so).
+    private static (FusedGroup<float> Group, GroupKernel<float> Kernel)? LstmGroup()
     {
         var cell = CellRegistry.Create<float>("lstm", 16, 32, new Rng(1));
         cell.ExplainCompiledStep(4);
         var group = cell.CompiledStep.Traced.Select(t => t.Program).OfType<CompiledProgram<float>>().Single().Groups.Single();
-        if (group.Kernel is not { } kernel)
-        {
-            Assert.Equal("no hardware 512-bit vectors here", group.KernelReason);
-            return;
-        }
+        if (group.Kernel is { } kernel) return (group, kernel);
+        Assert.Equal("no hardware 512-bit vectors here", group.KernelReason);
+        return null;
+    }
+
+    [Fact]
+    public void AKernelRefusesBuffersShorterThanItsGroupAndRowsOutsideIt()
+    {
+        if (LstmGroup() is not var (group, kernel)) return;
         var arrays = new float[kernel.Streams][];
         var offsets = new int[kernel.Streams];
         for (int k = 0; k < arrays.Length; k++) arrays[k] = new float[group.ArenaSize];
@@ -133,5 +137,45 @@ public class GroupKernelTests
         arrays[GroupKernel<float>.Kept] = new float[group.ArenaSize];
         var rows = Assert.Throws<ArgumentOutOfRangeException>(() => kernel.Backward(arrays, offsets, null, 1, group.Rows));
         Assert.Contains($"GroupKernel backward: rows [1, {group.Rows + 1}) of a group of {group.Rows}", rows.Message);
+    }
+
+    [Fact]
+    public void ForwardStoresEachOutputWhereTheCallerGivesACopyToo()
+    {
+        if (LstmGroup() is not var (group, kernel)) return;
+        int externals = group.Externals.Length;
+        float[][] Streams()
+        {
+            var rng = new Rng(5);
+            var arrays = new float[kernel.Streams][];
+            arrays[GroupKernel<float>.Kept] = new float[group.SavedSize];
+            arrays[GroupKernel<float>.Scratch] = new float[group.ArenaSize];
+            for (int k = 0; k < externals; k++) arrays[GroupKernel<float>.ExternalValues(k)] = Tensor.RandomNormal<float>(rng, [group.Rows * group.ExternalCols[k]]).ToArray();
+            return arrays;
+        }
+        var offsets = new int[kernel.Streams];
+        var alone = Streams();
+        kernel.Forward(alone, offsets, 0, group.Rows);
+        var withCopies = Streams();
+        int outputs = group.OutputMembers.Length;
+        for (int j = 0; j < outputs; j++)
+        {
+            int slot = group.SlotOfMember[group.OutputMembers[j]];
+            withCopies[GroupKernel<float>.OutputCopy(j, externals)] = Enumerable.Repeat(float.NaN, 3 + group.SlotLengths[slot]).ToArray();
+            offsets[GroupKernel<float>.OutputCopy(j, externals)] = 3;
+        }
+        kernel.Forward(withCopies, offsets, 0, group.Rows);
+        Assert.Equal(alone[GroupKernel<float>.Kept], withCopies[GroupKernel<float>.Kept]);
+        for (int j = 0; j < outputs; j++)
+        {
+            int slot = group.SlotOfMember[group.OutputMembers[j]];
+            var copy = withCopies[GroupKernel<float>.OutputCopy(j, externals)];
+            Assert.All(copy[..3], v => Assert.True(float.IsNaN(v)));
+            Assert.Equal(alone[GroupKernel<float>.Kept].AsSpan(group.SlotOffsets[slot], group.SlotLengths[slot]).ToArray(), copy[3..]);
+        }
+        // A copy shorter than the output is refused before anything runs.
+        withCopies[GroupKernel<float>.OutputCopy(0, externals)] = new float[4];
+        var error = Assert.Throws<InvalidOperationException>(() => kernel.Forward(withCopies, offsets, 0, group.Rows));
+        Assert.Contains($"stream {GroupKernel<float>.OutputCopy(0, externals)} needs", error.Message);
     }
 }

@@ -77,9 +77,10 @@ internal sealed class CompiledSequence<T> where T : unmanaged, IFloatingPointIee
 
     /// <summary>
     /// What a recorded pass keeps besides its token and inputs, and the per-step states shown to the caller so far: one
-    /// that retains its gradient gets dL/ds_t, its total gradient, when backward has run.
+    /// that retains its gradient gets dL/ds_t, its total gradient, when backward has run. <see cref="Stacks"/>: per
+    /// result, the storage of its stack over time, where a weight's gradient reads the states a product read, in place.
     /// </summary>
-    internal sealed record Recorded(CompiledSequence<T> Sequence, int Steps, bool Reverse, Chunks Chunks)
+    internal sealed record Recorded(CompiledSequence<T> Sequence, int Steps, bool Reverse, Chunks Chunks, T[][] Stacks)
     {
         public List<(int Time, Tensor<T>[] States)> Shown { get; } = [];
 
@@ -253,7 +254,7 @@ internal sealed class CompiledSequence<T> where T : unmanaged, IFloatingPointIee
             BufferPool<T>.Return(token.Data);
             return (stacks, null);
         }
-        var recorded = new Recorded(this, steps, reverse, chunks);
+        var recorded = new Recorded(this, steps, reverse, chunks, [.. stacks.Select(s => s.Data)]);
         Tape.Record(SequenceRule<T>.Instance, token, stepInputs, aux: (TensorBase[])[.. initial, .. constants], extra: recorded);
         Tape.ReleasePrivateStorageAtReset(token); // only the entry's rules read it
         for (int k = 0; k < stacks.Length; k++)
@@ -338,7 +339,7 @@ internal sealed class CompiledSequence<T> where T : unmanaged, IFloatingPointIee
         using var pass = new Pass(this, token, stepInputs, initial, constants, run.Steps, record: true, run.Reverse, run.Chunks);
         var spans = Spans();
         var shownAt = run.Shown.ToLookup(s => s.Time, s => s.States);
-        pass.OpenGradients(run.StackReached);
+        pass.OpenGradients(run.StackReached, run.Stacks);
         try
         {
             for (int n = run.Steps - 1; n >= 0; n--)
@@ -447,6 +448,7 @@ internal sealed class CompiledSequence<T> where T : unmanaged, IFloatingPointIee
         // its weight gradient.
         private T[] resultGradients = [], gradients = [];
         private bool[] stackReached = [];   // the results whose stacks' gradients are in resultGradients
+        private T[][] stacks = [];          // per result, its stack's storage (the states over time)
         private T[]? stepInputGradients;
         private bool clearStepInputRows;   // the step inputs' gradient was fresh: each step clears its own rows, see OpenGradients
         private T[]?[] initialGradients = [], constantGradients = [];
@@ -498,7 +500,15 @@ internal sealed class CompiledSequence<T> where T : unmanaged, IFloatingPointIee
         // and its deep weight-gradient product reads it (instead of a copy per step).
         private GradientPlan handling = null!;
 
-        private int BatchRow(int stage) => batches[stage].Steps * ((Product)plan.stages[stage]).Rows * ((Product)plan.stages[stage]).Out;
+        private int BatchRow(int stage) => BatchSlot(stage, batches[stage].Steps) * ((Product)plan.stages[stage]).Rows * ((Product)plan.stages[stage]).Out;
+
+        // A batch's rows are in time order whichever way the pass runs (backward visits a forward pass's steps latest
+        // first, so it fills the batch from its end), as the rows of the states and step inputs its products read lie
+        // in their stacks: the weight gradient's product reads those in place (see BatchInputRows).
+        private int BatchSlot(int stage, int added) => reverse ? added : BatchSteps((Product)plan.stages[stage]) - 1 - added;
+
+        // The slot of the earliest time among a batch's first `count` steps.
+        private int FirstSlot(int stage, int count) => reverse ? 0 : BatchSteps((Product)plan.stages[stage]) - count;
 
         // Opened when first reached, as a rule of the stepped pass would: an input nothing reads gets no gradient.
         private static T[]? InputGradient(Tensor<T> input, ref T[]? gradient) =>
@@ -617,8 +627,9 @@ internal sealed class CompiledSequence<T> where T : unmanaged, IFloatingPointIee
         }
 
         /// <summary>Backward's gradient arrays: the token's, two steps' (from the pool) and those of the inputs that need one.</summary>
-        public void OpenGradients(bool[] reached)
+        public void OpenGradients(bool[] reached, T[][] stackData)
         {
+            stacks = stackData;
             (resultGradients, stackReached) = (token.GradData!, reached);
             // Nothing else has written the step inputs' gradient yet (the usual case: the hoisted projection's output):
             // each step clears its own rows just before adding into them, while they are in cache, instead of a
@@ -716,11 +727,44 @@ internal sealed class CompiledSequence<T> where T : unmanaged, IFloatingPointIee
             if (da is not null)
                 Gemm.Run(dy, dyOffset, false, w.Data, 0, false, da, offset, p.Rows, p.In, p.Out, accumulate: true, constantB: w.IsLeaf);
             if (batches[stage] is not { Dy.Length: > 0 } batch) return;
-            var (a, aOffset) = ValueAt(p.Input);
-            if (!handling.Batched[stage]) dy.AsSpan(dyOffset, p.Rows * p.Out).CopyTo(batch.Dy.AsSpan(batch.Steps * p.Rows * p.Out));
-            a.AsSpan(aOffset, p.Rows * p.In).CopyTo(batch.A.AsSpan(batch.Steps * p.Rows * p.In));
+            if (!handling.Batched[stage]) dy.AsSpan(dyOffset, p.Rows * p.Out).CopyTo(batch.Dy.AsSpan(BatchRow(stage)));
+            if (p.Input.Kind == Place.Stage)
+            {
+                var (a, aOffset) = ValueAt(p.Input);
+                a.AsSpan(aOffset, p.Rows * p.In).CopyTo(batch.A.AsSpan(BatchSlot(stage, batch.Steps) * p.Rows * p.In));
+            }
             batches[stage].Steps++;
             if (batches[stage].Steps == BatchSteps(p)) Flush(p, stage);
+        }
+
+        /// <summary>
+        /// The rows a product read at the batch's steps, in time order, for its weight gradient: in place where they lie
+        /// so in memory (the step inputs at those times; the states, which the pass's stacks hold, unless the batch holds
+        /// the first step, which read the initial state); otherwise in the batch's own rows, copied at each step (a value
+        /// of the step) or here (the states with the initial one).
+        /// </summary>
+        /// <remarks>
+        /// Called right after the step of the batch's earliest step number, n (a batch of a forward pass ends at its
+        /// earliest time, one of a reversed pass at its latest). At W1 the copies were 128 KB a step, read from memory
+        /// on the calling thread while the worker waited.
+        /// </remarks>
+        private (T[] Array, int Offset) BatchInputRows(Product p, int stage, int count)
+        {
+            int size = p.Rows * p.In, earliest = reverse ? steps - n - count : n;   // the batch's earliest time
+            var batch = batches[stage];
+            if (p.Input.Kind == Place.StepInput) return (stepInputs.Data, earliest * size);
+            if (p.Input.Kind == Place.Stage) return (batch.A, FirstSlot(stage, count) * size);
+            var stack = stacks[p.Input.Index];
+            int before = reverse ? 1 : -1;   // the time of the state a step reads, relative to the step's
+            if (n > 0) return (stack, (earliest + before) * size);
+            for (int j = 0; j < count; j++)
+            {
+                int time = earliest + j;
+                bool first = time == (reverse ? steps - 1 : 0);
+                var row = first ? initial[p.Input.Index].Data.AsSpan(0, size) : stack.AsSpan((time + before) * size, size);
+                row.CopyTo(batch.A.AsSpan((FirstSlot(stage, count) + j) * size));
+            }
+            return (batch.A, FirstSlot(stage, count) * size);
         }
 
         public void FlushWeightGradients()
@@ -731,8 +775,10 @@ internal sealed class CompiledSequence<T> where T : unmanaged, IFloatingPointIee
 
         private void Flush(Product p, int stage)
         {
-            var (dy, a, count) = batches[stage];
-            Gemm.Run(dy, 0, true, a, 0, false, InputGradient((Tensor<T>)constants[p.Weight], ref constantGradients[p.Weight])!, 0, p.Out, p.In, count * p.Rows, accumulate: true);
+            int count = batches[stage].Steps;
+            var (a, aOffset) = BatchInputRows(p, stage, count);
+            Gemm.Run(batches[stage].Dy, FirstSlot(stage, count) * p.Rows * p.Out, true, a, aOffset, false,
+                InputGradient((Tensor<T>)constants[p.Weight], ref constantGradients[p.Weight])!, 0, p.Out, p.In, count * p.Rows, accumulate: true);
             batches[stage].Steps = 0;
         }
     }

@@ -267,12 +267,19 @@ internal sealed class CompiledSequence<T> where T : unmanaged, IFloatingPointIee
     /// lives in its weight-gradient batch, <paramref name="batched"/>), and a group's values read outside it; a group's
     /// inner values get their gradients cleared by its blocks (GroupBlocks), where they are in cache.
     /// </summary>
-    private (int, int)[] FedGradients(Func<int, bool> batched) => Ranges.Merged(stages.SelectMany((stage, i) => stage is Group g
+    private (int, int)[] FedGradients(Func<int, bool> batched, Func<(int, int), bool>? skip = null) => Ranges.Merged(stages.SelectMany((stage, i) => stage is Group g
         ? Enumerable.Range(0, g.Fused.SlotOffsets.Length).Where(s => g.Fused.OutputIndexOfSlot[s] >= 0).Select(s => (g.Prefix + g.Fused.SlotOffsets[s], g.Fused.SlotLengths[s]))
-        : batched(i) ? [] : [(stage.Prefix, stage.Size)]));
+        : batched(i) ? [] : [(stage.Prefix, stage.Size)]).Where(range => skip?.Invoke(range) != true));
 
     /// <summary>How a backward pass handles its gradients (see <see cref="GradientPlanFor"/>), and what that depends on: the stages whose products batch their weight gradients, whether the step inputs' gradient is fresh, whether groups run generated kernels.</summary>
-    private sealed record GradientPlan(bool[] WithBatch, bool FreshStepInputs, bool Kernels, bool[] Batched, (int, int)[] Fed, bool[]?[] Fresh, bool[] WrittenFresh, bool StepInputWrittenFresh);
+    /// <remarks>
+    /// <see cref="FedUnlessStatesWritten"/>, <see cref="FreshWithStates"/> and <see cref="OverwritesInput"/> apply at a step
+    /// whose state inputs receive gradients in the previous step's place (not the first step, not a detached one): there
+    /// the last stage to read a state (the first to reach it in backward) writes its gradient instead of adding to a
+    /// cleared one, a product by overwriting with its dL/da, a generated kernel as for the other fresh externals.
+    /// </remarks>
+    private sealed record GradientPlan(bool[] WithBatch, bool FreshStepInputs, bool Kernels, bool[] Batched, (int, int)[] Fed, bool[]?[] Fresh, bool[] WrittenFresh, bool StepInputWrittenFresh,
+        (int, int)[] FedUnlessStatesWritten, bool[]?[] FreshWithStates, bool[] OverwritesInput);
 
     private GradientPlan? lastGradientPlan;   // the plan of the last pass (passes of one sequence almost always share it), so a pass allocates none
 
@@ -304,7 +311,26 @@ internal sealed class CompiledSequence<T> where T : unmanaged, IFloatingPointIee
                 else writtenFresh[at.Index] = true;
             }
         }
-        var built = new GradientPlan(withBatch, freshStepInputs, kernels, batched, FedGradients(i => batched[i]), fresh, writtenFresh, stepInputWrittenFresh);
+        // A state's gradient in the previous step's place: written by the last stage to read that state, where that is a
+        // product (its dL/da overwrites) or a generated kernel writing each element once; not for a state that shares its
+        // slot with another (then two stages reach it).
+        var freshWithStates = (bool[]?[])fresh.Clone();
+        var overwritesInput = new bool[stages.Length];
+        var writtenSlots = new HashSet<(int, int)>();
+        for (int k = 0; k < StateCount; k++)
+        {
+            var at = new Location(Place.State, k, 0, results[k].Length);
+            int reader = LastReader(at);
+            if (reader < 0 || Enumerable.Range(0, StateCount).Count(j => results[j] == results[k]) != 1) continue;
+            if (stages[reader] is Product p) overwritesInput[reader] = true;
+            else if (kernels && stages[reader] is Group g && g.Fused.Kernel?.WritesGradientOnce is { } once
+                && Array.IndexOf(g.Externals, at) is var e and >= 0 && once[e] && g.Externals.Count(x => x == at) == 1)
+                ((freshWithStates[reader] = (bool[]?)freshWithStates[reader]?.Clone() ?? new bool[g.Externals.Length])!)[e] = true;
+            else continue;
+            writtenSlots.Add((stages[results[k].Index].Prefix + results[k].Offset, results[k].Length));
+        }
+        var built = new GradientPlan(withBatch, freshStepInputs, kernels, batched, FedGradients(i => batched[i]), fresh, writtenFresh, stepInputWrittenFresh,
+            FedGradients(i => batched[i], writtenSlots.Contains), freshWithStates, overwritesInput);
         lastGradientPlan = built;
         return built;
 
@@ -670,8 +696,8 @@ internal sealed class CompiledSequence<T> where T : unmanaged, IFloatingPointIee
         /// </summary>
         public void SeedStep()
         {
-            if (n == steps - 1) ClearFed(n % 2);
-            if (n > 0) ClearFed((n - 1) % 2);
+            if (n == steps - 1) ClearFed(n % 2, handling.Fed);
+            if (n > 0) ClearFed((n - 1) % 2, detached ? handling.Fed : handling.FedUnlessStatesWritten);
             for (int i = 0; i < handling.Batched.Length; i++)
                 if (handling.Batched[i] && !handling.WrittenFresh[i]) batches[i].Dy.AsSpan(BatchRow(i), plan.stages[i].Size).Clear();
             if (clearStepInputRows && !handling.StepInputWrittenFresh)
@@ -687,10 +713,14 @@ internal sealed class CompiledSequence<T> where T : unmanaged, IFloatingPointIee
             }
         }
 
-        private void ClearFed(int place)
+        private void ClearFed(int place, (int, int)[] ranges)
         {
-            foreach (var (offset, length) in handling.Fed) gradients.AsSpan(place * plan.stepSize + offset, length).Clear();
+            foreach (var (offset, length) in ranges) gradients.AsSpan(place * plan.stepSize + offset, length).Clear();
         }
+
+        // Whether this step's state inputs get their gradients in the previous step's place, where the plan lets the
+        // first stage to reach a state's gradient write it (see GradientPlan).
+        private bool StatesWrittenFresh => n > 0 && !detached;
 
         private Span<T> ResultGradient(int k) => gradients.AsSpan(n % 2 * plan.stepSize + OffsetOf(plan.results[k]), plan.results[k].Length);
 
@@ -709,7 +739,8 @@ internal sealed class CompiledSequence<T> where T : unmanaged, IFloatingPointIee
                 var (gradient, gradientOffset) = GradientAt(g.Externals[k]);
                 spans[k] = new ExternalSpan<T>(array, offset, g.Externals[k].Length, gradient, gradientOffset);
             }
-            blocks[stage]!.Backward(values, region * plan.savedStepSize + g.SavedPrefix, scratch, g.ScratchPrefix, gradients, n % 2 * plan.stepSize + g.Prefix, spans, handling.Fresh[stage]);
+            blocks[stage]!.Backward(values, region * plan.savedStepSize + g.SavedPrefix, scratch, g.ScratchPrefix, gradients, n % 2 * plan.stepSize + g.Prefix, spans,
+                StatesWrittenFresh ? handling.FreshWithStates[stage] : handling.Fresh[stage]);
         }
 
         // y = a W^T + b: da += dy W now (the step before needs it); db += the rows of dy; dW += dy^T a over a batch of
@@ -725,7 +756,8 @@ internal sealed class CompiledSequence<T> where T : unmanaged, IFloatingPointIee
                 Kernels.AddRows<T>(dy.AsSpan(dyOffset, p.Rows * p.Out), db.AsSpan(0, p.Out));
             var (da, offset) = GradientAt(p.Input);
             if (da is not null)
-                Gemm.Run(dy, dyOffset, false, w.Data, 0, false, da, offset, p.Rows, p.In, p.Out, accumulate: true, constantB: w.IsLeaf);
+                Gemm.Run(dy, dyOffset, false, w.Data, 0, false, da, offset, p.Rows, p.In, p.Out,
+                    accumulate: !(StatesWrittenFresh && handling.OverwritesInput[stage]), constantB: w.IsLeaf);
             if (batches[stage] is not { Dy.Length: > 0 } batch) return;
             if (!handling.Batched[stage]) dy.AsSpan(dyOffset, p.Rows * p.Out).CopyTo(batch.Dy.AsSpan(BatchRow(stage)));
             if (p.Input.Kind == Place.Stage)

@@ -228,10 +228,14 @@ internal sealed class CompiledSequence<T> where T : unmanaged, IFloatingPointIee
             stacks[k] = stackOf[k] < k ? stacks[stackOf[k]] : Tensor<T>.Uninitialized([steps, .. program.Graph.DimsOf(program.Graph.Outputs[k])]);
         var spans = Spans();
         // A group's generated kernel stores each result it computes into its stack as well; the rest are copied after the step.
-        var copies = stages.Select(s => s is Group g ? new (T[]?, int)[g.Fused.OutputMembers.Length] : null).ToArray();
+        var copies = new (T[]?, int)[]?[stages.Length];
         var copied = new bool[stacks.Length];
         for (int k = 0; k < stacks.Length; k++)
-            if (stackOf[k] == k && resultOutput[k] >= 0 && pass.CopiesOutputs(results[k].Index)) copied[k] = true;
+        {
+            if (stackOf[k] != k || resultOutput[k] < 0 || !pass.CopiesOutputs(results[k].Index)) continue;
+            copied[k] = true;
+            copies[results[k].Index] ??= new (T[]?, int)[((Group)stages[results[k].Index]).Fused.OutputMembers.Length];
+        }
         for (int n = 0; n < steps; n++)
         {
             pass.Enter(n);
@@ -254,7 +258,9 @@ internal sealed class CompiledSequence<T> where T : unmanaged, IFloatingPointIee
             BufferPool<T>.Return(token.Data);
             return (stacks, null);
         }
-        var recorded = new Recorded(this, steps, reverse, chunks, [.. stacks.Select(s => s.Data)]);
+        var stackData = new T[stacks.Length][];
+        for (int k = 0; k < stacks.Length; k++) stackData[k] = stacks[k].Data;
+        var recorded = new Recorded(this, steps, reverse, chunks, stackData);
         Tape.Record(SequenceRule<T>.Instance, token, stepInputs, aux: (TensorBase[])[.. initial, .. constants], extra: recorded);
         Tape.ReleasePrivateStorageAtReset(token); // only the entry's rules read it
         for (int k = 0; k < stacks.Length; k++)

@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Runtime.CompilerServices;
 
 namespace AutoDiffLstm.Tests.Kernels;
 
@@ -123,8 +124,12 @@ public abstract class FusedDriverTests<T> where T : unmanaged, IFloatingPointIee
     public void AddRowsGivesTheBitsOfOneAddPerRowAndWritesNothingElse()
     {
         var rng = new Rng(5);
-        foreach (int cols in new[] { 1, 3, Vector<T>.Count, 4 * Vector<T>.Count, 4 * Vector<T>.Count + 3, 70 })
-            foreach (int rows in new[] { 0, 1, 2, 9 })
+        int w = System.Runtime.Intrinsics.Vector512<T>.Count;
+        // Rows in cache are summed four at a time, past AddRowsInCacheBytes one at a time: both, with every tail.
+        int overCache = AutoDiffLstm.Kernels.AddRowsInCacheBytes / (70 * Unsafe.SizeOf<T>()) + 1;
+        foreach (var (cols, rowCounts) in new[] { 1, 3, Vector<T>.Count, 4 * Vector<T>.Count, 4 * Vector<T>.Count + 3, w, 5 * w + 3, 70 }
+            .Select(c => (c, new[] { 0, 1, 2, 4, 9 })).Append((70, new[] { overCache })))
+            foreach (int rows in rowCounts)
             {
                 T[] data = Random(rng, rows * cols), start = Random(rng, cols);
                 var expected = (T[])start.Clone();

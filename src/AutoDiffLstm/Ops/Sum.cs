@@ -57,8 +57,16 @@ internal sealed class SumRule<T> : BackwardRule<T>, IReplayableRule where T : un
     protected override void Backward(in TapeEntry e, Tensor<T> y, ReadOnlySpan<T> dy)
     {
         var x = e.InA<T>();
-        var g = x.GradSink().Zeroed();
-        if (Axis(e) < 0) { TP.Add(g, dy[0], g); return; }
+        var sink = x.GradSink();
+        if (Axis(e) < 0)
+        {
+            // Every element gets dy: written into a fresh gradient (no zero-fill first: a loss's sum over a whole
+            // sequence's outputs is 13 MB at W1), added onto a begun one.
+            if (sink.Overwrite) sink.Span.Fill(dy[0]);
+            else TP.Add(sink.Span, dy[0], sink.Span);
+            return;
+        }
+        var g = sink.Zeroed();
         var (outer, n, inner) = ShapeMath.AroundAxis(x.Dims, Axis(e));
         for (int o = 0; o < outer; o++)
         {

@@ -34,6 +34,24 @@ public class FreshGradientBufferProperties
             .Check(Config.QuickThrowOnFailure.WithMaxTest(CasesPerPrimitive));
     }
 
+    [Fact]
+    public void ASumOfEveryElementWritesAFreshGradientAndAddsToOneBegunByAnotherRule()
+    {
+        Tape.ClearBufferPool();
+        FillPoolWithStaleArrays(6);
+        Tape.Current.Reset();
+        var x = Tensor.FromArray(new double[] { 1, -2, 3, 0.5, 4, -1 }, 2, 3).RequireGrad();
+        (x.Sum() * 2.5).Backward();   // the sum is the only rule to reach x: its gradient is written whole
+        Assert.All(x.Grad!.ToArray(), g => Assert.Equal(2.5, g));
+
+        FillPoolWithStaleArrays(6);
+        Tape.Current.Reset();
+        var y = Tensor.FromArray(new double[] { 1, -2, 3, 0.5, 4, -1 }, 2, 3).RequireGrad();
+        (y.Sum() + (y * 3.0).Sum()).Backward();   // the product reaches y first, then the sum adds its 1
+        Assert.All(y.Grad!.ToArray(), g => Assert.Equal(4.0, g));
+        Tape.ClearBufferPool();
+    }
+
     /// <summary>dL/dx for every input, L = sum(w * f(x)) with weights fixed by the case.</summary>
     private static double[][] Gradients(PrimitiveSpec<double> spec, PrimitiveCase c)
     {

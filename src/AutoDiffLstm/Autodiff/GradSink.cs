@@ -46,6 +46,14 @@ internal readonly struct GradSink<T> where T : unmanaged, System.Numerics.IFloat
         if (!TakenOver) Kernels.CopyOrAdd(contribution, Span, Overwrite);
     }
 
+    /// <summary>Adds <paramref name="value"/> to every element (write mode for a broadcast scalar): written into a fresh buffer, added onto a begun one, nothing when taken over.</summary>
+    public void AddToEvery(T value)
+    {
+        if (TakenOver) return;
+        if (Overwrite) Span.Fill(value);
+        else System.Numerics.Tensors.TensorPrimitives.Add(Span, value, Span);
+    }
+
     /// <summary>Accumulate mode: the buffer, zero-filled if it was fresh, for a kernel that only adds into it.</summary>
     public Span<T> Zeroed() => ZeroedArray();
 

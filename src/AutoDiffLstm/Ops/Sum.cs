@@ -58,14 +58,8 @@ internal sealed class SumRule<T> : BackwardRule<T>, IReplayableRule where T : un
     {
         var x = e.InA<T>();
         var sink = x.GradSink();
-        if (Axis(e) < 0)
-        {
-            // Every element gets dy: written into a fresh gradient (no zero-fill first: a loss's sum over a whole
-            // sequence's outputs is 13 MB at W1), added onto a begun one.
-            if (sink.Overwrite) sink.Span.Fill(dy[0]);
-            else TP.Add(sink.Span, dy[0], sink.Span);
-            return;
-        }
+        // Every element gets dy, in write mode: no zero-fill first (a loss's sum over a whole sequence's outputs is 13 MB at W1).
+        if (Axis(e) < 0) { sink.AddToEvery(dy[0]); return; }
         var g = sink.Zeroed();
         var (outer, n, inner) = ShapeMath.AroundAxis(x.Dims, Axis(e));
         for (int o = 0; o < outer; o++)

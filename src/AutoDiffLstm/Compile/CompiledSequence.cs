@@ -370,7 +370,7 @@ internal sealed class CompiledSequence<T> where T : unmanaged, IFloatingPointIee
         var (initial, constants) = Split(aux);
         using var pass = new Pass(this, token, stepInputs, initial, constants, run.Steps, record: true, run.Reverse, run.Chunks);
         var spans = Spans();
-        var shownAt = run.Shown.ToLookup(s => s.Time, s => s.States);
+        var shownAt = run.Shown.Count == 0 ? null : run.Shown.ToLookup(s => s.Time, s => s.States);
         pass.OpenGradients(run.StackReached, run.Stacks);
         try
         {
@@ -384,7 +384,8 @@ internal sealed class CompiledSequence<T> where T : unmanaged, IFloatingPointIee
                     else pass.Backward((Group)stages[i], i, spans[i]!);
                 }
                 // The step's own gradients are complete now (every reader of its values, within the step or after it, has added its share).
-                foreach (var states in shownAt[pass.Time]) pass.Retain(states);
+                if (shownAt is not null)
+                    foreach (var states in shownAt[pass.Time]) pass.Retain(states);
             }
             pass.FlushWeightGradients();
         }
@@ -479,7 +480,6 @@ internal sealed class CompiledSequence<T> where T : unmanaged, IFloatingPointIee
         // which this step's state inputs reach), the inputs' gradients, and per product the rows of a batch of steps for
         // its weight gradient.
         private T[] resultGradients = [], gradients = [];
-        private bool[] stackReached = [];   // the results whose stacks' gradients are in resultGradients
         private T[][] stacks = [];          // per result, its stack's storage (the states over time)
         private T[]? stepInputGradients;
         private bool clearStepInputRows;   // the step inputs' gradient was fresh: each step clears its own rows, see OpenGradients
@@ -532,15 +532,15 @@ internal sealed class CompiledSequence<T> where T : unmanaged, IFloatingPointIee
         // and its deep weight-gradient product reads it (instead of a copy per step).
         private GradientPlan handling = null!;
 
-        private int BatchRow(int stage) => BatchSlot(stage, batches[stage].Steps) * ((Product)plan.stages[stage]).Rows * ((Product)plan.stages[stage]).Out;
+        private int BatchRow(int stage) => BatchSlot(stage, batches[stage].Steps) * plan.stages[stage].Size;
 
         // A batch's rows are in time order whichever way the pass runs (backward visits a forward pass's steps latest
         // first, so it fills the batch from its end), as the rows of the states and step inputs its products read lie
         // in their stacks: the weight gradient's product reads those in place (see BatchInputRows).
-        private int BatchSlot(int stage, int added) => reverse ? added : BatchSteps((Product)plan.stages[stage]) - 1 - added;
+        private int BatchSlot(int stage, int added) => reverse ? added : batchSteps[stage] - 1 - added;
 
         // The slot of the earliest time among a batch's first `count` steps.
-        private int FirstSlot(int stage, int count) => reverse ? 0 : BatchSteps((Product)plan.stages[stage]) - count;
+        private int FirstSlot(int stage, int count) => reverse ? 0 : batchSteps[stage] - count;
 
         // Opened when first reached, as a rule of the stepped pass would: an input nothing reads gets no gradient.
         private static T[]? InputGradient(Tensor<T> input, ref T[]? gradient) =>
@@ -558,6 +558,19 @@ internal sealed class CompiledSequence<T> where T : unmanaged, IFloatingPointIee
 
         public void Forward(Group g, int stage, ExternalSpan<T>[] spans, (T[]?, int)[]? copies = null)
         {
+            var block = blocks[stage]!;
+            if (block.Direct)
+            {
+                block.SetArena(values, region * plan.savedStepSize + g.SavedPrefix, scratch, g.ScratchPrefix, null, 0);
+                for (int k = 0; k < g.Externals.Length; k++)
+                {
+                    var (array, offset) = ValueAt(g.Externals[k]);
+                    block.SetExternal(k, array, offset, null, 0);
+                }
+                for (int j = 0; j < g.Fused.OutputMembers.Length; j++) block.SetCopy(j, copies?[j].Item1, copies?[j].Item2 ?? 0);
+                block.RunForward();
+                return;
+            }
             for (int k = 0; k < spans.Length; k++)
             {
                 var (array, offset) = ValueAt(g.Externals[k]);
@@ -662,7 +675,13 @@ internal sealed class CompiledSequence<T> where T : unmanaged, IFloatingPointIee
         public void OpenGradients(bool[] reached, T[][] stackData)
         {
             stacks = stackData;
-            (resultGradients, stackReached) = (token.GradData!, reached);
+            resultGradients = token.GradData!;
+            int count = 0;
+            for (int k = 0; k < plan.results.Length; k++)
+                if (plan.stackOf[k] == k && reached[k]) count++;
+            seeded = new int[count];
+            for (int k = 0, j = 0; k < plan.results.Length; k++)
+                if (plan.stackOf[k] == k && reached[k]) seeded[j++] = k;
             // Nothing else has written the step inputs' gradient yet (the usual case: the hoisted projection's output):
             // each step clears its own rows just before adding into them, while they are in cache, instead of a
             // zero-fill of the whole [T, B, 4H] array here that every step reads back from memory.
@@ -674,6 +693,7 @@ internal sealed class CompiledSequence<T> where T : unmanaged, IFloatingPointIee
             gradients = BufferPool<T>.RentZeroed(2 * plan.stepSize);
             initialGradients = new T[]?[initial.Length];
             constantGradients = new T[]?[constants.Length];
+            batchSteps = [.. plan.stages.Select(s => s is Product p ? BatchSteps(p) : 0)];
             batches = [.. plan.stages.Select(s => s is Product p && constants[p.Weight].RequiresGrad
                 ? (BufferPool<T>.Rent(BatchSteps(p) * p.Rows * p.Out), BufferPool<T>.Rent(BatchSteps(p) * p.Rows * p.In), 0) : ([], [], 0))];
             handling = plan.GradientPlanFor(batches, clearStepInputRows, GroupKernel<T>.Enabled);
@@ -694,6 +714,7 @@ internal sealed class CompiledSequence<T> where T : unmanaged, IFloatingPointIee
         // Steps per deep weight-gradient product: about 256 rows, so its depth keeps a register tile busy (one step of
         // W4 has a single row), while the batch stays a small fraction of the pass.
         private int BatchSteps(Product p) => Math.Clamp(256 / p.Rows, 1, steps);
+        private int[] batchSteps = [];   // per product stage, BatchSteps (so a step's slot arithmetic has no division)
 
         /// <summary>
         /// Enters this step's gradients: the previous step's place cleared (this step's state inputs add into it), and
@@ -711,13 +732,14 @@ internal sealed class CompiledSequence<T> where T : unmanaged, IFloatingPointIee
                 int rows = stepInputs.Size / steps;
                 stepInputGradients.AsSpan(Time * rows, rows).Clear();
             }
-            for (int k = 0; k < plan.results.Length; k++)
+            foreach (int k in seeded)
             {
-                if (plan.stackOf[k] != k || !stackReached[k]) continue;
                 var slot = ResultGradient(k);
                 Kernels.AddInto<T>(slot, resultGradients.AsSpan(plan.StackOffset(k, steps, Time), slot.Length));
             }
         }
+
+        private int[] seeded = [];   // the results with their own stack whose gradients reached it: each step adds them in
 
         private void ClearFed(int place, (int, int)[] ranges)
         {
@@ -739,6 +761,19 @@ internal sealed class CompiledSequence<T> where T : unmanaged, IFloatingPointIee
 
         public void Backward(Group g, int stage, ExternalSpan<T>[] spans)
         {
+            var block = blocks[stage]!;
+            if (block.Direct)
+            {
+                block.SetArena(values, region * plan.savedStepSize + g.SavedPrefix, scratch, g.ScratchPrefix, gradients, n % 2 * plan.stepSize + g.Prefix);
+                for (int k = 0; k < g.Externals.Length; k++)
+                {
+                    var (array, offset) = ValueAt(g.Externals[k]);
+                    var (gradient, gradientOffset) = GradientAt(g.Externals[k]);
+                    block.SetExternal(k, array, offset, gradient, gradientOffset);
+                }
+                block.RunBackward(StatesWrittenFresh ? handling.FreshWithStates[stage] : handling.Fresh[stage]);
+                return;
+            }
             for (int k = 0; k < spans.Length; k++)
             {
                 var (array, offset) = ValueAt(g.Externals[k]);
@@ -772,7 +807,7 @@ internal sealed class CompiledSequence<T> where T : unmanaged, IFloatingPointIee
                 a.AsSpan(aOffset, p.Rows * p.In).CopyTo(batch.A.AsSpan(BatchSlot(stage, batch.Steps) * p.Rows * p.In));
             }
             batches[stage].Steps++;
-            if (batches[stage].Steps == BatchSteps(p)) Flush(p, stage);
+            if (batches[stage].Steps == batchSteps[stage]) Flush(p, stage);
         }
 
         /// <summary>

@@ -62,6 +62,10 @@ internal sealed partial class GroupKernel<T> where T : unmanaged, IFloatingPoint
     // Streams that may be null at a call: an external's gradient and an output's copy.
     private bool MayBeNull(int k) => k >= ExternalValues(0) && (k >= OutputCopy(0, externalCount) || (k - ExternalValues(0)) % 2 == 1);
 
+    // Per pass, the streams it touches (a nonzero extent) and whether each may be null: what Check visits at every call.
+    private static (int Stream, int Extent, bool MayBeNull)[] Touched(int[] extent, Func<int, bool> mayBeNull) =>
+        [.. extent.Select((e, k) => (k, e, mayBeNull(k))).Where(t => t.e != 0)];
+
     private readonly int externalCount;
 
     private readonly Body forward, backward;
@@ -85,13 +89,14 @@ internal sealed partial class GroupKernel<T> where T : unmanaged, IFloatingPoint
         externalCount = externals;
         (WritesGradientOnce, noneFresh, groupRows) = (writesGradientOnce, new bool[writesGradientOnce.Length], rows);
         (this.forward, this.backward, this.forwardExtent, this.backwardExtent) = (forward, backward, forwardExtent, backwardExtent);
+        (forwardTouched, backwardTouched) = (Touched(forwardExtent, MayBeNull), Touched(backwardExtent, MayBeNull));
         (ClearedSlots, ClearedRanges, Summary) = (clearedSlots, clearedRanges, summary);
     }
 
     /// <summary>Rows [rowStart, rowStart + rows) forward: the kept values (and those other runs read) stored.</summary>
     public void Forward(T[]?[] arrays, int[] offsets, int rowStart, int rows)
     {
-        Check(arrays, offsets, forwardExtent, "forward", rowStart, rows);
+        Check(arrays, offsets, forwardTouched, "forward", rowStart, rows);
         forward(arrays, offsets, noneFresh, rowStart, rows);
     }
 
@@ -103,7 +108,7 @@ internal sealed partial class GroupKernel<T> where T : unmanaged, IFloatingPoint
     /// </summary>
     public void Backward(T[]?[] arrays, int[] offsets, bool[]? fresh, int rowStart, int rows)
     {
-        Check(arrays, offsets, backwardExtent, "backward", rowStart, rows);
+        Check(arrays, offsets, backwardTouched, "backward", rowStart, rows);
         backward(arrays, offsets, fresh ?? noneFresh, rowStart, rows);
     }
 
@@ -114,17 +119,22 @@ internal sealed partial class GroupKernel<T> where T : unmanaged, IFloatingPoint
     private readonly int groupRows;   // the extents cover rows [0, groupRows)
 
     // The generated code does not check bounds; every stream it touches is checked here once per call.
-    private void Check(T[]?[] arrays, int[] offsets, int[] extent, string pass, int rowStart, int rows)
+    private void Check(T[]?[] arrays, int[] offsets, (int Stream, int Extent, bool MayBeNull)[] touched, string pass, int rowStart, int rows)
     {
         if (rowStart < 0 || rows < 0 || rowStart + rows > groupRows)
             throw new ArgumentOutOfRangeException(nameof(rows), $"GroupKernel {pass}: rows [{rowStart}, {rowStart + rows}) of a group of {groupRows}.");
-        for (int k = 0; k < extent.Length; k++)
+        if (arrays.Length < forwardExtent.Length || offsets.Length < forwardExtent.Length)
+            throw new ArgumentException($"GroupKernel {pass}: {arrays.Length} arrays and {offsets.Length} offsets for {forwardExtent.Length} streams.");
+        foreach (var (k, extent, mayBeNull) in touched)
         {
-            if (extent[k] == 0 || (arrays[k] is null && MayBeNull(k))) continue;
-            if (arrays[k] is not { } a || offsets[k] < 0 || (long)offsets[k] + extent[k] > a.Length)
-                throw new InvalidOperationException($"GroupKernel {pass}: stream {k} needs {extent[k]} values from offset {offsets[k]}, but its buffer holds {arrays[k]?.Length ?? 0}.");
+            var a = arrays[k];
+            if (a is null && mayBeNull) continue;
+            if (a is null || offsets[k] < 0 || (long)offsets[k] + extent > a.Length)
+                throw new InvalidOperationException($"GroupKernel {pass}: stream {k} needs {extent} values from offset {offsets[k]}, but its buffer holds {a?.Length ?? 0}.");
         }
     }
+
+    private readonly (int Stream, int Extent, bool MayBeNull)[] forwardTouched, backwardTouched;
 
     /// <summary>The kernel of <paramref name="group"/>, or null with the reason it runs instruction by instruction.</summary>
     public static GroupKernel<T>? TryBuild(FusedGroup<T> group, out string reason)

@@ -4,12 +4,13 @@ using BenchmarkDotNet.Jobs;
 using BenchmarkDotNet.Running;
 using BenchmarkDotNet.Toolchains.InProcess.Emit;
 
-// Our flags (--quick, --check, --peak, --memory, --inprocess, --workloads, --threads, --shapes) are taken out here; everything
+// Our flags (--quick, --check, --peak, --memory, --paired, --inprocess, --workloads, --threads, --shapes) are taken out here; everything
 // else (--filter, --job, --list, ...) is BenchmarkDotNet's own command line. See README.md.
 var rest = Selection.Consume(args, out var mode);
 if (mode.Check) return EquivalenceCheck.Run();
 if (mode.Peak) return MachinePeak.Run();
 if (mode.Memory) return MemoryReport.Run();
+if (mode.Paired) return PairedFloorFraction.Run();
 
 IConfig config = DefaultConfig.Instance;
 if (mode.Quick || mode.InProcess)

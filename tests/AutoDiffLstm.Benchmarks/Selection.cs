@@ -1,7 +1,7 @@
 namespace AutoDiffLstm.Benchmarks;
 
 /// <summary>This program's own switches: see README.md.</summary>
-internal sealed record ProgramMode(bool Quick, bool Check, bool Peak, bool InProcess, bool Memory = false);
+internal sealed record ProgramMode(bool Quick, bool Check, bool Peak, bool InProcess, bool Memory = false, bool Paired = false);
 
 /// <summary>
 /// Which parameter values the benchmark classes enumerate, narrowed by this program's own flags (--workloads,
@@ -28,6 +28,7 @@ internal static class Selection
                 case "--check": mode = mode with { Check = true }; break;
                 case "--peak": mode = mode with { Peak = true }; break;
                 case "--memory": mode = mode with { Memory = true }; break;
+                case "--paired": mode = mode with { Paired = true }; break;
                 case "--inprocess": mode = mode with { InProcess = true }; break;
                 case "--workloads": Workloads = ParseList<Workload>(Value(), "--workloads"); break;
                 case "--shapes": Shapes = ParseList<MatMulShape>(Value(), "--shapes"); break;

@@ -23,7 +23,7 @@ internal static class MachinePeak
         var flags = Field("flags").Split(' ').ToHashSet();
         const int fmaUnits = 2;
 
-        Console.WriteLine($"CPU: {Field("model name")}, {cores} logical cores visible to .NET, {ghz:F2} GHz (cpu MHz)");
+        Console.WriteLine($"CPU: {CpuName()}, {cores} logical cores visible to .NET, {ghz:F2} GHz (cpu MHz)");
         Console.WriteLine($"flags: avx2={flags.Contains("avx2")} fma={flags.Contains("fma")} avx512f={flags.Contains("avx512f")}");
         Console.WriteLine($".NET: Vector<float>.Count={Vector<float>.Count} (Vector<T> is {Vector<byte>.Count * 8}-bit), Fma={Fma.IsSupported}, Avx512F={Avx512F.IsSupported}, Vector512 accelerated={Vector512.IsHardwareAccelerated}");
         Console.WriteLine($"assumed FMA units per core: {fmaUnits}");
@@ -39,4 +39,8 @@ internal static class MachinePeak
         }
         return 0;
     }
+
+    /// <summary>The processor's name as /proc/cpuinfo gives it ("?" where there is none).</summary>
+    public static string CpuName() =>
+        File.Exists("/proc/cpuinfo") ? File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("model name", StringComparison.Ordinal))?.Split(':', 2)[1].Trim() ?? "?" : "?";
 }

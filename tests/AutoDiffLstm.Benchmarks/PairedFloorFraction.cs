@@ -20,7 +20,7 @@ internal static class PairedFloorFraction
 
     public static int Run()
     {
-        Console.WriteLine($"CPU: {CpuName()}, {Environment.ProcessorCount} logical cores; {Rounds} rounds per case, each floor / ours / floor");
+        Console.WriteLine($"CPU: {MachinePeak.CpuName()}, {Environment.ProcessorCount} logical cores; {Rounds} rounds per case, each floor / ours / floor");
         foreach (var workload in Selection.Workloads)
             foreach (int threads in Selection.Threads)
                 Measure(workload, threads);
@@ -67,7 +67,4 @@ internal static class PairedFloorFraction
     }
 
     private static string Ms(double seconds) => $"{seconds * 1e3:F3} ms";
-
-    private static string CpuName() =>
-        File.Exists("/proc/cpuinfo") ? File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("model name", StringComparison.Ordinal))?.Split(':', 2)[1].Trim() ?? "?" : "?";
 }

@@ -144,14 +144,14 @@ internal sealed class GroupBlocks<T> where T : unmanaged, IFloatingPointIeee754<
     /// <summary>Where forward also stores output j (null: nowhere), its rows contiguous from the offset.</summary>
     public void SetCopy(int j, T[]? array, int offset) => Set(GroupKernel<T>.OutputCopy(j, group.Externals.Length), array, offset);
 
-    /// <summary>The kernel forward over the streams set.</summary>
-    public void RunForward() => kernel!.Forward(streams, streamOffsets, 0, group.Rows);
+    /// <summary>The kernel forward over the streams set (the one block of <see cref="ForwardBlock"/>).</summary>
+    public void RunForward() => ForwardBlock(0);
 
-    /// <summary>The kernel backward over the streams set: the inner gradients it adds to cleared first, those of the externals marked <paramref name="fresh"/> written.</summary>
+    /// <summary>The kernel backward over the streams set (the one block of <see cref="BackwardBlock"/>), writing the gradients of the externals marked <paramref name="fresh"/>.</summary>
     public void RunBackward(bool[]? fresh)
     {
-        foreach (var (offset, length) in kernel!.ClearedRanges) gradients.AsSpan(gradientsAt + offset, length).Clear();
-        kernel.Backward(streams, streamOffsets, fresh, 0, group.Rows);
+        this.fresh = fresh;
+        BackwardBlock(0, everything: false);
     }
 
     // The generated kernel's view of the same buffers (GroupKernel's stream numbering). The arrays rarely change from

@@ -132,7 +132,8 @@ internal static class Gemm
     }
 
     /// <summary>Threads an [m, k] x [k, n] product is split over: as many as give each a share of at least <see cref="MinMacsPerThread"/>, at most <see cref="Parallelism.MaxThreads"/>.</summary>
-    internal static int ThreadsFor(int m, int n, int k) => (int)Math.Max(1, Math.Min(Parallelism.MaxThreads, (long)m * n * k / MinMacsPerThread));
+    internal static int ThreadsFor(int m, int n, int k) =>
+        WorkerTeam.OnSideLane ? 1 : (int)Math.Max(1, Math.Min(Parallelism.MaxThreads, (long)m * n * k / MinMacsPerThread));
 
     /// <summary>
     /// All of op(B) packed, from the scope's cache or packed now: for each depth block pc, the slivers of every column

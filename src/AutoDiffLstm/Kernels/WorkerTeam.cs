@@ -50,7 +50,7 @@ internal static class WorkerTeam
     public static void Run(int threads, int parts, Action<int> body)
     {
         threads = Math.Min(threads, parts);
-        if (threads <= 1 || Monitor.IsEntered(Gate) || !Monitor.TryEnter(Gate)) // nested, or another thread's job is running
+        if (threads <= 1 || onSideLane || Monitor.IsEntered(Gate) || !Monitor.TryEnter(Gate)) // nested, a side job, or another thread's job is running
         {
             RunInline(parts, body);
             return;
@@ -66,6 +66,71 @@ internal static class WorkerTeam
             if (Current.Failure is { } e) throw new AggregateException("A parallel kernel part failed.", e);
         }
         finally { Monitor.Exit(Gate); }
+    }
+
+    /// <summary>
+    /// Hands <paramref name="work"/> to the first worker, which runs it alone (its products on that thread only) while the
+    /// caller goes on; false, and nothing posted, when there is no second thread, a side job is still running or another
+    /// thread's job holds the team. At most one side job at a time: <see cref="WaitForSideJob"/> before posting the next.
+    /// The caller's own parallel kernels meanwhile run their parts on the caller's thread, and the worker joins them
+    /// once the side job is done.
+    /// </summary>
+    /// <remarks>
+    /// For work that does not depend on what the caller does next: a recurrence's weight-gradient products, which split
+    /// over two threads run at 1.4 times one thread's speed at W1 (B = 64, H = 512), alongside the chain of per-step
+    /// products and kernels that each step of backward waits on.
+    /// </remarks>
+    public static bool TryPostSideJob(Action work)
+    {
+        if (Parallelism.MaxThreads < 2 || onSideLane || Volatile.Read(ref sidePending) != 0 || Monitor.IsEntered(Gate) || !Monitor.TryEnter(Gate)) return false;
+        try
+        {
+            if (Workers.Count == 0) Workers.Add(new Worker(1));
+            sideFailure = null;
+            Interlocked.Increment(ref sideJobsPosted);
+            Volatile.Write(ref sidePending, 1);
+            Volatile.Write(ref sideWork, work);
+            Workers[0].Start();
+            return true;
+        }
+        finally { Monitor.Exit(Gate); }
+    }
+
+    /// <summary>
+    /// Waits until the side job (if any) has run. Its failure, if it failed, is thrown once, or discarded when not
+    /// <paramref name="rethrow"/> (a caller already unwinding from its own failure only needs the job to be over).
+    /// </summary>
+    public static void WaitForSideJob(bool rethrow = true)
+    {
+        var spin = new SpinWait();
+        while (Volatile.Read(ref sidePending) != 0) spin.SpinOnce(sleep1Threshold: -1);
+        if (Interlocked.Exchange(ref sideFailure, null) is { } e && rethrow) throw new AggregateException("A side job failed.", e);
+    }
+
+    /// <summary>Whether this thread is running a side job (its kernels then use this thread only).</summary>
+    public static bool OnSideLane => onSideLane;
+
+    /// <summary>Side jobs posted since the process started (tests check that a path they exercise really posts one).</summary>
+    internal static long SideJobsPosted => Interlocked.Read(ref sideJobsPosted);
+
+    private static long sideJobsPosted;
+    [ThreadStatic] private static bool onSideLane;
+    private static Action? sideWork;      // posted, not yet taken by the worker
+    private static int sidePending;       // 1 from posting until the side job has run
+    private static Exception? sideFailure;
+
+    /// <summary>Runs the posted side job, if there is one (on the first worker).</summary>
+    private static void RunSideJob()
+    {
+        if (Interlocked.Exchange(ref sideWork, null) is not { } work) return;
+        onSideLane = true;
+        try { work(); }
+        catch (Exception e) { Volatile.Write(ref sideFailure, e); }
+        finally
+        {
+            onSideLane = false;
+            Volatile.Write(ref sidePending, 0);
+        }
     }
 
     /// <summary>All parts on the calling thread, failing the way a shared job does (the caller cannot tell which ran).</summary>
@@ -163,6 +228,7 @@ internal static class WorkerTeam
                     continue;
                 }
                 seen = Volatile.Read(ref generation);
+                RunSideJob();
                 Current.Work(); // fully claimed when the job finished before this worker woke
             }
         }

@@ -21,17 +21,7 @@ public class GroupBlocksTests
         {
             (GroupBlocks<double>.BlocksPerThread, GroupBlocks<double>.SerialBlocks, GroupBlocks<double>.MinParallelValues, Parallelism.MaxThreads) =
                 (blocksPerThread, serialBlocks, minParallelValues, threads);
-            Tape.Current.Reset();
-            var cell = CellRegistry.Create<double>(name, 4, 5, new Rng(1));
-            var x = Tensor.RandomNormal<double>(new Rng(2), [6, 7, 4]).RequireGrad();
-            var rng = new Rng(3);
-            var initial = cell.InitialState(7).Tensors.Select(t => Tensor.RandomNormal<double>(rng, [.. t.Shape], std: 0.5).RequireGrad()).ToArray();
-            var leaves = cell.NamedParameters().Select(p => p.Value).Append(x).Concat(initial).ToArray();
-            var result = Unroll.Run(cell, x, new UnrollOptions<double> { ParallelForm = false, InitialState = new RecurrentState<double>(cell.StateNames, initial) });
-            var weights = Tensor.RandomNormal<double>(new Rng(9), [.. result.Output.Shape]);
-            var loss = (result.Output * weights).Sum() + result.FinalState.Tensors.Select(s => s.Square().Sum()).Aggregate((a, b) => a + b);
-            loss.Backward();
-            return [result.Output.ToArray(), .. result.FinalState.Tensors.Select(s => s.ToArray()), .. leaves.Select(l => l.Grad?.ToArray() ?? [])];
+            return PassValues.Of(name, input: 4, hidden: 5, steps: 6, batch: 7);
         }
         finally
         {

@@ -186,4 +186,63 @@ public class WorkerTeamTests
         loop.Start();
         Assert.True(loop.Join(TimeSpan.FromSeconds(60)), $"WorkerTeam.Run never returned after job {Volatile.Read(ref done)} of 800.");
     }
+
+    private static T WithThreads<T>(int threads, Func<T> body)
+    {
+        int saved = Parallelism.MaxThreads;
+        try
+        {
+            Parallelism.MaxThreads = threads;
+            return body();
+        }
+        finally { Parallelism.MaxThreads = saved; }
+    }
+
+    [Fact]
+    public void ASideJobRunsOnAnotherThreadWhileTheCallerGoesOn()
+    {
+        for (int job = 0; job < 200; job++)
+        {
+            int caller = Environment.CurrentManagedThreadId, ranOn = 0, threadsInside = 0;
+            using var release = new ManualResetEventSlim();
+            bool posted = WithThreads(2, () => WorkerTeam.TryPostSideJob(() =>
+            {
+                release.Wait();   // only the caller can let it finish: it must be running elsewhere
+                ranOn = Environment.CurrentManagedThreadId;
+                threadsInside = Gemm.ThreadsFor(1024, 1024, 1024);
+            }));
+            Assert.True(posted);
+            // One side job at a time; and the caller's own jobs still run every part (on this thread) meanwhile.
+            Assert.False(WithThreads(2, () => WorkerTeam.TryPostSideJob(() => { })));
+            var counts = new int[4];
+            WithThreads(2, () => { WorkerTeam.Run(4, p => Interlocked.Increment(ref counts[p])); return 0; });
+            Assert.All(counts, c => Assert.Equal(1, c));
+            release.Set();
+            WorkerTeam.WaitForSideJob();
+            Assert.NotEqual(caller, ranOn);
+            Assert.Equal(1, threadsInside);   // a product inside a side job keeps to its thread
+        }
+    }
+
+    [Fact]
+    public void OnOneThreadNothingIsPostedAndTheCallerRunsTheWorkItself()
+    {
+        bool ran = false;
+        Assert.False(WithThreads(1, () => WorkerTeam.TryPostSideJob(() => ran = true)));
+        WorkerTeam.WaitForSideJob();
+        Assert.False(ran);
+    }
+
+    [Fact]
+    public void ASideJobsFailureIsThrownByTheWaitThatFollowsIt()
+    {
+        Assert.True(WithThreads(2, () => WorkerTeam.TryPostSideJob(() => throw new InvalidOperationException("side job test"))));
+        var e = Assert.Throws<AggregateException>(() => WorkerTeam.WaitForSideJob());
+        Assert.Equal("side job test", Assert.IsType<InvalidOperationException>(e.InnerException).Message);
+        WorkerTeam.WaitForSideJob();   // reported once: the next wait has nothing to throw
+        // A wait that only makes sure the job is over (a pass being unwound) does not throw it.
+        Assert.True(WithThreads(2, () => WorkerTeam.TryPostSideJob(() => throw new InvalidOperationException("ignored"))));
+        WorkerTeam.WaitForSideJob(rethrow: false);
+        WorkerTeam.WaitForSideJob();
+    }
 }

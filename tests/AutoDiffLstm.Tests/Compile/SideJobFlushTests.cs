@@ -1,0 +1,56 @@
+using AutoDiffLstm.Recurrent;
+using AutoDiffLstm.Tests.Kernels;
+
+namespace AutoDiffLstm.Tests.Compile;
+
+/// <summary>
+/// On two threads a compiled sequence's backward hands its larger weight-gradient products to a worker as side jobs
+/// while it goes on with the next steps, in a second pair of batch buffers. Each waits for the one before, so every
+/// value and gradient must be the same bits as on one thread. Alone in the MaxThreads collection: it changes
+/// process-wide settings, and needs the worker to itself.
+/// </summary>
+[Collection(GemmThreadsCollection.Name)]
+public class SideJobFlushTests
+{
+    public static TheoryData<string> Cells() => [.. CellRegistry.Names];
+
+    // H = 128, B = 32: a batch of eight steps is 256 rows, so an LSTM's dL/dW_hh product (512 x 128 x 256) and even an
+    // Elman cell's (128 x 128 x 256) are large enough to be split over two threads, and so go to the side lane. T = 20:
+    // two full batches and a partial one, the last flushed at the end of the pass.
+    private static double[][] Run(string name, int threads, bool reverse = false, int detachEvery = 0)
+    {
+        int saved = Parallelism.MaxThreads;
+        try
+        {
+            Parallelism.MaxThreads = threads;
+            return PassValues.Of(name, input: 16, hidden: 128, steps: 20, batch: 32, reverse, detachEvery);
+        }
+        finally { Parallelism.MaxThreads = saved; }
+    }
+
+    [Theory]
+    [MemberData(nameof(Cells))]
+    public void WeightGradientsAddedOnTheSideLaneAreTheBitsOfOneThread(string name)
+    {
+        var one = Run(name, threads: 1);
+        long before = WorkerTeam.SideJobsPosted;
+        var two = Run(name, threads: 2);
+        for (int k = 0; k < one.Length; k++) Assert.Equal(one[k], two[k]);
+        // The premise: a cell whose step runs as one compiled sequence with a recurrent product posted its batches.
+        var cell = CellRegistry.Create<double>(name, 16, 128, new Rng(1));
+        if (cell.ExplainCompiledStep(32).Contains("Linear(in1") && cell.ExplainCompiledStep(32).Contains("the whole sequence as one tape entry"))
+            Assert.True(WorkerTeam.SideJobsPosted > before, $"{name}: no weight-gradient product went to the side lane");
+    }
+
+    [Theory]
+    [InlineData(true, 0)]
+    [InlineData(false, 6)]
+    public void ReversedAndTruncatedPassesToo(bool reverse, int detachEvery)
+    {
+        long before = WorkerTeam.SideJobsPosted;
+        var one = Run("lstm", threads: 1, reverse, detachEvery);
+        var two = Run("lstm", threads: 2, reverse, detachEvery);
+        for (int k = 0; k < one.Length; k++) Assert.Equal(one[k], two[k]);
+        Assert.True(WorkerTeam.SideJobsPosted > before);
+    }
+}

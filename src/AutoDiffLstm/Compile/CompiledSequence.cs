@@ -699,9 +699,13 @@ internal sealed class CompiledSequence<T> where T : unmanaged, IFloatingPointIee
                 ? (BufferPool<T>.Rent(BatchSteps(p) * p.Rows * p.Out), BufferPool<T>.Rent(BatchSteps(p) * p.Rows * p.In), 0) : ([], [], 0))];
             // A weight-gradient product large enough to be split over threads runs as a side job instead (see Flush),
             // with a second pair of batch buffers that the next steps fill meanwhile.
-            spares = [.. plan.stages.Select((s, i) => s is Product p && batches[i].Dy.Length > 0 && Gemm.ThreadsFor(p.Out, p.In, BatchSteps(p) * p.Rows) > 1
-                ? (BufferPool<T>.Rent(batches[i].Dy.Length), BufferPool<T>.Rent(batches[i].A.Length)) : ((T[], T[])?)null)];
-            if (spares.Any(x => x is not null)) sideFlush ??= new SideFlush();
+            for (int i = 0; i < plan.stages.Length; i++)
+                if (plan.stages[i] is Product p && batches[i].Dy.Length > 0 && Gemm.ThreadsFor(p.Out, p.In, batchSteps[i] * p.Rows) > 1)
+                {
+                    if (spares.Length == 0) spares = new (T[] Dy, T[] A)?[plan.stages.Length];
+                    spares[i] = (BufferPool<T>.Rent(batches[i].Dy.Length), BufferPool<T>.Rent(batches[i].A.Length));
+                    sideFlush ??= new SideFlush();
+                }
             handling = plan.GradientPlanFor(batches, clearStepInputRows, GroupKernel<T>.Enabled);
         }
 
@@ -891,7 +895,7 @@ internal sealed class CompiledSequence<T> where T : unmanaged, IFloatingPointIee
             var dw = InputGradient((Tensor<T>)constants[p.Weight], ref constantGradients[p.Weight])!;
             int dyOffset = FirstSlot(stage, count) * p.Rows * p.Out;
             batches[stage].Steps = 0;
-            if (spares[stage] is var (spareDy, spareA) && sideFlush is { } side)
+            if (stage < spares.Length && spares[stage] is var (spareDy, spareA) && sideFlush is { } side)
             {
                 side.Set(batches[stage].Dy, dyOffset, a, aOffset, dw, p.Out, p.In, count * p.Rows);
                 if (WorkerTeam.TryPostSideJob(side.Run))

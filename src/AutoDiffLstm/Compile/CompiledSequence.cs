@@ -349,6 +349,20 @@ internal sealed class CompiledSequence<T> where T : unmanaged, IFloatingPointIee
         }
     }
 
+    /// <summary>
+    /// Whether a fused group reads captured constant <paramref name="constant"/> (then its backward adds into that
+    /// constant's gradient on the calling thread: a weight that a group reads as well keeps its weight-gradient products
+    /// there, not as side jobs that would add into the same array at the same time).
+    /// </summary>
+    private bool GroupsReadConstant(int constant)
+    {
+        foreach (var stage in stages)
+            if (stage is Group g)
+                foreach (var at in g.Externals)
+                    if (at.Kind == Place.Constant && at.Index == constant) return true;
+        return false;
+    }
+
     /// <summary>The last stage of the step that reads a value (-1: none): in backward, the first to add to its gradient.</summary>
     private int LastReader(Location at)
     {
@@ -700,7 +714,8 @@ internal sealed class CompiledSequence<T> where T : unmanaged, IFloatingPointIee
             // A weight-gradient product large enough to be split over threads runs as a side job instead (see Flush),
             // with a second pair of batch buffers that the next steps fill meanwhile.
             for (int i = 0; i < plan.stages.Length; i++)
-                if (plan.stages[i] is Product p && batches[i].Dy.Length > 0 && Gemm.ThreadsFor(p.Out, p.In, batchSteps[i] * p.Rows) > 1)
+                if (plan.stages[i] is Product p && batches[i].Dy.Length > 0 && Gemm.ThreadsFor(p.Out, p.In, batchSteps[i] * p.Rows) > 1
+                    && !plan.GroupsReadConstant(p.Weight))
                 {
                     if (spares.Length == 0) spares = new (T[] Dy, T[] A)?[plan.stages.Length];
                     spares[i] = (BufferPool<T>.Rent(batches[i].Dy.Length), BufferPool<T>.Rent(batches[i].A.Length));

@@ -53,4 +53,39 @@ public class SideJobFlushTests
         for (int k = 0; k < one.Length; k++) Assert.Equal(one[k], two[k]);
         Assert.True(WorkerTeam.SideJobsPosted > before);
     }
+
+    [Fact]
+    public void AWeightThatAGroupAlsoReadsKeepsItsGradientOnTheCallingThread()
+    {
+        // h' = tanh(W_ih x + U h + h * U) with B = H: U is a product's weight and a fused group's operand, so the group's
+        // backward adds into dL/dU at every step, on the calling thread; U's batches must not be added on the side lane
+        // at the same time. (H = B = 128: U's weight-gradient product, 128 x 128 x 256, would otherwise be a side job.)
+        RecurrentCell<double> Cell() => new CustomCell<double>("shared", 16, 128, stateNames: ["h"],
+            parameters: new Dictionary<string, int[]> { ["weight_ih"] = [128, 16], ["weight_hh"] = [128, 128] },
+            projectInput: (x, p) => x.Linear(p["weight_ih"]),
+            step: (x, s, p) => [(x + s["h"].Linear(p["weight_hh"]) + s["h"] * p["weight_hh"]).Tanh()],
+            rng: new Rng(1));
+        Assert.Contains("the whole sequence as one tape entry", Cell().ExplainCompiledStep(128));
+        double[][] Run(int threads)
+        {
+            int saved = Parallelism.MaxThreads;
+            try
+            {
+                Parallelism.MaxThreads = threads;
+                Tape.Current.Reset();
+                var cell = Cell();
+                var x = Tensor.RandomNormal<double>(new Rng(2), [6, 128, 16]);
+                var h0 = Tensor.RandomNormal<double>(new Rng(3), [128, 128], std: 0.5).RequireGrad();
+                var result = Unroll.Run(cell, x, new UnrollOptions<double> { InitialState = new RecurrentState<double>(cell.StateNames, [h0]) });
+                result.Output.Square().Sum().Backward();
+                return [result.Output.ToArray(), h0.Grad!.ToArray(), .. cell.NamedParameters().Select(p => p.Value.Grad!.ToArray())];
+            }
+            finally { Parallelism.MaxThreads = saved; }
+        }
+        var one = Run(1);
+        long before = WorkerTeam.SideJobsPosted;
+        var two = Run(2);
+        Assert.Equal(before, WorkerTeam.SideJobsPosted);
+        for (int k = 0; k < one.Length; k++) Assert.Equal(one[k], two[k]);
+    }
 }

@@ -728,8 +728,7 @@ internal sealed class CompiledSequence<T> where T : unmanaged, IFloatingPointIee
         {
             // A weight-gradient product still running reads the batch buffers (a failure already ended the pass, or is
             // thrown by FlushWeightGradients).
-            if (sideInFlight) WorkerTeam.WaitForSideJob(rethrow: false);
-            sideInFlight = false;
+            sideFlush?.Wait(rethrow: false);
             if (gradients.Length > 0) BufferPool<T>.Return(gradients);
             foreach (var (dy, a, _) in batches)
                 if (dy.Length > 0)
@@ -880,15 +879,13 @@ internal sealed class CompiledSequence<T> where T : unmanaged, IFloatingPointIee
         {
             for (int i = 0; i < plan.stages.Length; i++)
                 if (plan.stages[i] is Product p && batches[i].Steps > 0) Flush(p, i);
-            if (sideInFlight) WorkerTeam.WaitForSideJob();
-            sideInFlight = false;
+            sideFlush?.Wait();
         }
 
         // Per product stage, the second pair of batch buffers (dy rows, input rows) where its weight-gradient products run
         // as side jobs; null where they run on the calling thread.
         private (T[] Dy, T[] A)?[] spares = [];
         private SideFlush? sideFlush;
-        private bool sideInFlight;
 
         /// <summary>
         /// dW += dy^T a over the batch's steps. Where the product would be split over threads it runs instead as a side
@@ -903,8 +900,7 @@ internal sealed class CompiledSequence<T> where T : unmanaged, IFloatingPointIee
         /// </remarks>
         private void Flush(Product p, int stage)
         {
-            if (sideInFlight) WorkerTeam.WaitForSideJob();   // the previous batch (of this weight, perhaps) is added first
-            sideInFlight = false;
+            sideFlush?.Wait();   // the previous batch (of this weight, perhaps) is added first
             int count = batches[stage].Steps;
             var (a, aOffset) = BatchInputRows(p, stage, count);
             var dw = InputGradient((Tensor<T>)constants[p.Weight], ref constantGradients[p.Weight])!;
@@ -913,9 +909,8 @@ internal sealed class CompiledSequence<T> where T : unmanaged, IFloatingPointIee
             if (stage < spares.Length && spares[stage] is var (spareDy, spareA) && sideFlush is { } side)
             {
                 side.Set(batches[stage].Dy, dyOffset, a, aOffset, dw, p.Out, p.In, count * p.Rows);
-                if (WorkerTeam.TryPostSideJob(side.Run))
+                if (WorkerTeam.TryPostSideJob(side))
                 {
-                    sideInFlight = true;
                     spares[stage] = (batches[stage].Dy, batches[stage].A);
                     (batches[stage].Dy, batches[stage].A) = (spareDy, spareA);
                     return;
@@ -924,20 +919,16 @@ internal sealed class CompiledSequence<T> where T : unmanaged, IFloatingPointIee
             Gemm.Run(batches[stage].Dy, dyOffset, true, a, aOffset, false, dw, 0, p.Out, p.In, count * p.Rows, accumulate: true);
         }
 
-        /// <summary>One weight-gradient product as a side job, its delegate made once per pass (none per batch).</summary>
-        private sealed class SideFlush
+        /// <summary>One weight-gradient product as a side job: one object per pass, set anew for each batch.</summary>
+        private sealed class SideFlush : SideJob
         {
             private T[] dy = [], a = [], dw = [];
             private int dyOffset, aOffset, m, n, k;
 
-            public SideFlush() => Run = Multiply;
-
-            public Action Run { get; }
-
             public void Set(T[] dy, int dyOffset, T[] a, int aOffset, T[] dw, int m, int n, int k) =>
                 (this.dy, this.dyOffset, this.a, this.aOffset, this.dw, this.m, this.n, this.k) = (dy, dyOffset, a, aOffset, dw, m, n, k);
 
-            private void Multiply() => Gemm.Run(dy, dyOffset, true, a, aOffset, false, dw, 0, m, n, k, accumulate: true);
+            public override void Run() => Gemm.Run(dy, dyOffset, true, a, aOffset, false, dw, 0, m, n, k, accumulate: true);
         }
     }
 }

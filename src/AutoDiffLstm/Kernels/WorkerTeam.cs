@@ -69,42 +69,32 @@ internal static class WorkerTeam
     }
 
     /// <summary>
-    /// Hands <paramref name="work"/> to the first worker, which runs it alone (its products on that thread only) while the
-    /// caller goes on; false, and nothing posted, when there is no second thread, a side job is still running or another
-    /// thread's job holds the team. At most one side job at a time: <see cref="WaitForSideJob"/> before posting the next.
-    /// The caller's own parallel kernels meanwhile run their parts on the caller's thread, and the worker joins them
-    /// once the side job is done.
+    /// Hands <paramref name="job"/> to the first worker, which runs it alone (its products on that thread only) while the
+    /// caller goes on; false, and nothing posted, when there is no second thread, the worker already has a side job (any
+    /// caller's), or another thread's parallel job holds the team. The caller waits for it with
+    /// <see cref="SideJob.Wait"/>. Meanwhile the caller's own parallel kernels run their parts on the caller's thread, and
+    /// the worker joins them once the side job is done.
     /// </summary>
     /// <remarks>
     /// For work that does not depend on what the caller does next: a recurrence's weight-gradient products, which split
     /// over two threads run at 1.4 times one thread's speed at W1 (B = 64, H = 512), alongside the chain of per-step
-    /// products and kernels that each step of backward waits on.
+    /// products and kernels that each step of backward waits on. The job object is the caller's and reusable, so posting
+    /// allocates nothing; several callers (runs trained side by side) each wait on their own.
     /// </remarks>
-    public static bool TryPostSideJob(Action work)
+    public static bool TryPostSideJob(SideJob job)
     {
-        if (Parallelism.MaxThreads < 2 || onSideLane || Volatile.Read(ref sidePending) != 0 || Monitor.IsEntered(Gate) || !Monitor.TryEnter(Gate)) return false;
+        if (Parallelism.MaxThreads < 2 || onSideLane || job.IsPending || Monitor.IsEntered(Gate) || !Monitor.TryEnter(Gate)) return false;
         try
         {
+            if (Interlocked.CompareExchange(ref sideBusy, 1, 0) != 0) return false;
             if (Workers.Count == 0) Workers.Add(new Worker(1));
-            sideFailure = null;
             Interlocked.Increment(ref sideJobsPosted);
-            Volatile.Write(ref sidePending, 1);
-            Volatile.Write(ref sideWork, work);
+            job.MarkPosted();
+            Volatile.Write(ref sideWork, job);
             Workers[0].Start();
             return true;
         }
         finally { Monitor.Exit(Gate); }
-    }
-
-    /// <summary>
-    /// Waits until the side job (if any) has run. Its failure, if it failed, is thrown once, or discarded when not
-    /// <paramref name="rethrow"/> (a caller already unwinding from its own failure only needs the job to be over).
-    /// </summary>
-    public static void WaitForSideJob(bool rethrow = true)
-    {
-        var spin = new SpinWait();
-        while (Volatile.Read(ref sidePending) != 0) spin.SpinOnce(sleep1Threshold: -1);
-        if (Interlocked.Exchange(ref sideFailure, null) is { } e && rethrow) throw new AggregateException("A side job failed.", e);
     }
 
     /// <summary>Whether this thread is running a side job (its kernels then use this thread only).</summary>
@@ -115,22 +105,20 @@ internal static class WorkerTeam
 
     private static long sideJobsPosted;
     [ThreadStatic] private static bool onSideLane;
-    private static Action? sideWork;      // posted, not yet taken by the worker
-    private static int sidePending;       // 1 from posting until the side job has run
-    private static Exception? sideFailure;
+    private static SideJob? sideWork;   // posted, not yet taken by the worker
+    private static int sideBusy;        // 1 from posting until the worker has run the side job
 
     /// <summary>Runs the posted side job, if there is one (on the first worker).</summary>
     private static void RunSideJob()
     {
-        if (Interlocked.Exchange(ref sideWork, null) is not { } work) return;
+        if (Interlocked.Exchange(ref sideWork, null) is not { } job) return;
         onSideLane = true;
-        try { work(); }
-        catch (Exception e) { Volatile.Write(ref sideFailure, e); }
-        finally
-        {
-            onSideLane = false;
-            Volatile.Write(ref sidePending, 0);
-        }
+        Exception? failure = null;
+        try { job.Run(); }
+        catch (Exception e) { failure = e; }
+        finally { onSideLane = false; }
+        Volatile.Write(ref sideBusy, 0);   // free for the next post before the poster learns this one is done
+        job.Complete(failure);
     }
 
     /// <summary>All parts on the calling thread, failing the way a shared job does (the caller cannot tell which ran).</summary>
@@ -232,5 +220,44 @@ internal static class WorkerTeam
                 Current.Work(); // fully claimed when the job finished before this worker woke
             }
         }
+    }
+}
+
+/// <summary>
+/// Work a caller hands to a worker to run beside it (<see cref="WorkerTeam.TryPostSideJob"/>): the caller owns the
+/// object, reuses it from one post to the next, and waits for it with <see cref="Wait"/>.
+/// </summary>
+internal abstract class SideJob
+{
+    private int pending;            // 1 from posting until the job has run
+    private Exception? failure;
+
+    /// <summary>The work, run on the worker.</summary>
+    public abstract void Run();
+
+    /// <summary>Whether the job is posted and has not finished.</summary>
+    public bool IsPending => Volatile.Read(ref pending) != 0;
+
+    internal void MarkPosted()
+    {
+        failure = null;
+        Volatile.Write(ref pending, 1);
+    }
+
+    internal void Complete(Exception? failed)
+    {
+        failure = failed;
+        Volatile.Write(ref pending, 0);
+    }
+
+    /// <summary>
+    /// Waits until the job (if posted) has run. Its failure, if it failed, is thrown once, or discarded when not
+    /// <paramref name="rethrow"/> (a caller already unwinding from its own failure only needs the job to be over).
+    /// </summary>
+    public void Wait(bool rethrow = true)
+    {
+        var spin = new SpinWait();
+        while (Volatile.Read(ref pending) != 0) spin.SpinOnce(sleep1Threshold: -1);
+        if (Interlocked.Exchange(ref failure, null) is { } e && rethrow) throw new AggregateException("A side job failed.", e);
     }
 }

@@ -198,27 +198,34 @@ public class WorkerTeamTests
         finally { Parallelism.MaxThreads = saved; }
     }
 
+    private sealed class ActionJob(Action work) : SideJob
+    {
+        public override void Run() => work();
+    }
+
     [Fact]
     public void ASideJobRunsOnAnotherThreadWhileTheCallerGoesOn()
     {
-        for (int job = 0; job < 200; job++)
+        for (int round = 0; round < 200; round++)
         {
             int caller = Environment.CurrentManagedThreadId, ranOn = 0, threadsInside = 0;
             using var release = new ManualResetEventSlim();
-            bool posted = WithThreads(2, () => WorkerTeam.TryPostSideJob(() =>
+            var job = new ActionJob(() =>
             {
                 release.Wait();   // only the caller can let it finish: it must be running elsewhere
                 ranOn = Environment.CurrentManagedThreadId;
                 threadsInside = Gemm.ThreadsFor(1024, 1024, 1024);
-            }));
-            Assert.True(posted);
-            // One side job at a time; and the caller's own jobs still run every part (on this thread) meanwhile.
-            Assert.False(WithThreads(2, () => WorkerTeam.TryPostSideJob(() => { })));
+            });
+            Assert.True(WithThreads(2, () => WorkerTeam.TryPostSideJob(job)));
+            Assert.True(job.IsPending);
+            // One side job at a time, whoever posts it; and the caller's own jobs still run every part meanwhile.
+            Assert.False(WithThreads(2, () => WorkerTeam.TryPostSideJob(new ActionJob(() => { }))));
             var counts = new int[4];
             WithThreads(2, () => { WorkerTeam.Run(4, p => Interlocked.Increment(ref counts[p])); return 0; });
             Assert.All(counts, c => Assert.Equal(1, c));
             release.Set();
-            WorkerTeam.WaitForSideJob();
+            job.Wait();
+            Assert.False(job.IsPending);
             Assert.NotEqual(caller, ranOn);
             Assert.Equal(1, threadsInside);   // a product inside a side job keeps to its thread
         }
@@ -228,21 +235,55 @@ public class WorkerTeamTests
     public void OnOneThreadNothingIsPostedAndTheCallerRunsTheWorkItself()
     {
         bool ran = false;
-        Assert.False(WithThreads(1, () => WorkerTeam.TryPostSideJob(() => ran = true)));
-        WorkerTeam.WaitForSideJob();
+        var job = new ActionJob(() => ran = true);
+        Assert.False(WithThreads(1, () => WorkerTeam.TryPostSideJob(job)));
+        job.Wait();   // never posted: returns at once
         Assert.False(ran);
     }
 
     [Fact]
-    public void ASideJobsFailureIsThrownByTheWaitThatFollowsIt()
+    public void ASideJobsFailureIsThrownByItsOwnWaitOnly()
     {
-        Assert.True(WithThreads(2, () => WorkerTeam.TryPostSideJob(() => throw new InvalidOperationException("side job test"))));
-        var e = Assert.Throws<AggregateException>(() => WorkerTeam.WaitForSideJob());
+        var failing = new ActionJob(() => throw new InvalidOperationException("side job test"));
+        Assert.True(WithThreads(2, () => WorkerTeam.TryPostSideJob(failing)));
+        while (failing.IsPending) Thread.Yield();
+        // Another caller's job posted after it neither sees nor clears that failure.
+        var other = new ActionJob(() => { });
+        Assert.True(WithThreads(2, () => WorkerTeam.TryPostSideJob(other)));
+        other.Wait();
+        var e = Assert.Throws<AggregateException>(() => failing.Wait());
         Assert.Equal("side job test", Assert.IsType<InvalidOperationException>(e.InnerException).Message);
-        WorkerTeam.WaitForSideJob();   // reported once: the next wait has nothing to throw
-        // A wait that only makes sure the job is over (a pass being unwound) does not throw it.
-        Assert.True(WithThreads(2, () => WorkerTeam.TryPostSideJob(() => throw new InvalidOperationException("ignored"))));
-        WorkerTeam.WaitForSideJob(rethrow: false);
-        WorkerTeam.WaitForSideJob();
+        failing.Wait();   // reported once: the next wait has nothing to throw
+        // A wait that only makes sure the job is over (a pass being unwound) discards it.
+        var ignored = new ActionJob(() => throw new InvalidOperationException("ignored"));
+        Assert.True(WithThreads(2, () => WorkerTeam.TryPostSideJob(ignored)));
+        ignored.Wait(rethrow: false);
+        ignored.Wait();
+    }
+
+    [Fact]
+    public void CallersOnSeveralThreadsEachGetTheirOwnJobsRunOnce()
+    {
+        // Runs trained side by side post side jobs at the same time: each is run once (on the worker, or by its caller
+        // when the worker is taken), and each caller waits only for its own.
+        int saved = Parallelism.MaxThreads;
+        Parallelism.MaxThreads = 2;
+        try
+        {
+            var totals = new long[3];
+            var callers = Enumerable.Range(0, 3).Select(c => new Thread(() =>
+            {
+                for (int i = 0; i < 2000; i++)
+                {
+                    var job = new ActionJob(() => Interlocked.Increment(ref totals[c]));
+                    if (WorkerTeam.TryPostSideJob(job)) job.Wait();
+                    else job.Run();
+                }
+            })).ToArray();
+            foreach (var t in callers) t.Start();
+            foreach (var t in callers) Assert.True(t.Join(TimeSpan.FromSeconds(60)));
+            Assert.All(totals, n => Assert.Equal(2000, n));
+        }
+        finally { Parallelism.MaxThreads = saved; }
     }
 }

@@ -10,7 +10,7 @@ internal static class PassValues
     /// random inputs [steps, batch, input] from a random initial state, under a loss that weights every output and
     /// squares the final state (so every result's gradient is used).
     /// </summary>
-    public static double[][] Of(string name, int input, int hidden, int steps, int batch, bool reverse = false, int detachEvery = 0)
+    public static double[][] Of(string name, int input, int hidden, int steps, int batch, bool reverse = false, int detachEvery = 0, int checkpointEvery = 0)
     {
         Tape.Current.Reset();
         var cell = CellRegistry.Create<double>(name, input, hidden, new Rng(1));
@@ -20,7 +20,7 @@ internal static class PassValues
         var leaves = cell.NamedParameters().Select(p => p.Value).Append(x).Concat(initial).ToArray();
         var result = Unroll.Run(cell, x, new UnrollOptions<double>
         {
-            ParallelForm = false, Reverse = reverse, DetachEvery = detachEvery, InitialState = new RecurrentState<double>(cell.StateNames, initial),
+            ParallelForm = false, Reverse = reverse, DetachEvery = detachEvery, CheckpointEvery = checkpointEvery, InitialState = new RecurrentState<double>(cell.StateNames, initial),
         });
         var weights = Tensor.RandomNormal<double>(new Rng(9), [.. result.Output.Shape]);
         var loss = (result.Output * weights).Sum() + result.FinalState.Tensors.Select(s => s.Square().Sum()).Aggregate((a, b) => a + b);

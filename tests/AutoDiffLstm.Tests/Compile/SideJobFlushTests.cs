@@ -17,13 +17,13 @@ public class SideJobFlushTests
     // H = 128, B = 32: a batch of eight steps is 256 rows, so an LSTM's dL/dW_hh product (512 x 128 x 256) and even an
     // Elman cell's (128 x 128 x 256) are large enough to be split over two threads, and so go to the side lane. T = 20:
     // two full batches and a partial one, the last flushed at the end of the pass.
-    private static double[][] Run(string name, int threads, bool reverse = false, int detachEvery = 0)
+    private static double[][] Run(string name, int threads, bool reverse = false, int detachEvery = 0, int checkpointEvery = 0)
     {
         int saved = Parallelism.MaxThreads;
         try
         {
             Parallelism.MaxThreads = threads;
-            return PassValues.Of(name, input: 16, hidden: 128, steps: 20, batch: 32, reverse, detachEvery);
+            return PassValues.Of(name, input: 16, hidden: 128, steps: 20, batch: 32, reverse, detachEvery, checkpointEvery);
         }
         finally { Parallelism.MaxThreads = saved; }
     }
@@ -43,13 +43,14 @@ public class SideJobFlushTests
     }
 
     [Theory]
-    [InlineData(true, 0)]
-    [InlineData(false, 6)]
-    public void ReversedAndTruncatedPassesToo(bool reverse, int detachEvery)
+    [InlineData(true, 0, 0)]
+    [InlineData(false, 6, 0)]
+    [InlineData(false, 0, 10)]   // checkpointed: each segment's sequence is recomputed and differentiated inside backward
+    public void ReversedTruncatedAndCheckpointedPassesToo(bool reverse, int detachEvery, int checkpointEvery)
     {
         long before = WorkerTeam.SideJobsPosted;
-        var one = Run("lstm", threads: 1, reverse, detachEvery);
-        var two = Run("lstm", threads: 2, reverse, detachEvery);
+        var one = Run("lstm", threads: 1, reverse, detachEvery, checkpointEvery);
+        var two = Run("lstm", threads: 2, reverse, detachEvery, checkpointEvery);
         for (int k = 0; k < one.Length; k++) Assert.Equal(one[k], two[k]);
         Assert.True(WorkerTeam.SideJobsPosted > before);
     }

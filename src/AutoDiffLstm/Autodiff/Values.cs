@@ -170,6 +170,68 @@ internal readonly struct Vector512Value<T>(Vector512<T> v) : IValue<Vector512Val
 }
 
 /// <summary>
+/// A 256-bit SIMD vector of elements: the body of a generated group kernel on AVX2 hardware; the same code as
+/// <see cref="Vector512Value{T}"/> at half the width (lane by lane, so the same bits).
+/// </summary>
+internal readonly struct Vector256Value<T>(Vector256<T> v) : IValue<Vector256Value<T>> where T : unmanaged, IFloatingPointIeee754<T>
+{
+    public readonly Vector256<T> V = v;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256Value<T> operator +(Vector256Value<T> a, Vector256Value<T> b) => new(a.V + b.V);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256Value<T> operator -(Vector256Value<T> a, Vector256Value<T> b) => new(a.V - b.V);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256Value<T> operator *(Vector256Value<T> a, Vector256Value<T> b) => new(a.V * b.V);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256Value<T> operator /(Vector256Value<T> a, Vector256Value<T> b) => new(a.V / b.V);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256Value<T> operator -(Vector256Value<T> a) => new(-a.V);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256Value<T> Constant(double c) => new(Vector256.Create(Scalar(c)));
+
+    // A generated kernel inlines hundreds of calls and the JIT stops inlining past its budget; a plain cast for float
+    // and double keeps a formula's constants cheap enough to inline still (the same value CreateChecked gives).
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static T Scalar(double c) =>
+        typeof(T) == typeof(float) ? (T)(object)(float)c : typeof(T) == typeof(double) ? (T)(object)c : T.CreateChecked(c);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256Value<T> WherePositive(Vector256Value<T> x, Vector256Value<T> g) =>
+        new(Vector256.ConditionalSelect(Vector256.GreaterThan(x.V, Vector256<T>.Zero), g.V, Vector256<T>.Zero));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256Value<T> WhereWithin(Vector256Value<T> x, double lo, double hi, Vector256Value<T> g)
+    {
+        var inside = Vector256.GreaterThanOrEqual(x.V, Vector256.Create(T.CreateChecked(lo))) & Vector256.LessThanOrEqual(x.V, Vector256.Create(T.CreateChecked(hi)));
+        return new(Vector256.ConditionalSelect(inside, g.V, Vector256<T>.Zero));
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256Value<T> WhereAtLeast(Vector256Value<T> x, Vector256Value<T> y, Vector256Value<T> whenTrue, Vector256Value<T> whenFalse) =>
+        new(Vector256.ConditionalSelect(Vector256.GreaterThanOrEqual(x.V, y.V), whenTrue.V, whenFalse.V));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256Value<T> Pow(Vector256Value<T> x, double p)
+    {
+        T e = T.CreateChecked(p);
+        return LaneByLane(x, v => T.Pow(v, e));
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256Value<T> Sin(Vector256Value<T> x) => LaneByLane(x, T.Sin);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256Value<T> Cos(Vector256Value<T> x) => LaneByLane(x, T.Cos);
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static Vector256Value<T> LaneByLane(Vector256Value<T> x, Func<T, T> f)
+    {
+        Span<T> lanes = stackalloc T[Vector256<T>.Count];
+        x.V.CopyTo(lanes);
+        for (int i = 0; i < lanes.Length; i++) lanes[i] = f(lanes[i]);
+        return new(Vector256.Create<T>(lanes));
+    }
+}
+
+/// <summary>
 /// A tensor: the formula runs as recorded operations (when gradients are enabled), so the derivative it computes can be
 /// differentiated again. Masks are constants: the derivative of a kink's derivative is zero almost everywhere.
 /// </summary>

@@ -113,7 +113,7 @@ internal sealed partial class GroupKernel<T>
                 Expression Operand(int o) => o >= 0 && registers.TryGetValue(o, out var v) ? v
                     : o >= 0 && computedFrom[o] is var (producer, start) ? ForwardOf(producer, p => LoadFrom(ValuePlace(p).Shifted(start)))
                     : LoadFrom(ValuePlace(o));
-                var y = Variable(typeof(Vector512<T>), $"s{e.Destination}");
+                var y = Variable(VectorType, $"s{e.Destination}");
                 code.Add(Assign(y, ForwardOf(e, Operand)));
                 registers[e.Destination] = y;
                 if (stored[e.Destination]) code.Add(StoreOwn(e.Destination, y));
@@ -126,14 +126,14 @@ internal sealed partial class GroupKernel<T>
         {
             int j = group.OutputIndexOfSlot[slot];
             if (j < 0) return StoreAt(OwnPlace(slot), value);
-            var v = Variable(typeof(Vector512<T>), $"out{slot}");
+            var v = Variable(VectorType, $"out{slot}");
             var copy = new Place(OutputCopy(j, group.Externals.Length), 0, group.SlotCols[slot]);
             return Block([v], Assign(v, value), StoreAt(OwnPlace(slot), v), IfThen(NotEqual(arrays[copy.Stream], Constant(null, typeof(T[]))), StoreAt(copy, v)));
         }
 
         // y = f(a[, b]) through the primitive's vector form, its operands as given.
         private MethodCallExpression ForwardOf(ElementwiseInstruction<T> e, Func<int, Expression> operand) =>
-            Inlined(e.Kernel.VectorForm!.Forward, FormulaCalls, operand(e.A), e.Kernel.Arity == 2 ? operand(e.B) : Zero, Constant(e.P), Constant(e.Q));
+            Inlined(e.Kernel.VectorForm!.Forward(VectorType), FormulaCalls, operand(e.A), e.Kernel.Arity == 2 ? operand(e.B) : Zero, Constant(e.P), Constant(e.Q));
 
         // The chain rules' arguments (g, a, b, y, p, q), loading only the values the primitive declares it reads; its
         // operands' columns shifted by `shift` (a value computed where its slices are read), its output never read there.
@@ -148,11 +148,11 @@ internal sealed partial class GroupKernel<T>
         // Toward a, then toward b, as the interpreter's kernel adds them.
         private IEnumerable<Expression> Chains(ElementwiseInstruction<T> e, Expression[] args, Func<int, Expression, Expression> into)
         {
-            yield return into(e.A, Inlined(e.Kernel.VectorForm!.ChainA, FormulaCalls, args));
-            if (e.Kernel.Arity == 2) yield return into(e.B, Inlined(e.Kernel.VectorForm!.ChainB!, FormulaCalls, args));
+            yield return into(e.A, Inlined(e.Kernel.VectorForm!.ChainA(VectorType), FormulaCalls, args));
+            if (e.Kernel.Arity == 2) yield return into(e.B, Inlined(e.Kernel.VectorForm!.ChainB(VectorType)!, FormulaCalls, args));
         }
 
-        private static readonly DefaultExpression Zero = Default(typeof(Vector512<T>));
+        private DefaultExpression Zero => Default(VectorType);
 
         private List<(Expression Code, int Calls)> BackwardRow()
         {
@@ -183,7 +183,7 @@ internal sealed partial class GroupKernel<T>
             {
                 // Readers outside the run (and outside the group) have added theirs to memory already: start from it.
                 int d = program[i].Destination;
-                var g = Variable(typeof(Vector512<T>), $"g{d}");
+                var g = Variable(VectorType, $"g{d}");
                 gradients[d] = g;
                 code.Add(Assign(g, gradientInMemory[d] ? LoadFrom(GradientPlace(d)) : Zero));
             }
@@ -206,7 +206,7 @@ internal sealed partial class GroupKernel<T>
         // rules into its operands' columns: the additions the interpreter makes, in its order for every element.
         private BlockExpression ThroughProducer(ElementwiseInstruction<T> producer, int start, Expression chain)
         {
-            var g = Variable(typeof(Vector512<T>), $"g{producer.Destination}");
+            var g = Variable(VectorType, $"g{producer.Destination}");
             var code = new List<Expression> { Assign(g, Inlined(SumMethod, 1, Zero, Inlined(SumMethod, 1, Zero, chain))) };
             code.AddRange(Chains(producer, ChainArguments(producer, g, start), (o, c) => IfHasGradient(o, AddTo(o, GradientPlace(o).Shifted(start), c))));
             return Block([g], code);

@@ -12,11 +12,16 @@ internal sealed partial class GroupKernel<T>
     /// </summary>
     private sealed partial class Builder(FusedGroup<T> group)
     {
-        private static readonly int Lanes = Vector512<T>.Count;
-        private static readonly MethodInfo LoadMethod = Method(nameof(Load)), BroadcastMethod = Method(nameof(LoadBroadcast));
-        private static readonly MethodInfo StoreMethod = Method(nameof(Store)), SumMethod = Method(nameof(Sum));
+        // The vectors of this kernel (VectorBits when it is built) and the methods that load, store and add them.
+        private readonly int bits = VectorBits;
+        private int Lanes => bits / 8 / System.Runtime.CompilerServices.Unsafe.SizeOf<T>();
+        private Type VectorType => bits == 512 ? typeof(Vector512<T>) : typeof(Vector256<T>);
+        private MethodInfo LoadMethod => Method("Load");
+        private MethodInfo BroadcastMethod => Method("LoadBroadcast");
+        private MethodInfo StoreMethod => Method("Store");
+        private MethodInfo SumMethod => Method("Sum");
 
-        private static MethodInfo Method(string name) => typeof(GroupKernel<T>).GetMethod(name, BindingFlags.NonPublic | BindingFlags.Static)!;
+        private MethodInfo Method(string name) => (bits == 512 ? typeof(Wide) : typeof(Narrow)).GetMethod(name, BindingFlags.NonPublic | BindingFlags.Static)!;
 
         private readonly FusedInstruction<T>[] program = group.Program;
         private readonly List<(int First, int Count)> runs = [];   // maximal consecutive elementwise instructions of one width
@@ -90,7 +95,7 @@ internal sealed partial class GroupKernel<T>
         /// <summary>Runs, places and what is stored; an empty string, or why the group cannot be generated.</summary>
         public string Plan()
         {
-            if (!Vector512.IsHardwareAccelerated) return "no hardware 512-bit vectors here";
+            if (bits == 0) return "no hardware 256- or 512-bit vectors here";
             // Under NativeAOT (or a file-based app's defaults) expression trees are interpreted, far slower than the interpreter here.
             if (!RuntimeFeature.IsDynamicCodeCompiled) return "code generated at run time is not compiled in this process";
             runOfInstruction = new int[program.Length];

@@ -30,9 +30,10 @@ namespace AutoDiffLstm;
 /// </list>
 /// Every element sees the same operations in the same order as in the interpreter (gradients add their contributions
 /// in reverse program order, starting from memory), so the bits are the interpreter's; <c>GroupKernelTests</c> checks
-/// that for every registered cell. Vectors are 512 bits (hardware-accelerated only); a group falls back to the
-/// interpreter, with its reason in <see cref="FusedGroup{T}.Describe"/>, when a primitive has no vector form for T, a
-/// row is not whole vectors, or an instruction is a concatenation or a per-row broadcast.
+/// that for every registered cell. Vectors are 512 bits where AVX-512 is and 256 bits where only AVX2 is
+/// (<see cref="VectorBits"/>); a group falls back to the interpreter, with its reason in
+/// <see cref="FusedGroup{T}.Describe"/>, when the hardware has neither, a primitive has no vector form for T, a row is
+/// not whole vectors, or an instruction is a concatenation or a per-row broadcast.
 /// </remarks>
 internal sealed partial class GroupKernel<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
@@ -148,18 +149,53 @@ internal sealed partial class GroupKernel<T> where T : unmanaged, IFloatingPoint
         return kernel;
     }
 
-    // Element i of an array, unchecked (Check above bounds every stream).
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal static Vector512<T> Load(T[] a, int i) => Vector512.LoadUnsafe(ref MemoryMarshal.GetArrayDataReference(a), (nuint)i);
+    /// <summary>
+    /// The width of the vectors generated kernels use: 512 bits where the hardware has them (AVX-512), else 256 (AVX2),
+    /// else 0 (groups run instruction by instruction). Tests set 256 on AVX-512 hardware to check both widths.
+    /// </summary>
+    internal static int VectorBits
+    {
+        get => vectorBits;
+        set
+        {
+            if (value != 0 && !(value == 256 && Vector256.IsHardwareAccelerated) && !(value == 512 && Vector512.IsHardwareAccelerated))
+                throw new ArgumentOutOfRangeException(nameof(value), $"GroupKernel: {value}-bit vectors are not hardware-accelerated here (0, 256 where AVX2 is, 512 where AVX-512 is).");
+            vectorBits = value;
+        }
+    }
 
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal static Vector512<T> LoadBroadcast(T[] a, int i) => Vector512.Create(Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(a), i));
+    private static int vectorBits = Vector512.IsHardwareAccelerated ? 512 : Vector256.IsHardwareAccelerated ? 256 : 0;
 
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal static void Store(T[] a, int i, Vector512<T> v) => v.StoreUnsafe(ref MemoryMarshal.GetArrayDataReference(a), (nuint)i);
+    // Element i of an array, unchecked (Check above bounds every stream), at each width: the methods a kernel calls.
+    private static class Wide
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        internal static Vector512<T> Load(T[] a, int i) => Vector512.LoadUnsafe(ref MemoryMarshal.GetArrayDataReference(a), (nuint)i);
 
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal static Vector512<T> Sum(Vector512<T> a, Vector512<T> b) => a + b;
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        internal static Vector512<T> LoadBroadcast(T[] a, int i) => Vector512.Create(Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(a), i));
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        internal static void Store(T[] a, int i, Vector512<T> v) => v.StoreUnsafe(ref MemoryMarshal.GetArrayDataReference(a), (nuint)i);
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        internal static Vector512<T> Sum(Vector512<T> a, Vector512<T> b) => a + b;
+    }
+
+    private static class Narrow
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        internal static Vector256<T> Load(T[] a, int i) => Vector256.LoadUnsafe(ref MemoryMarshal.GetArrayDataReference(a), (nuint)i);
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        internal static Vector256<T> LoadBroadcast(T[] a, int i) => Vector256.Create(Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(a), i));
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        internal static void Store(T[] a, int i, Vector256<T> v) => v.StoreUnsafe(ref MemoryMarshal.GetArrayDataReference(a), (nuint)i);
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        internal static Vector256<T> Sum(Vector256<T> a, Vector256<T> b) => a + b;
+    }
 
     /// <summary>Where a value's elements are: element (r, c) at <c>offsets[Stream] + Offset + r * RowStride + c</c> (a scalar: without c).</summary>
     private readonly record struct Place(int Stream, int Offset, int RowStride, bool Scalar = false)

@@ -60,16 +60,40 @@ internal interface IElementwiseKernel<T> where T : unmanaged, IFloatingPointIeee
 }
 
 /// <summary>
-/// An elementwise primitive over one <see cref="Vector512{T}"/>: static methods <c>Forward(a, b, p, q)</c>,
-/// <c>ChainA(g, a, b, y, p, q)</c> and (binary only) <c>ChainB</c>, which a generated group kernel calls and the JIT inlines.
+/// An elementwise primitive over one vector: the static methods of <paramref name="Forms"/>, <c>Forward(a, b, p, q)</c>,
+/// <c>ChainA(g, a, b, y, p, q)</c> and (binary only) <c>ChainB</c>, each over <see cref="Vector512{T}"/> and over
+/// <see cref="Vector256{T}"/>, which a generated group kernel of that width calls and the JIT inlines.
 /// </summary>
-internal sealed record VectorForm(MethodInfo Forward, MethodInfo ChainA, MethodInfo? ChainB);
+internal sealed record VectorForm(Type Forms)
+{
+    public MethodInfo Forward(Type vector) => Forms.GetMethod(nameof(Forward), [vector, vector, typeof(double), typeof(double)])!;
 
-/// <summary>A binary primitive's formulas over one <see cref="Vector512{T}"/>: lane by lane, the bits of <see cref="BinaryKernels{T, F}"/>.</summary>
+    public MethodInfo ChainA(Type vector) => Chain(nameof(ChainA), vector)!;
+
+    /// <summary>Null for a unary primitive.</summary>
+    public MethodInfo? ChainB(Type vector) => Chain(nameof(ChainB), vector);
+
+    private MethodInfo? Chain(string name, Type v) => Forms.GetMethod(name, [v, v, v, v, typeof(double), typeof(double)]);
+}
+
+/// <summary>
+/// A binary primitive's formulas over one <see cref="Vector512{T}"/> or <see cref="Vector256{T}"/>: lane by lane, the
+/// bits of <see cref="BinaryKernels{T, F}"/>.
+/// </summary>
 internal static class BinaryVectorForm<T, F> where T : unmanaged, IFloatingPointIeee754<T> where F : struct, IBinaryFormula
 {
-    public static VectorForm Methods { get; } = new(typeof(BinaryVectorForm<T, F>).GetMethod(nameof(Forward))!,
-        typeof(BinaryVectorForm<T, F>).GetMethod(nameof(ChainA))!, typeof(BinaryVectorForm<T, F>).GetMethod(nameof(ChainB))!);
+    public static VectorForm Methods { get; } = new(typeof(BinaryVectorForm<T, F>));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<T> Forward(Vector256<T> a, Vector256<T> b, double p, double q) => F.Apply(new Vector256Value<T>(a), new Vector256Value<T>(b)).V;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<T> ChainA(Vector256<T> g, Vector256<T> a, Vector256<T> b, Vector256<T> y, double p, double q) =>
+        F.ChainA(new Vector256Value<T>(g), new Vector256Value<T>(a), new Vector256Value<T>(b), new Vector256Value<T>(y)).V;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<T> ChainB(Vector256<T> g, Vector256<T> a, Vector256<T> b, Vector256<T> y, double p, double q) =>
+        F.ChainB(new Vector256Value<T>(g), new Vector256Value<T>(a), new Vector256Value<T>(b), new Vector256Value<T>(y)).V;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<T> Forward(Vector512<T> a, Vector512<T> b, double p, double q) => F.Apply(new Vector512Value<T>(a), new Vector512Value<T>(b)).V;

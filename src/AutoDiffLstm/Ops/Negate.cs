@@ -27,4 +27,5 @@ internal struct NegateFormula : IUnaryFormula
     // A sign flip, lane by lane as TensorPrimitives does it.
     public static bool HasVectorForward<T>() where T : unmanaged, IFloatingPointIeee754<T> => true;
     public static Vector512<T> VectorForward<T>(Vector512<T> x, double p, double q) where T : unmanaged, IFloatingPointIeee754<T> => -x;
+    public static Vector256<T> VectorForward<T>(Vector256<T> x, double p, double q) where T : unmanaged, IFloatingPointIeee754<T> => -x;
 }

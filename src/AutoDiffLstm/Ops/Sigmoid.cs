@@ -21,9 +21,11 @@ internal struct SigmoidFormula : IUnaryFormula
 
     public static V Chain<V>(V g, V x, V y, double p, double q) where V : struct, IValue<V> => g * y * (V.Constant(1) - y);
 
-    // Only where Forward itself runs our single-precision kernel (float on AVX-512); elsewhere it is TensorPrimitives',
+    // Only where Forward itself runs our single-precision kernel (float on AVX-512 or AVX2); elsewhere it is TensorPrimitives',
     // whose vector code is not ours to call one vector at a time.
     public static bool HasVectorForward<T>() where T : unmanaged, IFloatingPointIeee754<T> => Activations.HasOwnKernel<T>();
     public static Vector512<T> VectorForward<T>(Vector512<T> x, double p, double q) where T : unmanaged, IFloatingPointIeee754<T> =>
+        Activations.SigmoidVector(x.As<T, float>()).As<float, T>();
+    public static Vector256<T> VectorForward<T>(Vector256<T> x, double p, double q) where T : unmanaged, IFloatingPointIeee754<T> =>
         Activations.SigmoidVector(x.As<T, float>()).As<float, T>();
 }

@@ -24,4 +24,5 @@ internal struct SquareFormula : IUnaryFormula
     // One rounded product per element, as TensorPrimitives.Multiply(x, x).
     public static bool HasVectorForward<T>() where T : unmanaged, IFloatingPointIeee754<T> => true;
     public static Vector512<T> VectorForward<T>(Vector512<T> x, double p, double q) where T : unmanaged, IFloatingPointIeee754<T> => x * x;
+    public static Vector256<T> VectorForward<T>(Vector256<T> x, double p, double q) where T : unmanaged, IFloatingPointIeee754<T> => x * x;
 }

@@ -30,7 +30,7 @@ internal interface IUnaryFormula
     static abstract V Chain<V>(V g, V x, V y, double p, double q) where V : struct, IValue<V>;
 
     /// <summary>
-    /// Whether <see cref="VectorForward"/> gives <see cref="Forward"/>'s bits for T on this machine. The generated kernels
+    /// Whether the <c>VectorForward</c> methods (512 and 256 bits) give <see cref="Forward"/>'s bits for T on this machine. The generated kernels
     /// of a compiled sequence (<see cref="GroupKernel{T}"/>) fuse only primitives that have one; a group with any other
     /// runs instruction by instruction.
     /// </summary>
@@ -39,21 +39,30 @@ internal interface IUnaryFormula
     /// <summary>y = f(x) over one vector, the same bits as <see cref="Forward"/> gives for each element.</summary>
     static virtual Vector512<T> VectorForward<T>(Vector512<T> x, double p, double q) where T : unmanaged, IFloatingPointIeee754<T> =>
         throw new NotSupportedException("this primitive has no vector form");
+
+    /// <summary>The same over a 256-bit vector (AVX2 hardware), the same bits.</summary>
+    static virtual Vector256<T> VectorForward<T>(Vector256<T> x, double p, double q) where T : unmanaged, IFloatingPointIeee754<T> =>
+        throw new NotSupportedException("this primitive has no vector form");
 }
 
-/// <summary>A unary primitive's formulas over one <see cref="Vector512{T}"/>, as the static methods a generated group kernel calls.</summary>
+/// <summary>A unary primitive's formulas over one <see cref="Vector512{T}"/> or <see cref="Vector256{T}"/>, as the static methods a generated group kernel calls.</summary>
 internal static class UnaryVectorForm<T, F> where T : unmanaged, IFloatingPointIeee754<T> where F : struct, IUnaryFormula
 {
-    public static VectorForm? Methods { get; } = F.HasVectorForward<T>()
-        ? new(typeof(UnaryVectorForm<T, F>).GetMethod(nameof(Forward))!, typeof(UnaryVectorForm<T, F>).GetMethod(nameof(Chain))!, null)
-        : null;
+    public static VectorForm? Methods { get; } = F.HasVectorForward<T>() ? new(typeof(UnaryVectorForm<T, F>)) : null;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<T> Forward(Vector512<T> x, Vector512<T> unused, double p, double q) => F.VectorForward(x, p, q);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector512<T> Chain(Vector512<T> g, Vector512<T> x, Vector512<T> unused, Vector512<T> y, double p, double q) =>
+    public static Vector512<T> ChainA(Vector512<T> g, Vector512<T> x, Vector512<T> unused, Vector512<T> y, double p, double q) =>
         F.Chain(new Vector512Value<T>(g), new Vector512Value<T>(x), new Vector512Value<T>(y), p, q).V;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<T> Forward(Vector256<T> x, Vector256<T> unused, double p, double q) => F.VectorForward(x, p, q);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<T> ChainA(Vector256<T> g, Vector256<T> x, Vector256<T> unused, Vector256<T> y, double p, double q) =>
+        F.Chain(new Vector256Value<T>(g), new Vector256Value<T>(x), new Vector256Value<T>(y), p, q).V;
 }
 
 /// <summary>Records an elementwise primitive: forward by its formula, one tape entry with the driver rule.</summary>

@@ -7,25 +7,30 @@ namespace AutoDiffLstm.Tests.Compile;
 /// <summary>
 /// A fused group's generated kernel (one loop over rows, values in registers) against the same program run instruction
 /// by instruction: every element sees the same operations in the same order, so outputs, final states and every
-/// gradient must be the same bits, for every registered cell, in one block and in blocks of rows on two threads. Float
-/// at H = 32 (whole 16-lane vectors), where Sigmoid and Tanh have vector forms. Alone in the MaxThreads collection: it
-/// changes process-wide settings.
+/// gradient must be the same bits, for every registered cell, in one block and in blocks of rows on two threads, at every
+/// vector width the machine runs (512 and 256 bits on AVX-512 hardware, 256 on AVX2). Float at H = 32 (whole 16-lane
+/// vectors), where Sigmoid and Tanh have vector forms. Alone in the MaxThreads collection: it changes process-wide
+/// settings.
 /// </summary>
 [Collection(GemmThreadsCollection.Name)]
 public class GroupKernelTests
 {
     public static TheoryData<string> Cells() => [.. CellRegistry.Names];
 
-    private static float[][] Run(string name, bool generated, int threads = 1, int minParallelValues = int.MaxValue, bool reverse = false) =>
-        Run(() => CellRegistry.Create<float>(name, 16, 32, new Rng(1)), generated, threads, minParallelValues, reverse);
+    /// <summary>The vector widths generated kernels can use on this machine (none without AVX2).</summary>
+    public static readonly int[] WidthsHere = [.. new[] { 512, 256 }.Where(b => b == 512 ? Vector512.IsHardwareAccelerated : Vector256.IsHardwareAccelerated)];
 
-    private static float[][] Run(Func<RecurrentCell<float>> create, bool generated, int threads = 1, int minParallelValues = int.MaxValue, bool reverse = false)
+    private static float[][] Run(string name, bool generated, int threads = 1, int minParallelValues = int.MaxValue, bool reverse = false, int bits = -1) =>
+        Run(() => CellRegistry.Create<float>(name, 16, 32, new Rng(1)), generated, threads, minParallelValues, reverse, bits);
+
+    private static float[][] Run(Func<RecurrentCell<float>> create, bool generated, int threads = 1, int minParallelValues = int.MaxValue, bool reverse = false, int bits = -1)
     {
         const int input = 16;
-        var (savedEnabled, savedThreads, savedMin) = (GroupKernel<float>.Enabled, Parallelism.MaxThreads, GroupBlocks<float>.MinParallelValues);
+        var (savedEnabled, savedThreads, savedMin, savedBits) = (GroupKernel<float>.Enabled, Parallelism.MaxThreads, GroupBlocks<float>.MinParallelValues, GroupKernel<float>.VectorBits);
         try
         {
             (GroupKernel<float>.Enabled, Parallelism.MaxThreads, GroupBlocks<float>.MinParallelValues) = (generated, threads, minParallelValues);
+            if (bits >= 0) GroupKernel<float>.VectorBits = bits;
             Tape.Current.Reset();
             var cell = create();
             var x = Tensor.RandomNormal<float>(new Rng(2), [5, 7, input]).RequireGrad();
@@ -40,7 +45,7 @@ public class GroupKernelTests
         }
         finally
         {
-            (GroupKernel<float>.Enabled, Parallelism.MaxThreads, GroupBlocks<float>.MinParallelValues) = (savedEnabled, savedThreads, savedMin);
+            (GroupKernel<float>.Enabled, Parallelism.MaxThreads, GroupBlocks<float>.MinParallelValues, GroupKernel<float>.VectorBits) = (savedEnabled, savedThreads, savedMin, savedBits);
         }
     }
 
@@ -55,21 +60,28 @@ public class GroupKernelTests
     [MemberData(nameof(Cells))]
     public void GeneratedKernelsGiveTheInterpretersBits(string name)
     {
-        var interpreted = Run(name, generated: false);
-        AssertSameBits(interpreted, Run(name, generated: true));
-        AssertSameBits(interpreted, Run(name, generated: true, threads: 2, minParallelValues: 0));   // 7 rows in two blocks
-        AssertSameBits(Run(name, generated: false, reverse: true), Run(name, generated: true, reverse: true));
+        var (interpreted, reversed) = (Run(name, generated: false), Run(name, generated: false, reverse: true));
+        foreach (int bits in WidthsHere)
+        {
+            AssertSameBits(interpreted, Run(name, generated: true, bits: bits));
+            AssertSameBits(interpreted, Run(name, generated: true, threads: 2, minParallelValues: 0, bits: bits));   // 7 rows in two blocks
+            AssertSameBits(reversed, Run(name, generated: true, reverse: true, bits: bits));
+        }
     }
 
     [Theory]
     [InlineData("lstm")]
     [InlineData("gru")]
     [InlineData("rnn")]
-    public void TheCommonCellsRunGeneratedKernelsWhereVectorsAre512Bits(string name)
+    public void TheCommonCellsRunGeneratedKernelsOnAvx2AndAvx512(string name)
     {
         var explained = CellRegistry.Create<float>(name, 16, 32, new Rng(1)).ExplainCompiledStep(8);
-        if (Vector512.IsHardwareAccelerated) Assert.Contains("in a whole sequence: generated kernel", explained);
-        else Assert.Contains("instruction by instruction (no hardware 512-bit vectors here)", explained);
+        if (GroupKernel<float>.VectorBits == 0) Assert.Contains("instruction by instruction (no hardware 256- or 512-bit vectors here)", explained);
+        else
+        {
+            Assert.Contains("in a whole sequence: generated kernel: per row, ", explained);
+            Assert.Contains($" of {GroupKernel<float>.VectorBits / 32}-lane vectors", explained);
+        }
     }
 
     /// <summary>A step of 150 elementwise primitives in one group: more calls than the JIT inlines into one method.</summary>
@@ -88,13 +100,14 @@ public class GroupKernelTests
     public void ALongStepIsSplitIntoSeveralMethodsWithTheSameBits()
     {
         var explained = LongChain().ExplainCompiledStep(7);
-        if (!Vector512.IsHardwareAccelerated)
+        if (GroupKernel<float>.VectorBits == 0)
         {
-            Assert.Contains("instruction by instruction (no hardware 512-bit vectors here)", explained);
+            Assert.Contains("instruction by instruction (no hardware 256- or 512-bit vectors here)", explained);
             return;
         }
         Assert.Contains("split into", explained);
-        AssertSameBits(Run(LongChain, generated: false), Run(LongChain, generated: true));
+        var interpreted = Run(LongChain, generated: false);
+        foreach (int bits in WidthsHere) AssertSameBits(interpreted, Run(LongChain, generated: true, bits: bits));
     }
 
     [Fact]
@@ -113,14 +126,14 @@ public class GroupKernelTests
         Assert.Contains("Sigmoid has no vector form for Double", explained);
     }
 
-    // An LSTM step's one fused group at B = 4 and its kernel; null where this machine has no 512-bit vectors (and says so).
+    // An LSTM step's one fused group at B = 4 and its kernel; null where this machine has no 256- or 512-bit vectors (and says so).
     private static (FusedGroup<float> Group, GroupKernel<float> Kernel)? LstmGroup()
     {
         var cell = CellRegistry.Create<float>("lstm", 16, 32, new Rng(1));
         cell.ExplainCompiledStep(4);
         var group = cell.CompiledStep.Traced.Select(t => t.Program).OfType<CompiledProgram<float>>().Single().Groups.Single();
         if (group.Kernel is { } kernel) return (group, kernel);
-        Assert.Equal("no hardware 512-bit vectors here", group.KernelReason);
+        Assert.Equal("no hardware 256- or 512-bit vectors here", group.KernelReason);
         return null;
     }
 

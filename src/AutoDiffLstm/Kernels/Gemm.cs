@@ -501,11 +501,15 @@ internal static class Gemm
                                 ref T ap = ref inPlace ? ref p.A[p.TransA ? p.AOff + pc * p.M + ic + ir : p.AOff + (ic + ir) * p.K + pc]
                                     : ref aPack![aBase + (ir - full) * kc];
                                 bool fromStart = pc == 0 && p.Start is not null;
-                                if (rows == mr && cols == nr)
+                                if (cols == nr)
                                 {
+                                    // A full tile, or the last rows of a block (B = 8, 32 or 64 on AVX2's 6-row tile) by
+                                    // shorter tiles straight into C: the same FMAs for every element as a full tile's.
                                     ref T cc = ref p.C[cIndex];
-                                    if (fromStart) Tile<T, TS, TV>(kc, ref ap, inPlace, p, ref bp, ref cc, p.N, ref p.Start![jc + jr], 0);
-                                    else Tile<T, TS, TV>(kc, ref ap, inPlace, p, ref bp, ref cc, p.N, ref cc, p.N);
+                                    ref T from = ref fromStart ? ref p.Start![jc + jr] : ref cc;
+                                    int lds = fromStart ? 0 : p.N;
+                                    if (rows == mr) Tile<T, TS, TV>(kc, ref ap, inPlace, p, ref bp, ref cc, p.N, ref from, lds);
+                                    else ShortTile<T, TS, TV>(rows, kc, ref ap, inPlace, p, ref bp, ref cc, p.N, ref from, lds);
                                 }
                                 else
                                 {
@@ -656,6 +660,99 @@ internal static class Gemm
         if (!inPlace) MicroKernel<T, TS, TV, Packed>(kc, ref ap, 0, ref bp, ref c, ldc, ref from, lds);
         else if (p.TransA) MicroKernel<T, TS, TV, ColumnMajor>(kc, ref ap, p.M, ref bp, ref c, ldc, ref from, lds);
         else MicroKernel<T, TS, TV, RowMajor>(kc, ref ap, p.K, ref bp, ref c, ldc, ref from, lds);
+    }
+
+    /// <summary>
+    /// Fewer rows than a tile (<paramref name="rows"/> &lt; TileRows) in tiles of 4, 2 and 1 rows, reading A where a full
+    /// tile would (a packed sliver keeps the full tile's row stride).
+    /// </summary>
+    private static void ShortTile<T, TS, TV>(int rows, int kc, ref T ap, bool inPlace, Problem<T> p, ref T bp, ref T c, int ldc, ref T from, int lds)
+        where T : unmanaged, IFloatingPointIeee754<T> where TS : struct, ISimd<T, TV> where TV : struct
+    {
+        if (!inPlace) ShortTile<T, TS, TV, Packed>(rows, kc, ref ap, 0, ref bp, ref c, ldc, ref from, lds);
+        else if (p.TransA) ShortTile<T, TS, TV, ColumnMajor>(rows, kc, ref ap, p.M, ref bp, ref c, ldc, ref from, lds);
+        else ShortTile<T, TS, TV, RowMajor>(rows, kc, ref ap, p.K, ref bp, ref c, ldc, ref from, lds);
+    }
+
+    private static void ShortTile<T, TS, TV, TA>(int rows, int kc, ref T ap, int lda, ref T bp, ref T c, int ldc, ref T from, int lds)
+        where T : unmanaged, IFloatingPointIeee754<T> where TS : struct, ISimd<T, TV> where TV : struct where TA : struct, IALayout
+    {
+        for (int r = 0; r < rows;)
+        {
+            int take = rows - r >= 4 ? 4 : rows - r >= 2 ? 2 : 1;
+            ref T a = ref Unsafe.Add(ref ap, TA.Row(r, lda));
+            ref T cr = ref Unsafe.Add(ref c, r * ldc);
+            ref T fr = ref Unsafe.Add(ref from, r * lds);
+            if (take == 4) MicroKernel4<T, TS, TV, TA>(kc, ref a, lda, ref bp, ref cr, ldc, ref fr, lds);
+            else if (take == 2) MicroKernel2<T, TS, TV, TA>(kc, ref a, lda, ref bp, ref cr, ldc, ref fr, lds);
+            else MicroKernel1<T, TS, TV, TA>(kc, ref a, lda, ref bp, ref cr, ref fr);
+            r += take;
+        }
+    }
+
+    /// <summary>Four rows of a tile (eight accumulators); A's depth step is the full tile's.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void MicroKernel4<T, TS, TV, TA>(int kc, ref T ap, int lda, ref T bp, ref T c, int ldc, ref T from, int lds)
+        where T : unmanaged, IFloatingPointIeee754<T> where TS : struct, ISimd<T, TV> where TV : struct where TA : struct, IALayout
+    {
+        int w = TS.Width, step = TA.Depth(TS.TileRows, lda);
+        TV x00 = TS.Zero, x01 = TS.Zero, x10 = TS.Zero, x11 = TS.Zero, x20 = TS.Zero, x21 = TS.Zero, x30 = TS.Zero, x31 = TS.Zero;
+        for (int q = 0; q < kc; q++)
+        {
+            TV b0 = TS.Load(ref bp), b1 = TS.Load(ref Unsafe.Add(ref bp, w));
+            TV a = TS.Broadcast(ap);
+            x00 = TS.Fma(a, b0, x00); x01 = TS.Fma(a, b1, x01);
+            a = TS.Broadcast(Unsafe.Add(ref ap, TA.Row(1, lda)));
+            x10 = TS.Fma(a, b0, x10); x11 = TS.Fma(a, b1, x11);
+            a = TS.Broadcast(Unsafe.Add(ref ap, TA.Row(2, lda)));
+            x20 = TS.Fma(a, b0, x20); x21 = TS.Fma(a, b1, x21);
+            a = TS.Broadcast(Unsafe.Add(ref ap, TA.Row(3, lda)));
+            x30 = TS.Fma(a, b0, x30); x31 = TS.Fma(a, b1, x31);
+            ap = ref Unsafe.Add(ref ap, step);
+            bp = ref Unsafe.Add(ref bp, 2 * w);
+        }
+        AddTo<T, TS, TV>(ref c, ref from, x00, x01, w);
+        AddTo<T, TS, TV>(ref Unsafe.Add(ref c, ldc), ref Unsafe.Add(ref from, lds), x10, x11, w);
+        AddTo<T, TS, TV>(ref Unsafe.Add(ref c, 2 * ldc), ref Unsafe.Add(ref from, 2 * lds), x20, x21, w);
+        AddTo<T, TS, TV>(ref Unsafe.Add(ref c, 3 * ldc), ref Unsafe.Add(ref from, 3 * lds), x30, x31, w);
+    }
+
+    /// <summary>Two rows of a tile.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void MicroKernel2<T, TS, TV, TA>(int kc, ref T ap, int lda, ref T bp, ref T c, int ldc, ref T from, int lds)
+        where T : unmanaged, IFloatingPointIeee754<T> where TS : struct, ISimd<T, TV> where TV : struct where TA : struct, IALayout
+    {
+        int w = TS.Width, step = TA.Depth(TS.TileRows, lda);
+        TV x00 = TS.Zero, x01 = TS.Zero, x10 = TS.Zero, x11 = TS.Zero;
+        for (int q = 0; q < kc; q++)
+        {
+            TV b0 = TS.Load(ref bp), b1 = TS.Load(ref Unsafe.Add(ref bp, w));
+            TV a = TS.Broadcast(ap);
+            x00 = TS.Fma(a, b0, x00); x01 = TS.Fma(a, b1, x01);
+            a = TS.Broadcast(Unsafe.Add(ref ap, TA.Row(1, lda)));
+            x10 = TS.Fma(a, b0, x10); x11 = TS.Fma(a, b1, x11);
+            ap = ref Unsafe.Add(ref ap, step);
+            bp = ref Unsafe.Add(ref bp, 2 * w);
+        }
+        AddTo<T, TS, TV>(ref c, ref from, x00, x01, w);
+        AddTo<T, TS, TV>(ref Unsafe.Add(ref c, ldc), ref Unsafe.Add(ref from, lds), x10, x11, w);
+    }
+
+    /// <summary>One row of a tile.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void MicroKernel1<T, TS, TV, TA>(int kc, ref T ap, int lda, ref T bp, ref T c, ref T from)
+        where T : unmanaged, IFloatingPointIeee754<T> where TS : struct, ISimd<T, TV> where TV : struct where TA : struct, IALayout
+    {
+        int w = TS.Width, step = TA.Depth(TS.TileRows, lda);
+        TV x00 = TS.Zero, x01 = TS.Zero;
+        for (int q = 0; q < kc; q++)
+        {
+            TV a = TS.Broadcast(ap);
+            x00 = TS.Fma(a, TS.Load(ref bp), x00); x01 = TS.Fma(a, TS.Load(ref Unsafe.Add(ref bp, w)), x01);
+            ap = ref Unsafe.Add(ref ap, step);
+            bp = ref Unsafe.Add(ref bp, 2 * w);
+        }
+        AddTo<T, TS, TV>(ref c, ref from, x00, x01, w);
     }
 
     /// <summary>The register-tiled kernel of this vector width's tile height.</summary>

@@ -86,6 +86,36 @@ public abstract class GemmTests<T> where T : unmanaged, IFloatingPointIeee754<T>
             }
     }
 
+    /// <summary>
+    /// A row's bits do not depend on whether a full register tile computes it or the shorter tiles at the end of a block
+    /// (4, 2 and 1 rows: every batch size that is not a multiple of AVX2's 6-row tile): the first m rows of A against all
+    /// 24 (whole tiles at 6 and at 8 rows), for 2 to 14 rows, with A read in place (few rows) and packed (13 or more
+    /// rows), A stored either way, from zero, from a bias and accumulated onto C.
+    /// </summary>
+    [Fact]
+    public void ARowGetsTheSameBitsFromAFullTileOrAShortOne()
+    {
+        const int all = 24, n = 64, k = 40;
+        foreach (bool transA in new[] { false, true })
+            foreach (bool accumulate in new[] { false, true })
+            {
+                var whole = new GemmCase<T>(all, n, k, transA, transB: true, accumulate, 0, 0, 0, 11);
+                var bias = accumulate ? null : Enumerable.Range(0, n).Select(i => T.CreateChecked(Math.Cos(i))).ToArray();
+                var expected = (T[])whole.C.Clone();
+                Gemm.Run(whole.A, 0, transA, whole.B, 0, true, expected, 0, all, n, k, accumulate, bias: bias);
+                for (int m = 2; m <= 14; m++)   // one row is a dot product per column (RowTimesMatrix), not a tile
+                {
+                    // op(A)'s first m rows: a prefix of A's rows, or (A stored transposed) the first m of every depth row.
+                    var a = transA ? Enumerable.Range(0, k).SelectMany(q => whole.A.Skip(q * all).Take(m)).ToArray() : whole.A[..(m * k)];
+                    var got = whole.C[..(m * n)];
+                    Gemm.Run(a, 0, transA, whole.B, 0, true, got, 0, m, n, k, accumulate, bias: bias);
+                    for (int i = 0; i < m * n; i++)
+                        if (BitConverterOf(got[i]) != BitConverterOf(expected[i]))
+                            Assert.Fail($"m={m} transA={transA} accumulate={accumulate}: C[{i / n}, {i % n}] = {got[i]}, but {expected[i]} as row {i / n} of {all}.");
+                }
+            }
+    }
+
     private static long BitConverterOf(T v) => typeof(T) == typeof(float) ? BitConverter.SingleToInt32Bits(float.CreateTruncating(v)) : BitConverter.DoubleToInt64Bits(double.CreateTruncating(v));
 
     [Fact]

@@ -473,6 +473,9 @@ internal static class Gemm
         // most two column slivers (the per-step products of a small recurrence, the narrow products of its backward),
         // it costs more than it saves, so the kernel reads A in place: same FMAs in the same order, same results.
         bool direct = (r1 - r0 <= 2 * mr || c1 - c0 <= 2 * nr) && p.PackedA is null;
+        // Reading in place, a last partial row tile needs no padded copy either when every column sliver is whole (the
+        // short tiles read only its rows); a partial sliver's edge tile computes a full tile and needs the padding.
+        bool shortInPlace = direct && (c1 - c0) % nr == 0;
         try
         {
             for (int jc = c0; jc < c1; jc += NC)
@@ -485,7 +488,7 @@ internal static class Gemm
                     if (!prepacked) PackB(p, pc, kc, jc, nc, nr, bPack);
                     for (int ic = r0; ic < r1; ic += MC)
                     {
-                        int mc = Math.Min(MC, r1 - ic), full = direct ? mc / mr * mr : 0;
+                        int mc = Math.Min(MC, r1 - ic), full = shortInPlace ? mc : direct ? mc / mr * mr : 0;
                         // Direct: full row tiles read op(A) where it lies; only a partial last tile is packed (zero-padded).
                         // Packed whole beforehand (PackedA: r0 is 0 and one block of rows): its slivers at this depth.
                         if (p.PackedA is not null) aPack = p.PackedA;

@@ -125,16 +125,19 @@ internal static partial class Kernels
         int cols = sum.Length;
         if (cols == 0 || rows.Length % cols != 0)
             throw new ArgumentException($"Kernels.AddRows: {rows.Length} values are not whole rows of {cols}.", nameof(rows));
-        if (Vector512.IsHardwareAccelerated && (long)rows.Length * Unsafe.SizeOf<T>() <= AddRowsInCacheBytes) AddRowsFourAtATime(rows, sum);
+        bool inCache = (long)rows.Length * Unsafe.SizeOf<T>() <= AddRowsInCacheBytes;
+        if (inCache && Vector512.IsHardwareAccelerated) AddRowsFourAtATime<T, Simd512<T>, Vector512<T>>(rows, sum);
+        else if (inCache && Vector256.IsHardwareAccelerated) AddRowsFourAtATime<T, Simd256<T>, Vector256<T>>(rows, sum);
         else AddRowsOneAtATime(rows, sum);
     }
 
     /// <summary>The size up to which <see cref="AddRows{T}"/> takes its rows to be in cache (a second-level cache's 1 MB on Zen 4 and 5).</summary>
     internal const int AddRowsInCacheBytes = 1 << 20;
 
-    private static void AddRowsFourAtATime<T>(ReadOnlySpan<T> rows, Span<T> sum) where T : unmanaged, IFloatingPointIeee754<T>
+    private static void AddRowsFourAtATime<T, TS, TV>(ReadOnlySpan<T> rows, Span<T> sum)
+        where T : unmanaged, IFloatingPointIeee754<T> where TS : struct, ISimd<T, TV> where TV : struct
     {
-        int cols = sum.Length, n = rows.Length / cols, w = Vector512<T>.Count;
+        int cols = sum.Length, n = rows.Length / cols, w = TS.Width;
         ref T rs = ref MemoryMarshal.GetReference(sum);
         ref T first = ref MemoryMarshal.GetReference(rows);
         for (int start = 0; start < n; start += 4)
@@ -142,28 +145,26 @@ internal static partial class Kernels
             int end = Math.Min(n, start + 4), j = 0;
             for (; j <= cols - 4 * w; j += 4 * w)
             {
-                var s0 = Vector512.LoadUnsafe(ref rs, (nuint)j);
-                var s1 = Vector512.LoadUnsafe(ref rs, (nuint)(j + w));
-                var s2 = Vector512.LoadUnsafe(ref rs, (nuint)(j + 2 * w));
-                var s3 = Vector512.LoadUnsafe(ref rs, (nuint)(j + 3 * w));
+                TV s0 = TS.Load(ref Unsafe.Add(ref rs, j)), s1 = TS.Load(ref Unsafe.Add(ref rs, j + w));
+                TV s2 = TS.Load(ref Unsafe.Add(ref rs, j + 2 * w)), s3 = TS.Load(ref Unsafe.Add(ref rs, j + 3 * w));
                 for (int r = start; r < end; r++)
                 {
                     ref T row = ref Unsafe.Add(ref first, r * cols + j);
-                    s0 += Vector512.LoadUnsafe(ref row);
-                    s1 += Vector512.LoadUnsafe(ref row, (nuint)w);
-                    s2 += Vector512.LoadUnsafe(ref row, (nuint)(2 * w));
-                    s3 += Vector512.LoadUnsafe(ref row, (nuint)(3 * w));
+                    s0 = TS.Add(s0, TS.Load(ref row));
+                    s1 = TS.Add(s1, TS.Load(ref Unsafe.Add(ref row, w)));
+                    s2 = TS.Add(s2, TS.Load(ref Unsafe.Add(ref row, 2 * w)));
+                    s3 = TS.Add(s3, TS.Load(ref Unsafe.Add(ref row, 3 * w)));
                 }
-                s0.StoreUnsafe(ref rs, (nuint)j);
-                s1.StoreUnsafe(ref rs, (nuint)(j + w));
-                s2.StoreUnsafe(ref rs, (nuint)(j + 2 * w));
-                s3.StoreUnsafe(ref rs, (nuint)(j + 3 * w));
+                TS.Store(s0, ref Unsafe.Add(ref rs, j));
+                TS.Store(s1, ref Unsafe.Add(ref rs, j + w));
+                TS.Store(s2, ref Unsafe.Add(ref rs, j + 2 * w));
+                TS.Store(s3, ref Unsafe.Add(ref rs, j + 3 * w));
             }
             for (; j <= cols - w; j += w)
             {
-                var s = Vector512.LoadUnsafe(ref rs, (nuint)j);
-                for (int r = start; r < end; r++) s += Vector512.LoadUnsafe(ref Unsafe.Add(ref first, r * cols + j));
-                s.StoreUnsafe(ref rs, (nuint)j);
+                TV s = TS.Load(ref Unsafe.Add(ref rs, j));
+                for (int r = start; r < end; r++) s = TS.Add(s, TS.Load(ref Unsafe.Add(ref first, r * cols + j)));
+                TS.Store(s, ref Unsafe.Add(ref rs, j));
             }
             for (; j < cols; j++)
             {

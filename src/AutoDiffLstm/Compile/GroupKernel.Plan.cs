@@ -12,14 +12,16 @@ internal sealed partial class GroupKernel<T>
     /// </summary>
     private sealed partial class Builder(FusedGroup<T> group)
     {
-        // The vectors of this kernel (VectorBits when it is built) and the methods that load, store and add them.
+        // The vectors of this kernel (VectorBits when it is built) and the methods that load, store and add them, looked
+        // up once per kernel (the code calls them for every access).
         private readonly int bits = VectorBits;
         private int Lanes => bits / 8 / System.Runtime.CompilerServices.Unsafe.SizeOf<T>();
         private Type VectorType => bits == 512 ? typeof(Vector512<T>) : typeof(Vector256<T>);
-        private MethodInfo LoadMethod => Method("Load");
-        private MethodInfo BroadcastMethod => Method("LoadBroadcast");
-        private MethodInfo StoreMethod => Method("Store");
-        private MethodInfo SumMethod => Method("Sum");
+        private MethodInfo LoadMethod => loadMethod ??= Method("Load");
+        private MethodInfo BroadcastMethod => broadcastMethod ??= Method("LoadBroadcast");
+        private MethodInfo StoreMethod => storeMethod ??= Method("Store");
+        private MethodInfo SumMethod => sumMethod ??= Method("Sum");
+        private MethodInfo? loadMethod, broadcastMethod, storeMethod, sumMethod;
 
         private MethodInfo Method(string name) => (bits == 512 ? typeof(Wide) : typeof(Narrow)).GetMethod(name, BindingFlags.NonPublic | BindingFlags.Static)!;
 

@@ -149,13 +149,22 @@ public sealed class CompiledFunction<T> where T : unmanaged, IFloatingPointIeee7
         return (c.Program, c.Reason, c.Milliseconds);
     }
 
+    // Compared element by element: this runs at every whole-sequence pass, which should allocate nothing.
+    private static bool SameShapes(int[][] a, int[][] b)
+    {
+        if (a.Length != b.Length) return false;
+        for (int k = 0; k < a.Length; k++)
+            if (!ShapeMath.Equal(a[k], b[k])) return false;
+        return true;
+    }
+
     private Compiled LookupEntry(int[][] shapes, bool observe)
     {
         bool grad = Autograd.IsGradEnabled;
         lock (gate)
         {
             foreach (var c in cache)
-                if (c.Grad == grad && c.Observe == observe && Serves(c) && c.Shapes.Length == shapes.Length && c.Shapes.Zip(shapes).All(p => ShapeMath.Equal(p.First, p.Second)))
+                if (c.Grad == grad && c.Observe == observe && Serves(c) && SameShapes(c.Shapes, shapes))
                     return c;
             var clock = Stopwatch.StartNew();
             CompiledProgram<T>? program = null;

@@ -81,7 +81,8 @@ internal sealed class CompiledSequence<T> where T : unmanaged, IFloatingPointIee
     /// that retains its gradient gets dL/ds_t, its total gradient, when backward has run. <see cref="Stacks"/>: per
     /// result, the storage of its stack over time, where a weight's gradient reads the states a product read, in place.
     /// </summary>
-    internal sealed record Recorded(CompiledSequence<T> Sequence, int Steps, bool Reverse, Chunks Chunks, T[][] Stacks)
+    /// <remarks><see cref="Aux"/>: the entry's inputs after the projected ones, as recorded; <see cref="Initial"/> and <see cref="Constants"/> split it.</remarks>
+    internal sealed record Recorded(CompiledSequence<T> Sequence, int Steps, bool Reverse, Chunks Chunks, T[][] Stacks, TensorBase[] Aux, Tensor<T>[] Initial, TensorBase[] Constants)
     {
         public List<(int Time, Tensor<T>[] States)> Shown { get; } = [];
 
@@ -223,20 +224,12 @@ internal sealed class CompiledSequence<T> where T : unmanaged, IFloatingPointIee
         bool record = Autograd.IsGradEnabled && (stepInputs.RequiresGrad || initial.Any(s => s.RequiresGrad) || constants.Any(c => c.RequiresGrad));
         int kept = record ? steps : Math.Min(steps, 2);
         var token = new Tensor<T>([record ? steps * stackWidth : 0], BufferPool<T>.Rent(kept * savedStepSize)) { EngineOwnsStorage = true };
-        using var pass = new Pass(this, token, stepInputs, initial, constants, steps, record, reverse, chunks);
+        using var pass = StartPass(token, stepInputs, initial, constants, steps, record, reverse, chunks);
         var stacks = new Tensor<T>[results.Length];
         for (int k = 0; k < stacks.Length; k++)
             stacks[k] = stackOf[k] < k ? stacks[stackOf[k]] : Tensor<T>.Uninitialized([steps, .. program.Graph.DimsOf(program.Graph.Outputs[k])]);
-        var spans = Spans();
-        // A group's generated kernel stores each result it computes into its stack as well; the rest are copied after the step.
-        var copies = new (T[]?, int)[]?[stages.Length];
-        var copied = new bool[stacks.Length];
-        for (int k = 0; k < stacks.Length; k++)
-        {
-            if (stackOf[k] != k || resultOutput[k] < 0 || !pass.CopiesOutputs(results[k].Index)) continue;
-            copied[k] = true;
-            copies[results[k].Index] ??= new (T[]?, int)[((Group)stages[results[k].Index]).Fused.OutputMembers.Length];
-        }
+        var spans = pass.Spans;
+        var (copies, copied) = pass.ForwardCopies;
         for (int n = 0; n < steps; n++)
         {
             pass.Enter(n);
@@ -261,8 +254,8 @@ internal sealed class CompiledSequence<T> where T : unmanaged, IFloatingPointIee
         }
         var stackData = new T[stacks.Length][];
         for (int k = 0; k < stacks.Length; k++) stackData[k] = stacks[k].Data;
-        var recorded = new Recorded(this, steps, reverse, chunks, stackData);
-        Tape.Record(SequenceRule<T>.Instance, token, stepInputs, aux: (TensorBase[])[.. initial, .. constants], extra: recorded);
+        var recorded = new Recorded(this, steps, reverse, chunks, stackData, [.. initial, .. constants], initial, constants);
+        Tape.Record(SequenceRule<T>.Instance, token, stepInputs, aux: recorded.Aux, extra: recorded);
         Tape.ReleasePrivateStorageAtReset(token); // only the entry's rules read it
         for (int k = 0; k < stacks.Length; k++)
             if (stackOf[k] == k) Tape.Record(SequenceStackRule<T>.Instance, stacks[k], token, i0: steps * stackStart[k], i1: k, extra: recorded);
@@ -375,17 +368,50 @@ internal sealed class CompiledSequence<T> where T : unmanaged, IFloatingPointIee
     private int StackOffset(int k, int steps, int t) => steps * stackStart[k] + t * results[k].Length;
 
     /// <summary>A recorded pass's inputs after the projected inputs (its entry's Aux): the initial states, then the step's constants.</summary>
-    private (Tensor<T>[] Initial, TensorBase[] Constants) Split(TensorBase[] aux) => ([.. aux[..StateCount].Cast<Tensor<T>>()], aux[StateCount..]);
+    /// <remarks>The recorded pass's own arrays when the entry hands back what it recorded (the usual case), so backward makes none.</remarks>
+    private (Tensor<T>[] Initial, TensorBase[] Constants) Split(TensorBase[] aux, Recorded run) => ReferenceEquals(aux, run.Aux)
+        ? (run.Initial, run.Constants) : ([.. aux[..StateCount].Cast<Tensor<T>>()], aux[StateCount..]);
+
+    /// <summary>A group's generated kernel stores each result it computes into its stack as well; the rest are copied after the step (see <see cref="Pass.ForwardCopies"/>).</summary>
+    private ((T[]?, int)[]?[] Copies, bool[] Copied) CopiesOf(Pass pass)
+    {
+        var copies = new (T[]?, int)[]?[stages.Length];
+        var copied = new bool[results.Length];
+        for (int k = 0; k < results.Length; k++)
+        {
+            if (stackOf[k] != k || resultOutput[k] < 0 || !pass.CopiesOutputs(results[k].Index)) continue;
+            copied[k] = true;
+            copies[results[k].Index] ??= new (T[]?, int)[((Group)stages[results[k].Index]).Fused.OutputMembers.Length];
+        }
+        return (copies, copied);
+    }
+
+    private Pass? idlePass;   // the object of the last pass that ended, for the next one (see Pass)
+
+    /// <summary>A pass over these buffers: the sequence's idle pass object if it has one (none while another pass runs), else a new one.</summary>
+    private Pass StartPass(Tensor<T> token, Tensor<T> stepInputs, Tensor<T>[] initial, TensorBase[] constants, int steps, bool record, bool reverse, Chunks chunks)
+    {
+        var pass = Interlocked.Exchange(ref idlePass, null) ?? new Pass(this);
+        pass.Begin(token, stepInputs, initial, constants, steps, record, reverse, chunks);
+        return pass;
+    }
 
     private ExternalSpan<T>[]?[] Spans() => [.. stages.Select(s => s is Group g ? new ExternalSpan<T>[g.Externals.Length] : null)];
 
     /// <summary>The backward of a recorded pass: the steps in reverse, two steps' gradients at a time.</summary>
     internal void Backward(Tensor<T> token, Tensor<T> stepInputs, TensorBase[] aux, Recorded run)
     {
-        var (initial, constants) = Split(aux);
-        using var pass = new Pass(this, token, stepInputs, initial, constants, run.Steps, record: true, run.Reverse, run.Chunks);
-        var spans = Spans();
-        var shownAt = run.Shown.Count == 0 ? null : run.Shown.ToLookup(s => s.Time, s => s.States);
+        var (initial, constants) = Split(aux, run);
+        using var pass = StartPass(token, stepInputs, initial, constants, run.Steps, record: true, run.Reverse, run.Chunks);
+        var spans = pass.Spans;
+        // Only states shown to the caller that retain their gradient get one (most passes show only the final state, if that).
+        ILookup<int, Tensor<T>[]>? shownAt = null;
+        foreach (var (_, states) in run.Shown)
+            if (Array.Exists(states, s => s.RetainsGradient))
+            {
+                shownAt = run.Shown.ToLookup(s => s.Time, s => s.States);
+                break;
+            }
         pass.OpenGradients(run.StackReached, run.Stacks);
         try
         {
@@ -418,13 +444,12 @@ internal sealed class CompiledSequence<T> where T : unmanaged, IFloatingPointIee
     /// </summary>
     internal Tensor<T>? Tangent(Tensor<T> token, Tensor<T> stepInputs, TensorBase[] aux, Recorded run, Tangents tangents)
     {
-        var (initial, constants) = Split(aux);
+        var (initial, constants) = Split(aux, run);
         var tangentOf = new TangentInputs(tangents.Of<T>(stepInputs), [.. initial.Select(tangents.Of<T>)], [.. constants.Select(tangents.Of<T>)]);
         if (tangentOf.Step is null && tangentOf.Initial.All(t => t is null) && tangentOf.Constants.All(t => t is null)) return null;
-        using var pass = new Pass(this, token, stepInputs, initial, constants, run.Steps, record: true, run.Reverse, run.Chunks);
+        using var pass = StartPass(token, stepInputs, initial, constants, run.Steps, record: true, run.Reverse, run.Chunks);
         var result = Tensor.Zeros<T>(run.Steps * stackWidth);
-        var spans = Spans();
-        var values = Spans();
+        var (spans, values) = (pass.Spans, pass.TangentValueSpans);
         var reached = stages.Select(s => s is Group g ? new bool[g.Fused.SlotOffsets.Length] : null).ToArray();
         pass.OpenTangents(tangentOf);
         try
@@ -460,7 +485,7 @@ internal sealed class CompiledSequence<T> where T : unmanaged, IFloatingPointIee
     /// </summary>
     internal Tensor<T> Rebuild(Tensor<T> stepInputs, TensorBase[] aux, Recorded run)
     {
-        var (initial, constants) = Split(aux);
+        var (initial, constants) = Split(aux, run);
         int steps = run.Steps;
         var produced = new Tensor<T>[results.Length][];
         for (int k = 0; k < produced.Length; k++) produced[k] = new Tensor<T>[steps];
@@ -480,14 +505,67 @@ internal sealed class CompiledSequence<T> where T : unmanaged, IFloatingPointIee
     }
 
     /// <summary>One pass over the saved values (forward or backward): where each value of the current step lives.</summary>
-    private sealed class Pass(CompiledSequence<T> plan, Tensor<T> token, Tensor<T> stepInputs, Tensor<T>[] initial, TensorBase[] constants, int steps,
-        bool record, bool reverse, Chunks chunks) : IDisposable
+    /// <remarks>
+    /// One object serves pass after pass of its sequence (<see cref="StartPass"/>): its blocks, spans and per-stage arrays
+    /// are made once, so a steady-state iteration allocates none of them (at W3 they were 3 of its 6.5 KB).
+    /// </remarks>
+    private sealed class Pass(CompiledSequence<T> plan) : IDisposable
     {
-        private readonly T[] values = token.Data;
-        private readonly T[] scratch = Scratch<T>.Rent(plan.scratchSize);   // the values of a step that are not kept (contents: anything)
+        private Tensor<T> token = null!, stepInputs = null!;
+        private Tensor<T>[] initial = [];
+        private TensorBase[] constants = [];
+        private int steps;
+        private bool record, reverse;
+        private Chunks chunks;
+        private T[] values = [];
+        private T[] scratch = [];   // the values of a step that are not kept (contents: anything)
+        private readonly GroupBlocks<T>?[] blocks = new GroupBlocks<T>?[plan.stages.Length];
 
-        public void Dispose() => Scratch<T>.Return(scratch);
-        private readonly GroupBlocks<T>?[] blocks = [.. plan.stages.Select(s => s is Group g ? new GroupBlocks<T>(g.Fused) : null)];
+        /// <summary>Per group stage, the spans of its externals (set at each step where a group runs on the general path).</summary>
+        public ExternalSpan<T>[]?[] Spans { get; } = plan.Spans();
+
+        /// <summary>Per group stage, the spans of its externals' values in forward mode (<see cref="Spans"/> holds their tangents).</summary>
+        public ExternalSpan<T>[]?[] TangentValueSpans => tangentValueSpans ??= plan.Spans();
+        private ExternalSpan<T>[]?[]? tangentValueSpans;
+
+        /// <summary>Sets the pass up over a token and its inputs; blocks made under other settings (threads, kernels) are made anew.</summary>
+        public void Begin(Tensor<T> token, Tensor<T> stepInputs, Tensor<T>[] initial, TensorBase[] constants, int steps, bool record, bool reverse, Chunks chunks)
+        {
+            (this.token, this.stepInputs, this.initial, this.constants) = (token, stepInputs, initial, constants);
+            (this.steps, this.record, this.reverse, this.chunks) = (steps, record, reverse, chunks);
+            (values, scratch) = (token.Data, Scratch<T>.Rent(plan.scratchSize));
+            for (int i = 0; i < blocks.Length; i++)
+                if (plan.stages[i] is Group g && blocks[i]?.MadeForCurrentSettings != true)
+                {
+                    blocks[i] = new GroupBlocks<T>(g.Fused);
+                    forwardCopies = null;
+                }
+            (stepInputGradients, clearStepInputRows) = (null, false);
+        }
+
+        /// <summary>Gives the scratch back, lets go of every array and tensor of the pass, and leaves the object to the sequence's next pass.</summary>
+        public void Dispose()
+        {
+            Scratch<T>.Return(scratch);
+            (token, stepInputs, initial, constants, values, scratch) = (null!, null!, [], [], [], []);
+            (resultGradients, stacks, stepInputGradients, tangentInputs) = ([], [], null, null);
+            Array.Clear(initialGradients);
+            Array.Clear(constantGradients);
+            Array.Clear(batches);
+            foreach (var block in blocks) block?.Release();
+            foreach (var spans in Spans) if (spans is not null) Array.Clear(spans);
+            foreach (var spans in tangentValueSpans ?? []) if (spans is not null) Array.Clear(spans);
+            foreach (var copies in forwardCopies?.Copies ?? []) if (copies is not null) Array.Clear(copies);
+            sideFlush?.Release();
+            Interlocked.CompareExchange(ref plan.idlePass, this, null);
+        }
+
+        /// <summary>
+        /// Per group stage, where its generated kernel also stores the results it computes (an array per output, set at
+        /// each step; null where none), and per result whether it is stored so (the rest are copied after the step).
+        /// </summary>
+        public ((T[]?, int)[]?[] Copies, bool[] Copied) ForwardCopies => forwardCopies ??= plan.CopiesOf(this);
+        private ((T[]?, int)[]?[] Copies, bool[] Copied)? forwardCopies;
         private int region, previous;   // the current step's place in the saved values and the previous step's (-1: the initial state)
         private bool detached;          // the state entering this step is detached (DetachEvery)
 
@@ -694,7 +772,7 @@ internal sealed class CompiledSequence<T> where T : unmanaged, IFloatingPointIee
             int count = 0;
             for (int k = 0; k < plan.results.Length; k++)
                 if (plan.stackOf[k] == k && reached[k]) count++;
-            seeded = new int[count];
+            if (seeded.Length != count) seeded = new int[count];
             for (int k = 0, j = 0; k < plan.results.Length; k++)
                 if (plan.stackOf[k] == k && reached[k]) seeded[j++] = k;
             // Nothing else has written the step inputs' gradient yet (the usual case: the hoisted projection's output):
@@ -706,11 +784,15 @@ internal sealed class CompiledSequence<T> where T : unmanaged, IFloatingPointIee
                 (stepInputGradients, clearStepInputRows) = (sink.Array, sink.Overwrite);
             }
             gradients = BufferPool<T>.RentZeroed(2 * plan.stepSize);
-            initialGradients = new T[]?[initial.Length];
-            constantGradients = new T[]?[constants.Length];
-            batchSteps = [.. plan.stages.Select(s => s is Product p ? BatchSteps(p) : 0)];
-            batches = [.. plan.stages.Select(s => s is Product p && constants[p.Weight].RequiresGrad
-                ? (BufferPool<T>.Rent(BatchSteps(p) * p.Rows * p.Out), BufferPool<T>.Rent(BatchSteps(p) * p.Rows * p.In), 0) : ([], [], 0))];
+            if (initialGradients.Length != initial.Length) initialGradients = new T[]?[initial.Length];
+            if (constantGradients.Length != constants.Length) constantGradients = new T[]?[constants.Length];
+            if (batches.Length == 0) (batchSteps, batches) = (new int[plan.stages.Length], new (T[], T[], int)[plan.stages.Length]);
+            for (int i = 0; i < plan.stages.Length; i++)
+            {
+                batchSteps[i] = plan.stages[i] is Product p ? BatchSteps(p) : 0;
+                batches[i] = plan.stages[i] is Product q && constants[q.Weight].RequiresGrad
+                    ? (BufferPool<T>.Rent(batchSteps[i] * q.Rows * q.Out), BufferPool<T>.Rent(batchSteps[i] * q.Rows * q.In), 0) : ([], [], 0);
+            }
             // A weight-gradient product large enough to be split over threads runs as a side job instead (see Flush),
             // with a second pair of batch buffers that the next steps fill meanwhile.
             for (int i = 0; i < plan.stages.Length; i++)
@@ -742,7 +824,7 @@ internal sealed class CompiledSequence<T> where T : unmanaged, IFloatingPointIee
                     BufferPool<T>.Return(dy);
                     BufferPool<T>.Return(a);
                 }
-            spares = [];
+            Array.Clear(spares);
             gradients = [];
         }
 
@@ -929,6 +1011,9 @@ internal sealed class CompiledSequence<T> where T : unmanaged, IFloatingPointIee
                 (this.dy, this.dyOffset, this.a, this.aOffset, this.dw, this.m, this.n, this.k) = (dy, dyOffset, a, aOffset, dw, m, n, k);
 
             public override void Run() => Gemm.Run(dy, dyOffset, true, a, aOffset, false, dw, 0, m, n, k, accumulate: true);
+
+            /// <summary>Lets go of the last batch's arrays (the object outlives its pass, see Pass).</summary>
+            public void Release() => (dy, a, dw) = ([], [], []);
         }
     }
 }

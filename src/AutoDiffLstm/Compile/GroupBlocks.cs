@@ -52,18 +52,34 @@ internal sealed class GroupBlocks<T> where T : unmanaged, IFloatingPointIeee754<
     public GroupBlocks(FusedGroup<T> group)
     {
         this.group = group;
-        int valuesPerRow = group.SlotCols.Sum() + group.ExternalCols.Sum();
-        bool parallel = (long)group.Rows * valuesPerRow >= MinParallelValues;
-        int threads = parallel ? Parallelism.MaxThreads : 1;
-        blocks = Math.Min(group.Rows, threads > 1 ? threads * BlocksPerThread : SerialBlocks);
-        blockRows = (group.Rows + blocks - 1) / blocks;
-        blocks = (group.Rows + blockRows - 1) / blockRows; // no empty block
+        (blocks, blockRows) = BlocksOf(group);
         kernel = GroupKernel<T>.Enabled ? group.Kernel : null;
         rowSums = group.RowSums;
         if (kernel is not null) (streams, streamOffsets) = (new T[kernel.Streams][], new int[kernel.Streams]);
         // A team part per block, claimed by whichever thread is free.
         forwardBlock = ForwardBlock;
         backwardBlock = b => BackwardBlock(b, everything: false);
+    }
+
+    /// <summary>Blocks and rows per block for the current thread count and block settings.</summary>
+    private static (int Blocks, int BlockRows) BlocksOf(FusedGroup<T> group)
+    {
+        int valuesPerRow = group.SlotCols.Sum() + group.ExternalCols.Sum();
+        bool parallel = (long)group.Rows * valuesPerRow >= MinParallelValues;
+        int threads = parallel ? Parallelism.MaxThreads : 1;
+        int blocks = Math.Min(group.Rows, threads > 1 ? threads * BlocksPerThread : SerialBlocks);
+        int blockRows = (group.Rows + blocks - 1) / blocks;
+        return ((group.Rows + blockRows - 1) / blockRows, blockRows); // no empty block
+    }
+
+    /// <summary>Whether the blocks and kernel are those the current settings give (a pass object reused after a test or user changed the thread count is made anew).</summary>
+    public bool MadeForCurrentSettings => kernel == (GroupKernel<T>.Enabled ? group.Kernel : null) && BlocksOf(group) == (blocks, blockRows);
+
+    /// <summary>Lets go of the last pass's arrays (the object outlives its pass).</summary>
+    public void Release()
+    {
+        (values, scratch, gradients, externals, fresh) = ([], [], [], [], null);
+        Array.Clear(streams);
     }
 
     /// <summary>

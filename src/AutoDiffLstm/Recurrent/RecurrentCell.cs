@@ -72,6 +72,10 @@ public abstract class RecurrentCell<T> where T : unmanaged, IFloatingPointIeee75
 
     private CompiledFunction<T>? compiledStep, stepOrigin;
 
+    /// <summary>The unroll's name in its messages, <c>Unroll(kind)</c> (made once: a pass names itself even when nothing goes wrong).</summary>
+    internal string UnrollName => unrollName ??= $"Unroll({Kind})";
+    private string? unrollName;
+
     private Tensor<T>[] StepFunction(Tensor<T>[] inputs)
     {
         var next = Step(inputs[0], new RecurrentState<T>(StateNames, inputs[1..]));
@@ -151,15 +155,15 @@ public abstract class RecurrentCell<T> where T : unmanaged, IFloatingPointIeee75
     /// </summary>
     protected abstract RecurrentCell<T> Rebuild(CellParameters<T> parameters);
 
-    /// <summary>Throws unless <paramref name="state"/> has this cell's names and shapes [batch, StateSize(i)].</summary>
-    public void ValidateState(string op, RecurrentState<T> state, int batch)
+    /// <summary>Throws unless <paramref name="state"/> has this cell's names and shapes [batch, StateSize(i)]; the message names <paramref name="op"/> and then <paramref name="which"/> state, if given.</summary>
+    public void ValidateState(string op, RecurrentState<T> state, int batch, string? which = null)
     {
         bool ok = state.Count == StateNames.Count;
         for (int i = 0; ok && i < state.Count; i++)
             ok = state.Names[i] == StateNames[i] && state[i].Rank == 2 && state[i].Shape[0] == batch && state[i].Shape[1] == StateSize(i);
         if (!ok)
             throw new ArgumentException(
-                $"{op}: the state is {state}; expected ({string.Join(", ", StateNames.Select((n, i) => $"{n} [{batch}, {StateSize(i)}]"))}).");
+                $"{op}{(which is null ? "" : " " + which)}: the state is {state}; expected ({string.Join(", ", StateNames.Select((n, i) => $"{n} [{batch}, {StateSize(i)}]"))}).");
     }
 
     /// <summary>Kind and sizes, e.g. <c>lstm(I=3, H=8)</c>.</summary>

@@ -149,7 +149,7 @@ public sealed partial class RecurrentLayer<T> where T : unmanaged, IFloatingPoin
         if (options.InitialStates is not null && options.InitialStates.Count != NumLayers * directions)
             throw new ArgumentException($"RecurrentLayer.Forward: {options.InitialStates.Count} initial states were given; expected layers * directions = {NumLayers * directions}.");
 
-        var finals = new RecurrentState<T>[NumLayers * directions];
+        var passes = new UnrollResult<T>[NumLayers * directions];
         var stepStates = new IReadOnlyList<RecurrentState<T>>[NumLayers * directions];
         var layerOutputs = new Tensor<T>[NumLayers];
         var input = x;
@@ -172,7 +172,7 @@ public sealed partial class RecurrentLayer<T> where T : unmanaged, IFloatingPoin
                     Compile = options.Compile,
                 });
                 outputs[d] = pass.Output;
-                finals[slot] = pass.FinalState;
+                passes[slot] = pass;
                 stepStates[slot] = pass.States;
             }
             var output = directions == 1 ? outputs[0] : Tensor.Concat(-1, outputs);
@@ -181,6 +181,6 @@ public sealed partial class RecurrentLayer<T> where T : unmanaged, IFloatingPoin
             layerOutputs[l] = output;
             input = output;
         }
-        return new SequenceResult<T>(input, finals, stepStates, layerOutputs, directions);
+        return new SequenceResult<T>(input, passes, stepStates, layerOutputs, directions);
     }
 }

@@ -49,10 +49,13 @@ public sealed class SequenceResult<T> where T : unmanaged, IFloatingPointIeee754
 {
     private readonly int directions;
 
-    internal SequenceResult(Tensor<T> output, RecurrentState<T>[] finalStates, IReadOnlyList<RecurrentState<T>>[] stepStates, Tensor<T>[] layerOutputs, int directions)
+    private readonly UnrollResult<T>[] passes;
+    private RecurrentState<T>[]? finalStates;
+
+    internal SequenceResult(Tensor<T> output, UnrollResult<T>[] passes, IReadOnlyList<RecurrentState<T>>[] stepStates, Tensor<T>[] layerOutputs, int directions)
     {
         Output = output;
-        FinalStates = finalStates;
+        this.passes = passes;
         StepStates = stepStates;
         LayerOutputs = layerOutputs;
         this.directions = directions;
@@ -62,7 +65,8 @@ public sealed class SequenceResult<T> where T : unmanaged, IFloatingPointIeee754
     public Tensor<T> Output { get; }
 
     /// <summary>Final state of each (layer, direction), index layer * directions + direction (PyTorch's h_n order).</summary>
-    public IReadOnlyList<RecurrentState<T>> FinalStates { get; }
+    /// <remarks>Made on first access from the passes' stacked states (<see cref="UnrollResult{T}.FinalState"/>).</remarks>
+    public IReadOnlyList<RecurrentState<T>> FinalStates => finalStates ??= Array.ConvertAll(passes, p => p.FinalState);
 
     /// <summary>Per (layer, direction), the states after each time step in time order: StepStates[layer * directions + direction][t] (not kept with <see cref="SequenceOptions{T}.CheckpointEvery"/>: reading one throws).</summary>
     public IReadOnlyList<IReadOnlyList<RecurrentState<T>>> StepStates { get; }

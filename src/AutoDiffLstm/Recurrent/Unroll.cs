@@ -85,15 +85,29 @@ public sealed class UnrollResult<T> where T : unmanaged, IFloatingPointIeee754<T
     internal UnrollResult(Tensor<T> output, RecurrentState<T> finalState, IReadOnlyList<RecurrentState<T>> states)
     {
         Output = output;
-        FinalState = finalState;
+        this.finalState = finalState;
         States = states;
     }
+
+    /// <summary>
+    /// A pass whose per-step states are rows of its stacked states: the final one is made on first access, like any
+    /// other (two views and their tape entries, most of what a training iteration that never reads it allocated).
+    /// </summary>
+    internal UnrollResult(Tensor<T> output, ScannedStates<T> states, int finalTime)
+    {
+        Output = output;
+        States = states;
+        this.finalTime = finalTime;
+    }
+
+    private RecurrentState<T>? finalState;
+    private readonly int finalTime;
 
     /// <summary>The outputs h_t stacked in time order, [T, B, H] (zero at padded steps).</summary>
     public Tensor<T> Output { get; }
 
     /// <summary>The state after the last processed step (t = T-1 forward, t = 0 reverse; padded steps do not change it).</summary>
-    public RecurrentState<T> FinalState { get; }
+    public RecurrentState<T> FinalState => finalState ??= States[finalTime];
 
     /// <summary>
     /// States[t] is the state after processing time t (in time order, for either direction): the tensors to inspect or
@@ -115,7 +129,7 @@ public static class Unroll
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         options ??= new UnrollOptions<T>();
-        string op = $"Unroll({cell.Kind})";
+        string op = cell.UnrollName;
         if (x.Rank != 3 || x.Shape[0] == 0 || x.Shape[1] == 0 || x.Shape[2] != cell.InputSize)
             throw new ArgumentException($"{op}: the input has shape {x.ShapeText}; expected [T, B, {cell.InputSize}] with T, B >= 1.");
         if (options.DetachEvery < 0) throw new ArgumentOutOfRangeException(nameof(options), $"{op}: DetachEvery must be >= 0, got {options.DetachEvery}.");
@@ -127,7 +141,7 @@ public static class Unroll
                 "exist only on a private tape that backward recomputes and discards, so no per-step gradient can be retained. Run without checkpointing " +
                 "(on a shorter sequence, or with DetachEvery) to see dL/dh_t at every step.");
         int steps = x.Shape[0], batch = x.Shape[1];
-        if (options.InitialState is { } given) cell.ValidateState(op + " initial state", given, batch);
+        if (options.InitialState is { } given) cell.ValidateState(op, given, batch, "initial state");
         // A stepped pass may hand its initial state on (as the final state of a fully padded sequence), so it gets fresh
         // zeros; a whole compiled sequence only reads them and shares one set per thread and shape (see RunWhole).
         RecurrentState<T> Initial() => options.InitialState ?? cell.InitialState(batch);
@@ -239,7 +253,15 @@ public static class Unroll
     /// <summary>The step planned over a whole sequence for step inputs of <paramref name="inputShape"/> and this state, when the options allow it.</summary>
     private static (CompiledSequence<T> Sequence, TensorBase[] Constants)? Planned<T>(RecurrentCell<T> cell, int[] inputShape, RecurrentState<T> state,
         UnrollOptions<T> options) where T : unmanaged, IFloatingPointIeee754<T> =>
-        options.Compile && !GateMonitor.IsListening ? cell.CompiledStep.SequenceFor([inputShape, .. state.Tensors.Select(s => s.Dims)]) : null;
+        options.Compile && !GateMonitor.IsListening ? cell.CompiledStep.SequenceFor(StepShapes(inputShape, state)) : null;
+
+    private static int[][] StepShapes<T>(int[] inputShape, RecurrentState<T> state) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var shapes = new int[state.Count + 1][];
+        shapes[0] = inputShape;
+        for (int k = 0; k < state.Count; k++) shapes[k + 1] = state[k].Dims;
+        return shapes;
+    }
 
     /// <summary>
     /// The compiled step over the whole sequence as one tape entry (<see cref="CompiledSequence{T}"/>), or null where
@@ -252,8 +274,8 @@ public static class Unroll
     {
         if (options.Mask is not null || options.RetainStateGradients) return null;
         if (Whole(cell, projected ?? (cell.HasInputProjection ? null : x), state, options, new(options.DetachEvery)) is not var (stacks, recorded)) return null;
-        var states = new ScannedStates<T>(cell.StateNames, stacks[..^1], recorded is null ? null : (t, s) => recorded.Shown.Add((t, s)));
-        return new UnrollResult<T>(stacks[^1], states[options.Reverse ? 0 : x.Shape[0] - 1], states);
+        var states = new ScannedStates<T>(cell.StateNames, stacks[..^1], recorded?.Shown);
+        return new UnrollResult<T>(stacks[^1], states, options.Reverse ? 0 : x.Shape[0] - 1);
     }
 
     /// <summary>
@@ -273,7 +295,7 @@ public static class Unroll
     {
         var (output, states) = cell.ScanForward(x, state, mask);
         var scanned = new ScannedStates<T>(cell.StateNames, [states]);
-        return new UnrollResult<T>(output, scanned[x.Shape[0] - 1], scanned);
+        return new UnrollResult<T>(output, scanned, x.Shape[0] - 1);
     }
 
     /// <summary>
@@ -363,12 +385,12 @@ internal sealed class StatesNotKept<T>(string op, int steps) : IReadOnlyList<Rec
 /// state t is row t of each [T, ...] stack, selected once on first access.
 /// </summary>
 /// <remarks><paramref name="shown"/> hears of each state made, with its time position (a compiled sequence gives it its gradient if retained).</remarks>
-internal sealed class ScannedStates<T>(IReadOnlyList<string> names, Tensor<T>[] stacks, Action<int, Tensor<T>[]>? shown = null) : IReadOnlyList<RecurrentState<T>>
+internal sealed class ScannedStates<T>(IReadOnlyList<string> names, Tensor<T>[] stacks, List<(int Time, Tensor<T>[] States)>? shown = null) : IReadOnlyList<RecurrentState<T>>
     where T : unmanaged, IFloatingPointIeee754<T>
 {
     // Keyed by time: most passes show one state (the final one), and an array of T slots would be most of what a long
     // compiled pass allocates (8 KB at T = 1000).
-    private readonly Dictionary<int, RecurrentState<T>> made = [];
+    private Dictionary<int, RecurrentState<T>>? made;
 
     public int Count => stacks[0].Shape[0];
 
@@ -377,9 +399,10 @@ internal sealed class ScannedStates<T>(IReadOnlyList<string> names, Tensor<T>[] 
         get
         {
             if ((uint)index >= (uint)Count) throw new ArgumentOutOfRangeException(nameof(index), $"States: time {index} is outside [0, {Count}).");
+            made ??= [];
             if (made.TryGetValue(index, out var state)) return state;
             var tensors = stacks.Select(s => s.Select(0, index)).ToArray();
-            shown?.Invoke(index, tensors);
+            shown?.Add((index, tensors));
             return made[index] = new RecurrentState<T>(names, tensors);
         }
     }

@@ -251,12 +251,15 @@ public class CompiledSequenceTests
     [Theory]
     [InlineData(100, 8, 32, false)]   // W3
     [InlineData(1000, 1, 64, true)]   // W4
-    public void ASteadyStateTrainingIterationAllocatesUnder8KB(int steps, int batch, int width, bool isDouble)
+    public void ASteadyStateTrainingIterationAllocatesUnder3KBOnItsThread(int steps, int batch, int width, bool isDouble)
     {
-        // #15's target. Stepped, each step makes its tensors and tape entries: 115 KB at W3 and 1.1 MB at W4 measured.
+        // #15's target is 8 KB as BenchmarkDotNet counts, which is every thread's allocations during the iteration (a
+        // W1 iteration of 1.3 s counted 4.7 KB more than its own thread's in one run on 2026-12-07), so the iteration's
+        // own share is held well below: 2.4 KB measured once a sequence kept its pass objects (6.5 KB before).
+        // Stepped, each step makes its tensors and tape entries: 115 KB at W3 and 1.1 MB at W4 measured.
         long whole = isDouble ? BytesPerIteration<double>(steps, batch, width, false) : BytesPerIteration<float>(steps, batch, width, false);
         long stepped = isDouble ? BytesPerIteration<double>(steps, batch, width, true) : BytesPerIteration<float>(steps, batch, width, true);
-        Assert.True(whole < 8 * 1024, $"{whole:N0} bytes per iteration as one sequence (stepped: {stepped:N0})");
+        Assert.True(whole < 3 * 1024, $"{whole:N0} bytes per iteration as one sequence (stepped: {stepped:N0})");
         Assert.True(whole * 10 < stepped, $"{whole:N0} bytes as one sequence against {stepped:N0} stepped: expected 10x less");
     }
 }

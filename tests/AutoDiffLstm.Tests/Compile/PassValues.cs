@@ -10,10 +10,15 @@ internal static class PassValues
     /// random inputs [steps, batch, input] from a random initial state, under a loss that weights every output and
     /// squares the final state (so every result's gradient is used).
     /// </summary>
-    public static double[][] Of(string name, int input, int hidden, int steps, int batch, bool reverse = false, int detachEvery = 0, int checkpointEvery = 0)
+    public static double[][] Of(string name, int input, int hidden, int steps, int batch, bool reverse = false, int detachEvery = 0, int checkpointEvery = 0) =>
+        Of(CellRegistry.Create<double>(name, input, hidden, new Rng(1)), steps, batch, reverse, detachEvery, checkpointEvery);
+
+    /// <summary>The same for a given cell (one whose compiled step has already run passes, say).</summary>
+    public static double[][] Of(RecurrentCell<double> cell, int steps, int batch, bool reverse = false, int detachEvery = 0, int checkpointEvery = 0)
     {
         Tape.Current.Reset();
-        var cell = CellRegistry.Create<double>(name, input, hidden, new Rng(1));
+        foreach (var (_, parameter) in cell.NamedParameters()) parameter.ZeroGrad();   // a cell used before holds its last pass's gradients
+        int input = cell.InputSize;
         var x = Tensor.RandomNormal<double>(new Rng(2), [steps, batch, input]).RequireGrad();
         var rng = new Rng(3);
         var initial = cell.InitialState(batch).Tensors.Select(t => Tensor.RandomNormal<double>(rng, [.. t.Shape], std: 0.5).RequireGrad()).ToArray();

@@ -107,6 +107,11 @@ public sealed class UnrollResult<T> where T : unmanaged, IFloatingPointIeee754<T
     public Tensor<T> Output { get; }
 
     /// <summary>The state after the last processed step (t = T-1 forward, t = 0 reverse; padded steps do not change it).</summary>
+    /// <remarks>
+    /// Where the pass ran as one compiled sequence, made on first access from the stacked states, as any of
+    /// <see cref="States"/> is: read it before the tape's next reset under <see cref="Tape.ReuseBuffers"/>, as any
+    /// value computed in the pass.
+    /// </remarks>
     public RecurrentState<T> FinalState => finalState ??= States[finalTime];
 
     /// <summary>

@@ -262,4 +262,31 @@ public class CompiledSequenceTests
         Assert.True(whole < 3 * 1024, $"{whole:N0} bytes per iteration as one sequence (stepped: {stepped:N0})");
         Assert.True(whole * 10 < stepped, $"{whole:N0} bytes as one sequence against {stepped:N0} stepped: expected 10x less");
     }
+
+    [Fact]
+    public void AFinalStateIsMadeWhenFirstReadAndRefusedOnceItsPassesStorageIsRecycled()
+    {
+        // A compiled pass makes its final state on first access (two views of the stacked states): read before the
+        // reset, it is the last row of the stacks; first read after a reset under ReuseBuffers, it is refused in words,
+        // as the stacks themselves are, instead of showing recycled storage.
+        var layer = RecurrentLayer.Lstm<double>(3, 4, new Rng(1));
+        var x = Tensor.RandomNormal<double>(new Rng(2), [5, 2, 3]).RequireGrad();
+        SequenceResult<double> early, late;
+        double[] lastOutput, finalH;
+        using (Tape.ReuseBuffers())
+        {
+            early = layer.Forward(x);
+            int recorded = Tape.Current.Count;
+            finalH = early.FinalStates[0][0].ToArray();
+            Assert.Equal(recorded + 2, Tape.Current.Count);   // h and c, rows of their stacks, recorded when first read
+            lastOutput = early.Output.Select(0, 4).ToArray();
+            early.Output.Sum().Backward();
+            late = layer.Forward(x);
+            late.Output.Sum().Backward();
+        }
+        Assert.Equal(lastOutput, finalH);
+        Assert.Same(early.FinalStates[0], early.FinalState(0));   // made once
+        var error = Assert.Throws<InvalidOperationException>(() => late.FinalStates[0][0].ToArray());
+        Assert.Contains("ReuseBuffers", error.Message);
+    }
 }

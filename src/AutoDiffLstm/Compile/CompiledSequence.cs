@@ -271,14 +271,14 @@ internal sealed class CompiledSequence<T> where T : unmanaged, IFloatingPointIee
         ? Enumerable.Range(0, g.Fused.SlotOffsets.Length).Where(s => g.Fused.OutputIndexOfSlot[s] >= 0).Select(s => (g.Prefix + g.Fused.SlotOffsets[s], g.Fused.SlotLengths[s]))
         : batched(i) ? [] : [(stage.Prefix, stage.Size)]).Where(range => skip?.Invoke(range) != true));
 
-    /// <summary>How a backward pass handles its gradients (see <see cref="GradientPlanFor"/>), and what that depends on: the stages whose products batch their weight gradients, whether the step inputs' gradient is fresh, whether groups run generated kernels.</summary>
+    /// <summary>How a backward pass handles its gradients (see <see cref="GradientPlanFor"/>), and what that depends on: the stages whose products batch their weight gradients, whether the step inputs' gradient is fresh, which groups run generated kernels in this pass.</summary>
     /// <remarks>
     /// <see cref="FedUnlessStatesWritten"/>, <see cref="FreshWithStates"/> and <see cref="OverwritesInput"/> apply at a step
     /// whose state inputs receive gradients in the previous step's place (not the first step, not a detached one): there
     /// the last stage to read a state (the first to reach it in backward) writes its gradient instead of adding to a
     /// cleared one, a product by overwriting with its dL/da, a generated kernel as for the other fresh externals.
     /// </remarks>
-    private sealed record GradientPlan(bool[] WithBatch, bool FreshStepInputs, bool Kernels, bool[] Batched, (int, int)[] Fed, bool[]?[] Fresh, bool[] WrittenFresh, bool StepInputWrittenFresh,
+    private sealed record GradientPlan(bool[] WithBatch, bool FreshStepInputs, bool[] Kernels, bool[] Batched, (int, int)[] Fed, bool[]?[] Fresh, bool[] WrittenFresh, bool StepInputWrittenFresh,
         (int, int)[] FedUnlessStatesWritten, bool[]?[] FreshWithStates, bool[] OverwritesInput);
 
     private GradientPlan? lastGradientPlan;   // the plan of the last pass (passes of one sequence almost always share it), so a pass allocates none
@@ -290,17 +290,19 @@ internal sealed class CompiledSequence<T> where T : unmanaged, IFloatingPointIee
     /// writes once per element and that would be cleared just before (a step's input rows, a batched product's
     /// output), when that group is the last stage to read it, so the first to reach it in backward.
     /// </summary>
-    private GradientPlan GradientPlanFor((T[] Dy, T[] A, int Steps)[] batches, bool freshStepInputs, bool kernels)
+    /// <remarks>Which groups run kernels is the pass's blocks' (a kernel still being generated is not one yet, see <see cref="FusedGroup{T}.KernelIfReady"/>).</remarks>
+    private GradientPlan GradientPlanFor((T[] Dy, T[] A, int Steps)[] batches, bool freshStepInputs, GroupBlocks<T>?[] blocks)
     {
-        if (lastGradientPlan is { } last && last.FreshStepInputs == freshStepInputs && last.Kernels == kernels && Same(last.WithBatch, batches)) return last;
+        if (lastGradientPlan is { } last && last.FreshStepInputs == freshStepInputs && Same(last.WithBatch, batches) && SameKernels(last.Kernels, blocks)) return last;
         var withBatch = batches.Select(b => b.Dy.Length > 0).ToArray();
+        var kernels = blocks.Select(b => b?.WritesGradientOnce is not null).ToArray();
         var batched = stages.Select((s, i) => withBatch[i] && !results.Any(r => r.Index == i)).ToArray();
         var fresh = new bool[]?[stages.Length];
         var writtenFresh = new bool[stages.Length];
         bool stepInputWrittenFresh = false;
         for (int i = 0; i < stages.Length; i++)
         {
-            if (!kernels || stages[i] is not Group g || g.Fused.Kernel?.WritesGradientOnce is not { } once) continue;
+            if (stages[i] is not Group g || blocks[i]?.WritesGradientOnce is not { } once) continue;
             for (int k = 0; k < g.Externals.Length; k++)
             {
                 var at = g.Externals[k];
@@ -323,7 +325,7 @@ internal sealed class CompiledSequence<T> where T : unmanaged, IFloatingPointIee
             int reader = LastReader(at);
             if (reader < 0 || Enumerable.Range(0, StateCount).Count(j => results[j] == results[k]) != 1) continue;
             if (stages[reader] is Product p) overwritesInput[reader] = true;
-            else if (kernels && stages[reader] is Group g && g.Fused.Kernel?.WritesGradientOnce is { } once
+            else if (stages[reader] is Group g && blocks[reader]?.WritesGradientOnce is { } once
                 && Array.IndexOf(g.Externals, at) is var e and >= 0 && once[e] && g.Externals.Count(x => x == at) == 1)
                 ((freshWithStates[reader] = (bool[]?)freshWithStates[reader]?.Clone() ?? new bool[g.Externals.Length])!)[e] = true;
             else continue;
@@ -338,6 +340,13 @@ internal sealed class CompiledSequence<T> where T : unmanaged, IFloatingPointIee
         {
             for (int i = 0; i < batches.Length; i++)
                 if (withBatch[i] != batches[i].Dy.Length > 0) return false;
+            return true;
+        }
+
+        static bool SameKernels(bool[] kernels, GroupBlocks<T>?[] blocks)
+        {
+            for (int i = 0; i < blocks.Length; i++)
+                if (kernels[i] != blocks[i]?.WritesGradientOnce is not null) return false;
             return true;
         }
     }
@@ -803,7 +812,7 @@ internal sealed class CompiledSequence<T> where T : unmanaged, IFloatingPointIee
                     spares[i] = (BufferPool<T>.Rent(batches[i].Dy.Length), BufferPool<T>.Rent(batches[i].A.Length));
                     sideFlush ??= new SideFlush();
                 }
-            handling = plan.GradientPlanFor(batches, clearStepInputRows, GroupKernel<T>.Enabled);
+            handling = plan.GradientPlanFor(batches, clearStepInputRows, blocks);
         }
 
         public void CloseGradients()

@@ -53,7 +53,7 @@ internal sealed class GroupBlocks<T> where T : unmanaged, IFloatingPointIeee754<
     {
         this.group = group;
         (blocks, blockRows) = BlocksOf(group);
-        kernel = GroupKernel<T>.Enabled ? group.Kernel : null;
+        kernel = GroupKernel<T>.Enabled ? group.KernelIfReady : null;
         rowSums = group.RowSums;
         if (kernel is not null) (streams, streamOffsets) = (new T[kernel.Streams][], new int[kernel.Streams]);
         // A team part per block, claimed by whichever thread is free.
@@ -73,7 +73,8 @@ internal sealed class GroupBlocks<T> where T : unmanaged, IFloatingPointIeee754<
     }
 
     /// <summary>Whether the blocks and kernel are those the current settings give (a pass object reused after a test or user changed the thread count is made anew).</summary>
-    public bool MadeForCurrentSettings => kernel == (GroupKernel<T>.Enabled ? group.Kernel : null) && BlocksOf(group) == (blocks, blockRows);
+    /// <remarks>Also false once a kernel generated in the background is ready (<see cref="FusedGroup{T}.KernelIfReady"/>): the next pass takes it up.</remarks>
+    public bool MadeForCurrentSettings => kernel == (GroupKernel<T>.Enabled ? group.KernelIfReady : null) && BlocksOf(group) == (blocks, blockRows);
 
     /// <summary>Lets go of the last pass's arrays (the object outlives its pass).</summary>
     public void Release()

@@ -40,6 +40,16 @@ internal sealed partial class GroupKernel<T> where T : unmanaged, IFloatingPoint
     /// <summary>Tests turn generated kernels off to compare them with the interpreter.</summary>
     internal static bool Enabled { get; set; } = true;
 
+    /// <summary>
+    /// Whether a whole-sequence pass that finds a group's kernel not yet generated has it generated on a thread-pool
+    /// thread and runs the group instruction by instruction meanwhile (default), or generates it first
+    /// (<see cref="FusedGroup{T}.KernelIfReady"/>). Tests that must run the kernel from the first pass turn it off.
+    /// </summary>
+    internal static bool GenerateInBackground { get; set; } = true;
+
+    /// <summary>How a background generation is started: a thread-pool work item (tests hold the work to choose when it runs).</summary>
+    internal static Action<Action> StartInBackground { get; set; } = work => ThreadPool.UnsafeQueueUserWorkItem(static w => w(), work, preferLocal: false);
+
     /// <summary>The memory a kernel reads and writes: stream k is <c>arrays[k]</c> from <c>offsets[k]</c> (the group's row 0).</summary>
     internal delegate void Body(T[]?[] arrays, int[] offsets, bool[] fresh, int rowStart, int rows);
 

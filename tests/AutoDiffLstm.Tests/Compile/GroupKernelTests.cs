@@ -20,19 +20,23 @@ public class GroupKernelTests
     /// <summary>The vector widths generated kernels can use on this machine (none without AVX2).</summary>
     public static readonly int[] WidthsHere = [.. new[] { 512, 256 }.Where(b => b == 512 ? Vector512.IsHardwareAccelerated : Vector256.IsHardwareAccelerated)];
 
-    private static float[][] Run(string name, bool generated, int threads = 1, int minParallelValues = int.MaxValue, bool reverse = false, int bits = -1) =>
-        Run(() => CellRegistry.Create<float>(name, 16, 32, new Rng(1)), generated, threads, minParallelValues, reverse, bits);
+    private static float[][] Run(string name, bool generated, int threads = 1, int minParallelValues = int.MaxValue, bool reverse = false, int bits = -1,
+        bool background = false, Action<RecurrentCell<float>>? beforeBackward = null) =>
+        Run(() => CellRegistry.Create<float>(name, 16, 32, new Rng(1)), generated, threads, minParallelValues, reverse, bits, background, beforeBackward);
 
-    private static float[][] Run(Func<RecurrentCell<float>> create, bool generated, int threads = 1, int minParallelValues = int.MaxValue, bool reverse = false, int bits = -1)
+    private static float[][] Run(Func<RecurrentCell<float>> create, bool generated, int threads = 1, int minParallelValues = int.MaxValue, bool reverse = false, int bits = -1,
+        bool background = false, Action<RecurrentCell<float>>? beforeBackward = null)
     {
         const int input = 16;
         var (savedEnabled, savedThreads, savedMin, savedBits) = (GroupKernel<float>.Enabled, Parallelism.MaxThreads, GroupBlocks<float>.MinParallelValues, GroupKernel<float>.VectorBits);
         try
         {
             (GroupKernel<float>.Enabled, Parallelism.MaxThreads, GroupBlocks<float>.MinParallelValues) = (generated, threads, minParallelValues);
+            GroupKernel<float>.GenerateInBackground = background;
             if (bits >= 0) GroupKernel<float>.VectorBits = bits;
             Tape.Current.Reset();
             var cell = create();
+            foreach (var (_, parameter) in cell.NamedParameters()) parameter.ZeroGrad();   // a cell that ran a pass before holds its gradients
             var x = Tensor.RandomNormal<float>(new Rng(2), [5, 7, input]).RequireGrad();
             var rng = new Rng(3);
             var initial = cell.InitialState(7).Tensors.Select(t => Tensor.RandomNormal<float>(rng, [.. t.Shape], std: 0.5).RequireGrad()).ToArray();
@@ -40,12 +44,79 @@ public class GroupKernelTests
             var result = Unroll.Run(cell, x, new UnrollOptions<float> { ParallelForm = false, Reverse = reverse, InitialState = new RecurrentState<float>(cell.StateNames, initial) });
             var weights = Tensor.RandomNormal<float>(new Rng(9), [.. result.Output.Shape]);
             var loss = (result.Output * weights).Sum() + result.FinalState.Tensors.Select(s => s.Square().Sum()).Aggregate((a, b) => a + b);
+            beforeBackward?.Invoke(cell);
             loss.Backward();
             return [result.Output.ToArray(), .. result.FinalState.Tensors.Select(s => s.ToArray()), .. leaves.Select(l => l.Grad?.ToArray() ?? [])];
         }
         finally
         {
             (GroupKernel<float>.Enabled, Parallelism.MaxThreads, GroupBlocks<float>.MinParallelValues, GroupKernel<float>.VectorBits) = (savedEnabled, savedThreads, savedMin, savedBits);
+            GroupKernel<float>.GenerateInBackground = false;   // the test assembly's setting (TestSettings)
+        }
+    }
+
+    private static IEnumerable<FusedGroup<float>> Groups(RecurrentCell<float> cell) =>
+        cell.CompiledStep.Traced.Select(t => t.Program).OfType<CompiledProgram<float>>().SelectMany(p => p.Groups);
+
+    [Theory]
+    [MemberData(nameof(Cells))]
+    public void AKernelGeneratedInTheBackgroundTakesOverFromTheInterpreterWithTheSameBits(string name)
+    {
+        // By default a pass does not wait for a group's kernel: it finds the kernel not generated yet, starts its
+        // generation and runs instruction by instruction. The test holds the generation work to choose when it runs:
+        // never during a pass (both directions interpreted), or between forward and backward (backward's pass takes the
+        // kernel up and reads the values the interpreter kept). Every case must give the interpreter's bits.
+        var interpreted = Run(name, generated: false);
+        var held = new List<Action>();
+        var saved = GroupKernel<float>.StartInBackground;
+        GroupKernel<float>.StartInBackground = held.Add;
+        try
+        {
+            var kernelsLater = Run(name, generated: true, background: true);
+            AssertSameBits(interpreted, kernelsLater);
+            int started = held.Count;
+            held.ForEach(work => work());
+            held.Clear();
+            var mixed = Run(name, generated: true, background: true, beforeBackward: _ => held.ForEach(work => work()));
+            AssertSameBits(interpreted, mixed);
+            Assert.Equal(started, held.Count);   // one generation per group, started by the forward pass
+            if (WidthsHere.Length > 0 && name is "lstm" or "gru") Assert.True(started > 0, "the forward pass should have started generating its group's kernel");
+        }
+        finally
+        {
+            (GroupKernel<float>.StartInBackground, GroupKernel<float>.GenerateInBackground) = (saved, false);
+        }
+    }
+
+    [Fact]
+    public void ACellsPassesUseItsKernelOnceGeneratedInTheBackground()
+    {
+        var held = new List<Action>();
+        var saved = GroupKernel<float>.StartInBackground;
+        GroupKernel<float>.StartInBackground = held.Add;
+        try
+        {
+            var cell = CellRegistry.Create<float>("lstm", 16, 32, new Rng(1));
+            var first = Run(() => cell, generated: true, background: true);
+            var group = Groups(cell).Single();
+            if (WidthsHere.Length == 0)
+            {
+                Assert.Empty(held);   // no kernel can be made here: nothing is started, and the group says why
+                Assert.Null(group.Kernel);
+                return;
+            }
+            Assert.Single(held);
+            GroupKernel<float>.GenerateInBackground = true;
+            Assert.Null(group.KernelIfReady);   // not generated until the work runs, and not started twice
+            Assert.Single(held);
+            held[0]();
+            Assert.NotNull(group.KernelIfReady);
+            Assert.True(new GroupBlocks<float>(group).Direct, "blocks made now run the kernel");
+            AssertSameBits(first, Run(() => cell, generated: true, background: true));   // the next pass, with the kernel
+        }
+        finally
+        {
+            (GroupKernel<float>.StartInBackground, GroupKernel<float>.GenerateInBackground) = (saved, false);
         }
     }
 

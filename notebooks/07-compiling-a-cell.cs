@@ -83,12 +83,15 @@ Console.WriteLine(lstm.ExplainCompiledStep(batch: 8));
 //   the `Narrow` takes step $t$'s rows of the input projection hoisted before the loop.
 // - By default the whole pass is ONE entry, `CompiledSequence`: the step's program runs once per step over a buffer
 //   planned for every step, so no step makes a tensor or a tape entry. Two `SequenceStack` entries hand out $h_t$ and
-//   $c_t$ stacked over time (the LSTM's output is its state $h$, so they share one), and two `Narrow`s take the final
-//   state from them. Its backward walks the steps in reverse through the same instructions.
+//   $c_t$ stacked over time (the LSTM's output is its state $h$, so they share one); the final state is two `Narrow`s of
+//   them, recorded only when it is first read (this count never reads it). Its backward walks the steps in reverse
+//   through the same instructions.
 // - In that whole-sequence pass the group runs as code generated for it (the line "in a whole sequence: generated kernel"
 //   above): one loop over the rows in which the add of $P_t$ (128 columns) and then the nine gate and cell instructions
-//   (32 columns) each run over the row's 16-float vectors, values in registers, each instruction through the vector form
-//   of its primitive's own formula; the bits are those of the program run instruction by instruction.
+//   (32 columns) each run over the row's 16-float vectors (8-float without AVX-512), values in registers, each instruction through the vector form
+//   of its primitive's own formula; the bits are those of the program run instruction by instruction. The code is
+//   generated on a thread-pool thread when a pass first needs it, and until it is ready passes run the group instruction
+//   by instruction (the same bits), so a new cell's first iteration does not wait for the compiler.
 //
 // In both, `Reshape` and the hoisted `Linear` run once per sequence (the stepped pass also stacks its outputs, `Concat`). The last line of `ExplainCompiledStep`
 // above says which way a pass of the cell is recorded.

@@ -14,9 +14,5 @@ internal static class TestSettings
 #pragma warning disable CA2255 // a test assembly's one-time setup, not a library's
     [ModuleInitializer]
 #pragma warning restore CA2255
-    internal static void GenerateKernelsBeforeTheFirstPass()
-    {
-        GroupKernel<float>.GenerateInBackground = false;
-        GroupKernel<double>.GenerateInBackground = false;
-    }
+    internal static void GenerateKernelsBeforeTheFirstPass() => Compiler.GenerateKernelsInBackground = false;
 }

@@ -239,6 +239,19 @@ public static class Compiler
 
     internal static bool SteppingOnly => stepByStepDepth > 0;
 
+    /// <summary>
+    /// Whether a whole-sequence pass that needs a fused group's generated kernel before it exists has it generated on
+    /// a thread-pool thread and runs the group instruction by instruction meanwhile, with the same bits (true, the
+    /// default, as a tiered JIT does), or generates it first (false: a new cell's first iteration waits 15-50 ms per
+    /// group on the machines measured, and every pass after it runs the kernel; for timing first iterations).
+    /// Process-wide, for float and double.
+    /// </summary>
+    public static bool GenerateKernelsInBackground
+    {
+        get => GroupKernel<float>.GenerateInBackground;
+        set => (GroupKernel<float>.GenerateInBackground, GroupKernel<double>.GenerateInBackground) = (value, value);
+    }
+
     /// <summary>Wraps <paramref name="function"/> so that it runs traced and fused (see <see cref="CompiledFunction{T}"/>).</summary>
     public static CompiledFunction<T> Compile<T>(Func<Tensor<T>[], Tensor<T>[]> function, string name = "function") where T : unmanaged, IFloatingPointIeee754<T> =>
         new(function, name);

@@ -51,7 +51,7 @@ public class GroupKernelTests
         finally
         {
             (GroupKernel<float>.Enabled, Parallelism.MaxThreads, GroupBlocks<float>.MinParallelValues, GroupKernel<float>.VectorBits) = (savedEnabled, savedThreads, savedMin, savedBits);
-            GroupKernel<float>.GenerateInBackground = false;   // the test assembly's setting (TestSettings)
+            Compiler.GenerateKernelsInBackground = false;   // the test assembly's setting (TestSettings)
         }
     }
 
@@ -85,6 +85,22 @@ public class GroupKernelTests
         finally
         {
             (GroupKernel<float>.StartInBackground, GroupKernel<float>.GenerateInBackground) = (saved, false);
+        }
+    }
+
+    [Fact]
+    public void ThePublicSwitchSetsBothElementTypes()
+    {
+        try
+        {
+            Compiler.GenerateKernelsInBackground = true;
+            Assert.True(GroupKernel<float>.GenerateInBackground && GroupKernel<double>.GenerateInBackground && Compiler.GenerateKernelsInBackground);
+            Compiler.GenerateKernelsInBackground = false;
+            Assert.False(GroupKernel<float>.GenerateInBackground || GroupKernel<double>.GenerateInBackground || Compiler.GenerateKernelsInBackground);
+        }
+        finally
+        {
+            Compiler.GenerateKernelsInBackground = false;   // the test assembly's setting (TestSettings)
         }
     }
 

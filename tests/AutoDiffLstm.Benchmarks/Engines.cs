@@ -12,5 +12,6 @@ internal static class Engines
         LibTorchSharpFix.EnsureApplied(Console.Out);
         torch.set_num_threads(threads);        // libtorch's intra-op pool (OpenMP)
         Parallelism.MaxThreads = threads;             // our matrix products; every other kernel of ours is single-threaded
+        Compiler.GenerateKernelsInBackground = false; // steady state from the first pass: no measured pass runs while its kernels are generated beside it
     }
 }

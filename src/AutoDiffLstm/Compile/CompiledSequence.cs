@@ -549,7 +549,6 @@ internal sealed class CompiledSequence<T> where T : unmanaged, IFloatingPointIee
                     blocks[i] = new GroupBlocks<T>(g.Fused);
                     forwardCopies = null;
                 }
-            (stepInputGradients, clearStepInputRows) = (null, false);
         }
 
         /// <summary>Gives the scratch back, lets go of every array and tensor of the pass, and leaves the object to the sequence's next pass.</summary>
@@ -557,7 +556,7 @@ internal sealed class CompiledSequence<T> where T : unmanaged, IFloatingPointIee
         {
             Scratch<T>.Return(scratch);
             (token, stepInputs, initial, constants, values, scratch) = (null!, null!, [], [], [], []);
-            (resultGradients, stacks, stepInputGradients, tangentInputs) = ([], [], null, null);
+            (resultGradients, stacks, stepInputGradients, clearStepInputRows, tangentInputs) = ([], [], null, false, null);
             Array.Clear(initialGradients);
             Array.Clear(constantGradients);
             Array.Clear(batches);
